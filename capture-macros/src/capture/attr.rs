@@ -1,0 +1,318 @@
+//! Parse the options of `#[capture_args(...)]`.
+
+use proc_macro2::{Span, TokenStream};
+use syn::meta::ParseNestedMeta;
+use syn::parse::Parser;
+use syn::{Ident, LitBool, LitInt, LitStr};
+
+/// An option value (kept in a wrapper so options can carry more later).
+#[derive(Clone)]
+pub(crate) struct Spanned<T> {
+    pub value: T,
+}
+
+/// Everything the attribute can say.
+#[derive(Default)]
+pub(crate) struct Options {
+    pub path: Option<Spanned<String>>,
+    pub retention: Option<Spanned<usize>>,
+    pub max_age_secs: Option<Spanned<u64>>,
+    pub ignore: Vec<Ident>,
+    pub redact: Vec<Ident>,
+    pub allow: Vec<Ident>,
+    pub ret: Option<Span>,
+    pub name: Option<Spanned<String>>,
+    pub enabled: Option<bool>,
+    pub sample: Option<Spanned<f64>>,
+    pub max_size: Option<Spanned<u64>>,
+    pub capture_self: Option<Span>,
+    pub krate: Option<syn::Path>,
+    seen: Vec<String>,
+}
+
+const KNOWN: &str = "path, retention, max_age, ignore(..), redact(..), allow(..), ret, name, enabled, sample, max_size, self, crate";
+
+pub(crate) fn parse(attr: TokenStream, errors: &mut Vec<syn::Error>) -> Options {
+    let mut opts = Options::default();
+    let parser = syn::meta::parser(|meta| {
+        if let Err(e) = opts.one(&meta) {
+            errors.push(e);
+            // Skip this option's value so the rest still parses.
+            if meta.input.peek(syn::Token![=]) {
+                let _ = meta.value().and_then(|v| v.parse::<syn::Expr>());
+            } else if meta.input.peek(syn::token::Paren) {
+                let _ = meta.parse_nested_meta(|m| {
+                    if m.input.peek(syn::Token![=]) {
+                        let _ = m.value().and_then(|v| v.parse::<syn::Expr>());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        Ok(())
+    });
+    if let Err(e) = parser.parse2(attr) {
+        errors.push(e);
+    }
+    opts
+}
+
+impl Options {
+    fn once(&mut self, meta: &ParseNestedMeta, key: &str) -> syn::Result<()> {
+        if self.seen.iter().any(|k| k == key) {
+            return Err(meta.error(format!("duplicate option `{key}`: give it once")));
+        }
+        self.seen.push(key.to_owned());
+        Ok(())
+    }
+
+    fn one(&mut self, meta: &ParseNestedMeta) -> syn::Result<()> {
+        let key = if meta.path.is_ident("crate") {
+            "crate".to_string()
+        } else if meta.path.is_ident("self") {
+            "self".to_string()
+        } else {
+            match meta.path.get_ident() {
+                Some(i) => i.to_string(),
+                None => return Err(meta.error(format!("unknown option; expected one of: {KNOWN}"))),
+            }
+        };
+        match key.as_str() {
+            "path" => {
+                self.once(meta, "path")?;
+                let s: LitStr = meta.value()?.parse()?;
+                if s.value().is_empty() {
+                    return Err(syn::Error::new(
+                        s.span(),
+                        "`path` is empty: give a folder, e.g. path = \"captures\"",
+                    ));
+                }
+                self.path = Some(Spanned { value: s.value() });
+            }
+            "retention" => {
+                self.once(meta, "retention")?;
+                let n: LitInt = meta.value()?.parse()?;
+                let v: usize = n.base10_parse()?;
+                if v == 0 {
+                    return Err(syn::Error::new(
+                        n.span(),
+                        "`retention` must be at least 1 (to record nothing, use enabled = false)",
+                    ));
+                }
+                self.retention = Some(Spanned { value: v });
+            }
+            "max_age" => {
+                self.once(meta, "max_age")?;
+                let s: LitStr = meta.value()?.parse()?;
+                let secs =
+                    parse_duration_secs(&s.value()).map_err(|e| syn::Error::new(s.span(), e))?;
+                self.max_age_secs = Some(Spanned { value: secs });
+            }
+            "max_size" => {
+                self.once(meta, "max_size")?;
+                let s: LitStr = meta.value()?.parse()?;
+                let n = parse_size(&s.value()).map_err(|e| syn::Error::new(s.span(), e))?;
+                self.max_size = Some(Spanned { value: n });
+            }
+            "sample" => {
+                self.once(meta, "sample")?;
+                let lit: syn::Lit = meta.value()?.parse()?;
+                let (v, span) = match &lit {
+                    syn::Lit::Float(f) => (f.base10_parse::<f64>()?, f.span()),
+                    syn::Lit::Int(i) => (i.base10_parse::<f64>()?, i.span()),
+                    other => {
+                        return Err(syn::Error::new(
+                            other.span(),
+                            "`sample` takes a number between 0 and 1, e.g. sample = 0.1",
+                        ))
+                    }
+                };
+                if !(0.0..=1.0).contains(&v) {
+                    return Err(syn::Error::new(
+                        span,
+                        "`sample` must be between 0 and 1, e.g. sample = 0.1",
+                    ));
+                }
+                self.sample = Some(Spanned { value: v });
+            }
+            "ignore" | "redact" | "allow" => {
+                self.once(meta, &key)?;
+                let mut names = Vec::new();
+                meta.parse_nested_meta(|m| {
+                    match m.path.get_ident() {
+                        Some(i) if m.input.is_empty() || m.input.peek(syn::Token![,]) => {
+                            names.push(i.clone())
+                        }
+                        _ => {
+                            return Err(m.error(format!(
+                                "`{key}(..)` takes argument names, e.g. {key}(password, token)"
+                            )))
+                        }
+                    }
+                    Ok(())
+                })?;
+                match key.as_str() {
+                    "ignore" => self.ignore = names,
+                    "redact" => self.redact = names,
+                    _ => self.allow = names,
+                }
+            }
+            "ret" => {
+                self.once(meta, "ret")?;
+                self.flag(meta, "ret")?;
+                self.ret = Some(
+                    meta.path
+                        .get_ident()
+                        .map(|i| i.span())
+                        .unwrap_or_else(Span::call_site),
+                );
+            }
+            "self" => {
+                self.once(meta, "self")?;
+                self.flag(meta, "self")?;
+                self.capture_self = Some(Span::call_site());
+            }
+            "name" => {
+                self.once(meta, "name")?;
+                let s: LitStr = meta.value()?.parse()?;
+                let v = s.value();
+                let ok = !v.is_empty()
+                    && v.split("::").all(|seg| {
+                        !seg.is_empty()
+                            && seg
+                                .chars()
+                                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                    });
+                if !ok {
+                    return Err(syn::Error::new(
+                        s.span(),
+                        "`name` must be an identifier path like \"auth\" or \"billing::charge\" (letters, digits, `_`, `-`, separated by `::`)",
+                    ));
+                }
+                self.name = Some(Spanned { value: v });
+            }
+            "enabled" => {
+                self.once(meta, "enabled")?;
+                let b: LitBool = meta.value()?.parse()?;
+                self.enabled = Some(b.value);
+            }
+            "crate" => {
+                self.once(meta, "crate")?;
+                let s: LitStr = meta.value()?.parse()?;
+                self.krate = Some(s.parse()?);
+            }
+            _ => {
+                let hint = suggest(&key)
+                    .map(|s| format!(" (did you mean `{s}`?)"))
+                    .unwrap_or_default();
+                return Err(meta.error(format!(
+                    "unknown option `{key}`{hint}; expected one of: {KNOWN}"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn flag(&self, meta: &ParseNestedMeta, key: &str) -> syn::Result<()> {
+        if meta.input.is_empty() || meta.input.peek(syn::Token![,]) {
+            Ok(())
+        } else {
+            Err(meta.error(format!(
+                "`{key}` is a flag and takes no value: write just `{key}`"
+            )))
+        }
+    }
+}
+
+fn suggest(key: &str) -> Option<&'static str> {
+    const ALL: [&str; 13] = [
+        "path",
+        "retention",
+        "max_age",
+        "ignore",
+        "redact",
+        "allow",
+        "ret",
+        "name",
+        "enabled",
+        "sample",
+        "max_size",
+        "self",
+        "crate",
+    ];
+    ALL.iter().copied().find(|k| {
+        let (a, b) = (k.as_bytes(), key.as_bytes());
+        let common = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+        common >= 3
+            || (a.len().abs_diff(b.len()) <= 1
+                && a.iter().filter(|c| b.contains(c)).count() + 1 >= a.len())
+    })
+}
+
+fn parse_duration_secs(text: &str) -> Result<u64, String> {
+    let s = text.trim();
+    let mut total: u64 = 0;
+    let mut rest = s;
+    if s.is_empty() {
+        return Err("empty duration; write e.g. max_age = \"7d\" (units: s, m, h, d, w)".into());
+    }
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        if digits == 0 {
+            return Err(format!("`{text}` is not a duration; write e.g. \"7d\", \"12h\", \"90m\" (units: s, m, h, d, w)"));
+        }
+        let n: u64 = rest[..digits]
+            .parse()
+            .map_err(|_| "number too large".to_string())?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let mult = match rest[..unit_len].trim() {
+            "s" => 1,
+            "m" => 60,
+            "h" => 3_600,
+            "d" => 86_400,
+            "w" => 604_800,
+            other => {
+                return Err(format!(
+                    "unknown unit `{other}` in `{text}`; use s, m, h, d or w (e.g. \"7d\")"
+                ))
+            }
+        };
+        total = total.saturating_add(n.saturating_mul(mult));
+        rest = &rest[unit_len..];
+    }
+    Ok(total)
+}
+
+fn parse_size(text: &str) -> Result<u64, String> {
+    let s = text.trim();
+    let digits = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    if digits == 0 {
+        return Err(format!(
+            "`{text}` is not a size; write e.g. \"64KiB\", \"1MiB\", \"4096\""
+        ));
+    }
+    let n: u64 = s[..digits]
+        .parse()
+        .map_err(|_| "number too large".to_string())?;
+    let mult: u64 = match s[digits..].trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" | "k" => 1_000,
+        "kib" => 1_024,
+        "mb" | "m" => 1_000_000,
+        "mib" => 1_048_576,
+        "gb" | "g" => 1_000_000_000,
+        "gib" => 1_073_741_824,
+        other => {
+            return Err(format!(
+                "unknown unit `{other}` in `{text}`; use B, KB, KiB, MB, MiB, GB or GiB"
+            ))
+        }
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("`{text}` is too large"))
+}

@@ -1,0 +1,56 @@
+//! Validate options against the function: every error at its token.
+
+use syn::ItemFn;
+
+use super::ast::{Function, Receiver};
+use super::attr::Options;
+
+pub(crate) fn validate(opts: &Options, f: &Function, func: &ItemFn, errors: &mut Vec<syn::Error>) {
+    let sig = &func.sig;
+    if let Some(c) = &sig.constness {
+        errors.push(syn::Error::new(
+            c.span,
+            "#[capture_args] cannot instrument a `const fn`: capturing does I/O at run time; remove `const` or the attribute",
+        ));
+    }
+    if let Some(v) = &sig.variadic {
+        errors.push(syn::Error::new_spanned(
+            v,
+            "#[capture_args] cannot capture C-variadic arguments; wrap the call in a Rust function",
+        ));
+    }
+    let names: Vec<&str> = f.params.iter().map(|p| p.name.as_str()).collect();
+    for (list, what) in [(&opts.ignore, "ignore"), (&opts.redact, "redact")] {
+        for ident in list.iter() {
+            let n = ident.to_string();
+            if n == "self" {
+                continue;
+            }
+            if !names.contains(&n.as_str()) {
+                let known = if names.is_empty() {
+                    "the function has no arguments".to_string()
+                } else {
+                    format!("arguments are: {}", names.join(", "))
+                };
+                errors.push(syn::Error::new(
+                    ident.span(),
+                    format!("`{what}({n})`: no argument named `{n}`; {known}"),
+                ));
+            }
+        }
+    }
+    if opts.capture_self.is_some() && f.receiver == Receiver::None {
+        errors.push(syn::Error::new(
+            opts.capture_self.expect("checked"),
+            "`self` asks to capture the receiver, but this function has no `self` parameter; remove the option",
+        ));
+    }
+    if let Some(ret) = opts.ret {
+        if f.ret.is_none() {
+            errors.push(syn::Error::new(
+                ret,
+                "`ret` records the return value, but this function returns `()`; remove the option",
+            ));
+        }
+    }
+}

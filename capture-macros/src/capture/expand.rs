@@ -1,0 +1,208 @@
+//! Generate the instrumented function.
+//!
+//! The signature, attributes and docs are emitted unchanged; the body gets a
+//! prelude that, when capturing is on (one relaxed atomic load and a branch),
+//! encodes the arguments through the compile-time dispatch and holds a guard
+//! that records the outcome when the call ends (return value and `&mut`
+//! after-state with `ret`, panics always).
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::{parse_quote, FnArg, ItemFn, Pat, PatIdent};
+
+use super::ast::{Function, ParamKind, Receiver};
+use super::attr::Options;
+
+pub(crate) fn expand(opts: &Options, f: &Function, mut func: ItemFn) -> TokenStream {
+    let krate: syn::Path = opts
+        .krate
+        .clone()
+        .unwrap_or_else(|| parse_quote!(::capture_runtime));
+    let pv = quote!(#krate::__private);
+
+    // Parameters that are patterns get a stable identifier; the pattern is
+    // destructured at the top of the body, after the arguments are captured.
+    let mut destructure = Vec::new();
+    let mut params = f.params.iter();
+    for input in func.sig.inputs.iter_mut() {
+        if let FnArg::Typed(pt) = input {
+            let p = params.next().expect("one Param per typed input");
+            if let Some(pat) = &p.pattern {
+                let ident = &p.ident;
+                destructure.push(quote!(let #pat = #ident;));
+                *pt.pat = Pat::Ident(PatIdent {
+                    attrs: vec![],
+                    by_ref: None,
+                    mutability: None,
+                    ident: ident.clone(),
+                    subpat: None,
+                });
+            }
+        }
+    }
+
+    let site_opts = site_options(opts, f, &func, &pv);
+    let dispatch = |expr: TokenStream| {
+        quote! {
+            |__capture_ctx: &mut #pv::EncodeCtx<'_>| {
+                #[allow(unused_imports)]
+                use #pv::dispatch::{ViaDebug as _, ViaOpaque as _, ViaReducible as _, ViaRegistry as _, ViaRegistryDebug as _, ViaSerde as _};
+                (&&&&&&#pv::dispatch::Wrap(#expr)).__capture_encode(__capture_ctx)
+            }
+        }
+    };
+
+    let mut arg_stmts = Vec::new();
+    if opts.capture_self.is_some() && f.receiver != Receiver::None {
+        let expr = match f.receiver {
+            Receiver::Value => quote!(&self),
+            _ => quote!(&*self),
+        };
+        let enc = dispatch(expr.clone());
+        arg_stmts.push(quote!(__capture_sink.arg("self", #pv::type_name_of(#expr), #enc);));
+    }
+    for p in &f.params {
+        let ident = &p.ident;
+        let name = &p.name;
+        let expr = match p.kind {
+            ParamKind::Ref => quote_spanned!(p.span=> #ident),
+            ParamKind::RefMut => quote_spanned!(p.span=> &*#ident),
+            ParamKind::Owned => quote_spanned!(p.span=> &#ident),
+        };
+        let enc = dispatch(expr.clone());
+        arg_stmts.push(quote!(__capture_sink.arg(#name, #pv::type_name_of(#expr), #enc);));
+    }
+
+    let self_type = if f.receiver != Receiver::None {
+        quote!(::core::option::Option::Some(
+            ::core::any::type_name::<Self>()
+        ))
+    } else {
+        quote!(::core::option::Option::None)
+    };
+
+    let prelude = quote! {
+        static __CAPTURE_SITE: #pv::Site = #pv::Site::new(&#site_opts);
+        #[allow(unused_mut)]
+        let mut __capture_guard = if #pv::enabled() {
+            __CAPTURE_SITE.begin(#self_type, |__capture_sink| { #(#arg_stmts)* })
+        } else {
+            #pv::CallGuard::none()
+        };
+    };
+
+    let block = &func.block;
+    let body = if opts.ret.is_some() && f.ret.is_some() {
+        let fake = match (&f.ret, f.ret_has_impl_trait) {
+            (Some(ty), false) => quote! {
+                #[allow(unreachable_code, clippy::diverging_sub_expression, clippy::let_unit_value)]
+                if false {
+                    let __capture_fake_return: #ty = loop {};
+                    return __capture_fake_return;
+                }
+            },
+            _ => quote!(),
+        };
+        let run = if f.is_async {
+            quote!(async { #fake #block }.await)
+        } else {
+            quote!((|| { #fake #block })())
+        };
+        let enc_ret = dispatch(quote!(&__capture_ret));
+        let after: Vec<TokenStream> = f
+            .params
+            .iter()
+            .filter(|p| p.kind == ParamKind::RefMut)
+            .map(|p| {
+                let ident = &p.ident;
+                let name = &p.name;
+                let enc = dispatch(quote!(&*#ident));
+                quote!(__capture_guard.after(#name, #pv::type_name_of(&*#ident), #enc);)
+            })
+            .collect();
+        let ret_var = format_ident!("__capture_ret");
+        quote! {
+            #prelude
+            #(#destructure)*
+            #[allow(clippy::redundant_closure_call)]
+            let #ret_var = #run;
+            if __capture_guard.active() {
+                __capture_guard.ret(#pv::type_name_of(&#ret_var), #enc_ret);
+                #(#after)*
+            }
+            #ret_var
+        }
+    } else {
+        quote! {
+            #prelude
+            #(#destructure)*
+            #block
+        }
+    };
+    func.block = Box::new(parse_quote!({ #body }));
+    quote!(#func)
+}
+
+fn site_options(opts: &Options, f: &Function, func: &ItemFn, pv: &TokenStream) -> TokenStream {
+    let fn_name = func.sig.ident.to_string();
+    let opt_str = |o: &Option<super::attr::Spanned<String>>| match o {
+        Some(s) => {
+            let v = &s.value;
+            quote!(::core::option::Option::Some(#v))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let name = opt_str(&opts.name);
+    let path = opt_str(&opts.path);
+    let retention = match &opts.retention {
+        Some(s) => {
+            let v = s.value;
+            quote!(::core::option::Option::Some(#v))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let u64_opt = |o: &Option<super::attr::Spanned<u64>>| match o {
+        Some(s) => {
+            let v = s.value;
+            quote!(::core::option::Option::Some(#v))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let max_age = u64_opt(&opts.max_age_secs);
+    let max_size = u64_opt(&opts.max_size);
+    let sample = match &opts.sample {
+        Some(s) => {
+            let v = s.value;
+            quote!(::core::option::Option::Some(#v))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let names = |list: &[syn::Ident]| {
+        let s: Vec<String> = list.iter().map(|i| i.to_string()).collect();
+        quote!(&[#(#s),*])
+    };
+    let ignore = names(&opts.ignore);
+    let redact = names(&opts.redact);
+    let allow = names(&opts.allow);
+    let ret = opts.ret.is_some() && f.ret.is_some();
+    quote! {
+        #pv::SiteOptions {
+            fn_name: #fn_name,
+            module_path: ::core::module_path!(),
+            name: #name,
+            crate_name: ::core::env!("CARGO_PKG_NAME"),
+            crate_version: ::core::env!("CARGO_PKG_VERSION"),
+            manifest_dir: ::core::env!("CARGO_MANIFEST_DIR"),
+            path: #path,
+            retention: #retention,
+            max_age_secs: #max_age,
+            ignore: #ignore,
+            redact: #redact,
+            allow: #allow,
+            sample: #sample,
+            max_size: #max_size,
+            ret: #ret,
+            debug_build: ::core::cfg!(debug_assertions),
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! The capture hot path: sites, call guards, dispatch and the writer.
+
+pub mod call;
+pub mod dispatch;
+pub mod site;
+pub mod writer;

@@ -1,0 +1,193 @@
+//! A capture site: one annotated function, its options from the attribute and
+//! its settings resolved against environment and `configure()`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use crate::codec::Codec;
+use crate::config::{self, WriterMode, DEFAULT_RETENTION};
+use crate::filter::Policy;
+use crate::store::{Durability, LocalBackend, Retention, Store};
+
+/// What the attribute said, as a `static` the macro emits next to the function.
+#[derive(Debug)]
+#[doc(hidden)]
+pub struct SiteOptions {
+    pub fn_name: &'static str,
+    pub module_path: &'static str,
+    pub name: Option<&'static str>,
+    pub crate_name: &'static str,
+    pub crate_version: &'static str,
+    pub manifest_dir: &'static str,
+    pub path: Option<&'static str>,
+    pub retention: Option<usize>,
+    pub max_age_secs: Option<u64>,
+    pub ignore: &'static [&'static str],
+    pub redact: &'static [&'static str],
+    pub allow: &'static [&'static str],
+    pub sample: Option<f64>,
+    pub max_size: Option<u64>,
+    pub ret: bool,
+    pub debug_build: bool,
+}
+
+/// Settings of a site after resolving every layer.
+#[derive(Debug)]
+#[doc(hidden)]
+pub struct Resolved {
+    pub fn_id: String,
+    pub store: Store,
+    pub retention: Retention,
+    pub ignore: Vec<String>,
+    pub policy: Policy,
+    pub sample: f64,
+    pub ret: bool,
+    pub nested: bool,
+    pub writer: WriterMode,
+    generation: u64,
+}
+
+/// One annotated function's capture state.
+#[doc(hidden)]
+pub struct Site {
+    pub opts: &'static SiteOptions,
+    resolved: RwLock<Option<Arc<Resolved>>>,
+}
+
+impl Site {
+    /// For the macro: `static SITE: Site = Site::new(&OPTS);`
+    pub const fn new(opts: &'static SiteOptions) -> Site {
+        Site {
+            opts,
+            resolved: RwLock::new(None),
+        }
+    }
+
+    /// Resolved settings (recomputed after `configure()`).
+    pub fn resolved(&self, self_type: Option<&'static str>) -> Arc<Resolved> {
+        let gen = config::generation();
+        if let Some(r) = self
+            .resolved
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
+            if r.generation == gen {
+                return r.clone();
+            }
+        }
+        let r = Arc::new(resolve(self.opts, self_type, gen));
+        *self.resolved.write().unwrap_or_else(|e| e.into_inner()) = Some(r.clone());
+        r
+    }
+}
+
+/// `module::Type::method` or `module::fn`, or the `name` given.
+pub fn function_id(opts: &SiteOptions, self_type: Option<&str>) -> String {
+    if let Some(name) = opts.name {
+        return if name.contains("::") {
+            name.to_owned()
+        } else {
+            format!("{}::{name}", opts.module_path)
+        };
+    }
+    match self_type {
+        Some(t) => format!(
+            "{}::{}::{}",
+            opts.module_path,
+            short_type_name(t),
+            opts.fn_name
+        ),
+        None => format!("{}::{}", opts.module_path, opts.fn_name),
+    }
+}
+
+/// `shop::Service<u32>` -> `Service`.
+pub fn short_type_name(full: &str) -> &str {
+    let base = full.split('<').next().unwrap_or(full);
+    base.rsplit("::").next().unwrap_or(base)
+}
+
+fn resolve(opts: &SiteOptions, self_type: Option<&'static str>, generation: u64) -> Resolved {
+    let env = config::env_config();
+    let prog = config::programmatic().unwrap_or_default();
+    let production = env.production.or(prog.production).unwrap_or(false);
+    let preset = if production {
+        config::Config::production()
+    } else {
+        config::Config::default()
+    };
+    let manifest = Path::new(opts.manifest_dir);
+    let root: PathBuf = match (opts.path, &env.dir, &prog.dir) {
+        (Some(p), _, _) => manifest.join(p),
+        (None, Some(d), _) => manifest.join(d),
+        (None, None, Some(d)) => manifest.join(d),
+        (None, None, None) => manifest.join("captures"),
+    };
+    let codec = env.format.or(prog.format).unwrap_or_default();
+    let durability = prog.durability.unwrap_or_default();
+    let retention = Retention {
+        max_count: Some(
+            opts.retention
+                .or(env.retention)
+                .or(prog.retention)
+                .or(preset.retention)
+                .unwrap_or(DEFAULT_RETENTION),
+        ),
+        max_age: opts
+            .max_age_secs
+            .map(Duration::from_secs)
+            .or(env.max_age)
+            .or(prog.max_age),
+    };
+    let mut ignore: Vec<String> = opts.ignore.iter().map(|s| s.to_string()).collect();
+    ignore.extend(env.ignore_args.iter().cloned());
+    ignore.extend(prog.ignore_args.iter().cloned());
+    let mut policy = prog.policy.clone().unwrap_or_default();
+    for r in opts.redact {
+        policy = policy.redact_name(r);
+    }
+    for a in opts.allow {
+        policy = policy.allow_name(a);
+    }
+    let max_size = opts
+        .max_size
+        .or(env.max_size)
+        .or(prog.max_size)
+        .or(preset.max_size);
+    policy = policy.max_size(max_size);
+    Resolved {
+        fn_id: function_id(opts, self_type),
+        store: shared_store(root, codec, durability),
+        retention,
+        ignore,
+        policy,
+        sample: opts
+            .sample
+            .or(env.sample_rate)
+            .or(prog.sample_rate)
+            .or(preset.sample_rate)
+            .unwrap_or(1.0),
+        ret: opts.ret,
+        nested: prog.nested.unwrap_or(true),
+        writer: prog.writer.or(preset.writer).unwrap_or_default(),
+        generation,
+    }
+}
+
+static STORES: Mutex<Option<HashMap<(PathBuf, Codec, bool), Store>>> = Mutex::new(None);
+
+fn shared_store(root: PathBuf, codec: Codec, durability: Durability) -> Store {
+    let mut guard = STORES.lock().unwrap_or_else(|e| e.into_inner());
+    let map = guard.get_or_insert_with(HashMap::new);
+    map.entry((root.clone(), codec, durability == Durability::PerWrite))
+        .or_insert_with(|| {
+            Store::with_backend(Arc::new(
+                LocalBackend::new(root).with_durability(durability),
+            ))
+            .with_codec(codec)
+        })
+        .clone()
+}

@@ -1,0 +1,115 @@
+//! The environment layer.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::parse::{parse_bool, parse_duration, parse_rate, parse_size};
+use crate::codec::Codec;
+use crate::error::CaptureError;
+
+/// Values read from `CAPTURE_*` variables, with the errors of those that did not parse.
+///
+/// ```
+/// use capture_runtime::config::EnvConfig;
+/// let env = EnvConfig::from_env(|k| (k == "CAPTURE_RETENTION").then(|| "3".to_string()));
+/// assert_eq!(env.retention, Some(3));
+/// let bad = EnvConfig::from_env(|k| (k == "CAPTURE_RETENTION").then(|| "many".to_string()));
+/// assert!(bad.retention.is_none() && bad.errors.len() == 1);
+/// ```
+#[derive(Debug, Default)]
+pub struct EnvConfig {
+    /// `CAPTURE_ENABLED`
+    pub enabled: Option<bool>,
+    /// `CAPTURE_DIR`
+    pub dir: Option<PathBuf>,
+    /// `CAPTURE_RETENTION`
+    pub retention: Option<usize>,
+    /// `CAPTURE_MAX_AGE`
+    pub max_age: Option<Duration>,
+    /// `CAPTURE_IGNORE_ARGS` (comma-separated)
+    pub ignore_args: Vec<String>,
+    /// `CAPTURE_SAMPLE_RATE`
+    pub sample_rate: Option<f64>,
+    /// `CAPTURE_PRODUCTION`
+    pub production: Option<bool>,
+    /// `CAPTURE_FORMAT`
+    pub format: Option<Codec>,
+    /// `CAPTURE_MAX_SIZE`
+    pub max_size: Option<u64>,
+    /// Values that did not parse.
+    pub errors: Vec<CaptureError>,
+}
+
+impl EnvConfig {
+    /// Read the variables through `get` (`std::env::var` in production, a map in tests).
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> EnvConfig {
+        let mut cfg = EnvConfig::default();
+        let mut errors = Vec::new();
+        let mut read = |key: &str, expected: &str| -> Option<String> {
+            let v = get(key)?;
+            if v.trim().is_empty() {
+                errors.push(CaptureError::Config {
+                    key: key.into(),
+                    value: v,
+                    expected: format!("{expected} (the variable is set but empty)"),
+                });
+                return None;
+            }
+            Some(v)
+        };
+        let enabled = read("CAPTURE_ENABLED", "1/0, true/false");
+        let dir = read("CAPTURE_DIR", "a folder path");
+        let retention = read("CAPTURE_RETENTION", "a whole number >= 1");
+        let max_age = read("CAPTURE_MAX_AGE", "a duration such as 7d");
+        let ignore = read("CAPTURE_IGNORE_ARGS", "comma-separated argument names");
+        let rate = read("CAPTURE_SAMPLE_RATE", "a number between 0 and 1");
+        let prod = read("CAPTURE_PRODUCTION", "1/0, true/false");
+        let format = read("CAPTURE_FORMAT", "msgpack or json");
+        let max_size = read("CAPTURE_MAX_SIZE", "a size such as 64KiB");
+        let mut check =
+            |key: &str, value: Option<String>, f: &dyn Fn(&str) -> Result<(), String>| {
+                if let Some(v) = value.as_deref() {
+                    if let Err(expected) = f(v) {
+                        errors.push(CaptureError::Config {
+                            key: key.into(),
+                            value: v.into(),
+                            expected,
+                        });
+                    }
+                }
+                value
+            };
+        cfg.enabled = check("CAPTURE_ENABLED", enabled, &|v| parse_bool(v).map(drop))
+            .and_then(|v| parse_bool(&v).ok());
+        cfg.dir = dir.map(PathBuf::from);
+        cfg.retention = check(
+            "CAPTURE_RETENTION",
+            retention,
+            &|v| match v.trim().parse::<usize>() {
+                Ok(n) if n >= 1 => Ok(()),
+                _ => Err(format!("`{v}`: expected a whole number >= 1")),
+            },
+        )
+        .and_then(|v| v.trim().parse().ok().filter(|n| *n >= 1));
+        cfg.max_age = check("CAPTURE_MAX_AGE", max_age, &|v| parse_duration(v).map(drop))
+            .and_then(|v| parse_duration(&v).ok());
+        cfg.ignore_args = ignore
+            .map(|v| {
+                v.split(',')
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        cfg.sample_rate = check("CAPTURE_SAMPLE_RATE", rate, &|v| parse_rate(v).map(drop))
+            .and_then(|v| parse_rate(&v).ok());
+        cfg.production = check("CAPTURE_PRODUCTION", prod, &|v| parse_bool(v).map(drop))
+            .and_then(|v| parse_bool(&v).ok());
+        cfg.format = check("CAPTURE_FORMAT", format, &|v| v.parse::<Codec>().map(drop))
+            .and_then(|v| v.parse().ok());
+        cfg.max_size = check("CAPTURE_MAX_SIZE", max_size, &|v| parse_size(v).map(drop))
+            .and_then(|v| parse_size(&v).ok());
+        cfg.errors = errors;
+        cfg
+    }
+}

@@ -1,0 +1,240 @@
+//! Configuration: attribute > environment > [`configure`] > defaults.
+//!
+//! `CAPTURE_ENABLED=0` turns everything off whatever else says. Invalid
+//! values are reported once (through `tracing` and on stderr) and ignored;
+//! [`check_config`] returns them as an error for programs that want to fail fast.
+
+mod env;
+mod parse;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::{Mutex, OnceLock, RwLock};
+use std::time::Duration;
+
+pub use env::EnvConfig;
+pub use parse::{parse_bool, parse_duration, parse_rate, parse_size};
+
+use crate::codec::Codec;
+use crate::error::CaptureError;
+use crate::filter::Policy;
+use crate::store::Durability;
+
+/// How captures get to disk.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum WriterMode {
+    /// The calling thread hashes and writes (simplest; `flush` is a no-op).
+    #[default]
+    Sync,
+    /// The calling thread encodes and enqueues; a writer thread hashes and writes.
+    Background {
+        /// Bounded queue length.
+        capacity: usize,
+        /// What a full queue does.
+        when_full: WhenFull,
+    },
+}
+
+/// Policy of a full background queue.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum WhenFull {
+    /// Drop the capture and count it (the caller never waits). The default.
+    #[default]
+    Drop,
+    /// Wait for room.
+    Block,
+}
+
+/// Programmatic configuration, the layer below attributes and environment.
+///
+/// ```
+/// use capture_runtime::{configure, Config};
+/// configure(Config { retention: Some(5), ..Config::default() });
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    /// Turn capturing on or off (default: on in debug builds, off in release).
+    pub enabled: Option<bool>,
+    /// Store folder (default `<capturing crate>/captures`).
+    pub dir: Option<PathBuf>,
+    /// Calls kept per function.
+    pub retention: Option<usize>,
+    /// Maximum age of kept calls.
+    pub max_age: Option<Duration>,
+    /// Argument names never recorded, for every function.
+    pub ignore_args: Vec<String>,
+    /// Fraction of calls recorded.
+    pub sample_rate: Option<f64>,
+    /// Production preset (see [`Config::production`]).
+    pub production: Option<bool>,
+    /// Codec of new files.
+    pub format: Option<Codec>,
+    /// Largest encoded argument kept, in bytes.
+    pub max_size: Option<u64>,
+    /// Base redaction policy (names, PII detectors, filters).
+    pub policy: Option<Policy>,
+    /// Synchronous or background writing.
+    pub writer: Option<WriterMode>,
+    /// fsync policy of the local store.
+    pub durability: Option<Durability>,
+    /// Whether nested captured calls (depth > 0) are recorded. Default true.
+    pub nested: Option<bool>,
+}
+
+impl Config {
+    /// The production preset: 1% sampling, 16 KiB size limit, retention 1,
+    /// every PII detector on, background writer dropping when full.
+    ///
+    /// ```
+    /// let c = capture_runtime::Config::production();
+    /// assert_eq!(c.retention, Some(1));
+    /// ```
+    pub fn production() -> Config {
+        Config {
+            production: Some(true),
+            sample_rate: Some(0.01),
+            max_size: Some(16 * 1024),
+            retention: Some(1),
+            writer: Some(WriterMode::Background {
+                capacity: 1024,
+                when_full: WhenFull::Drop,
+            }),
+            ..Config::default()
+        }
+    }
+}
+
+/// Default number of calls kept per function when nothing says otherwise.
+pub const DEFAULT_RETENTION: usize = 10;
+
+const MODE_UNINIT: u8 = 0;
+const MODE_OFF: u8 = 1;
+const MODE_ON: u8 = 2;
+
+static MODE: AtomicU8 = AtomicU8::new(MODE_UNINIT);
+static GENERATION: AtomicU64 = AtomicU64::new(1);
+static PROGRAMMATIC: RwLock<Option<Config>> = RwLock::new(None);
+static ENV: OnceLock<EnvConfig> = OnceLock::new();
+static REPORTED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Whether capturing is globally on: one relaxed atomic load and a branch
+/// on the hot path (initialisation happens once, on the first call).
+#[inline(always)]
+pub fn enabled() -> bool {
+    match MODE.load(Ordering::Relaxed) {
+        MODE_ON => true,
+        MODE_OFF => false,
+        _ => init_mode(),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn init_mode() -> bool {
+    let on = resolve_enabled();
+    MODE.store(if on { MODE_ON } else { MODE_OFF }, Ordering::Relaxed);
+    on
+}
+
+fn resolve_enabled() -> bool {
+    let env = env_config();
+    if let Some(e) = env.enabled {
+        return e;
+    }
+    if let Some(e) = programmatic().and_then(|c| c.enabled) {
+        return e;
+    }
+    if env.production == Some(true) {
+        return true;
+    }
+    cfg!(debug_assertions)
+}
+
+/// Set the programmatic configuration layer (below attributes and
+/// environment). Sites pick it up on their next call.
+///
+/// ```
+/// capture_runtime::configure(capture_runtime::Config { sample_rate: Some(0.5), ..Default::default() });
+/// ```
+pub fn configure(config: Config) {
+    *PROGRAMMATIC.write().unwrap_or_else(|e| e.into_inner()) = Some(config);
+    GENERATION.fetch_add(1, Ordering::Relaxed);
+    MODE.store(
+        if resolve_enabled() { MODE_ON } else { MODE_OFF },
+        Ordering::Relaxed,
+    );
+}
+
+/// Turn capturing on or off for the whole process at run time (the
+/// environment's `CAPTURE_ENABLED=0` still wins).
+///
+/// ```
+/// capture_runtime::set_enabled(false);
+/// assert!(!capture_runtime::config::enabled());
+/// capture_runtime::set_enabled(true);
+/// ```
+pub fn set_enabled(on: bool) {
+    let on = on && env_config().enabled != Some(false);
+    MODE.store(if on { MODE_ON } else { MODE_OFF }, Ordering::Relaxed);
+}
+
+/// The programmatic layer, if set.
+pub fn programmatic() -> Option<Config> {
+    PROGRAMMATIC
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
+}
+
+/// The environment layer (read once per process).
+pub fn env_config() -> &'static EnvConfig {
+    ENV.get_or_init(|| {
+        let cfg = EnvConfig::from_env(|k| std::env::var(k).ok());
+        for err in &cfg.errors {
+            report_once(&err.to_string());
+        }
+        cfg
+    })
+}
+
+/// Bumped by [`configure`]: sites re-resolve their settings when it changes.
+pub fn generation() -> u64 {
+    GENERATION.load(Ordering::Relaxed)
+}
+
+/// Every configuration error found so far (environment values that did not
+/// parse), as one error: for programs that want to refuse to start.
+///
+/// ```
+/// assert!(capture_runtime::check_config().is_ok() || capture_runtime::check_config().is_err());
+/// ```
+pub fn check_config() -> Result<(), CaptureError> {
+    match env_config().errors.first() {
+        None => Ok(()),
+        Some(CaptureError::Config {
+            key,
+            value,
+            expected,
+        }) => Err(CaptureError::Config {
+            key: key.clone(),
+            value: value.clone(),
+            expected: expected.clone(),
+        }),
+        Some(other) => Err(CaptureError::Config {
+            key: "?".into(),
+            value: String::new(),
+            expected: other.to_string(),
+        }),
+    }
+}
+
+/// Log a problem once per process (tracing, and stderr so it is never silent).
+pub(crate) fn report_once(message: &str) {
+    let mut seen = REPORTED.lock().unwrap_or_else(|e| e.into_inner());
+    if seen.iter().any(|m| m == message) || seen.len() > 256 {
+        return;
+    }
+    seen.push(message.to_owned());
+    tracing::error!(target: "capture", "{message}");
+    eprintln!("capture: {message}");
+}

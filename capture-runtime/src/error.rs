@@ -1,0 +1,157 @@
+//! Typed errors. Every variant says what happened and what to do about it.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong when loading, storing or replaying captures.
+///
+/// Capturing itself never returns these to the wrapped function's caller
+/// (hot-path rule 2): capture-time failures are counted and logged once.
+///
+/// ```
+/// use capture_runtime::CaptureError;
+/// let err = CaptureError::NotFound { function: "price".into(), store: "captures".into(), known: vec![] };
+/// assert!(err.to_string().contains("no captures"));
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CaptureError {
+    /// No call of that function is stored.
+    #[error("no captures for `{function}` in {store}; {}", known_hint(.known))]
+    NotFound {
+        /// The function asked for.
+        function: String,
+        /// The store that was searched.
+        store: PathBuf,
+        /// Functions that do have captures there.
+        known: Vec<String>,
+    },
+    /// A short function name matched several captured functions.
+    #[error("`{function}` is ambiguous: it matches {}; use the full path", .candidates.join(", "))]
+    Ambiguous {
+        /// The name asked for.
+        function: String,
+        /// Full function ids that match it.
+        candidates: Vec<String>,
+    },
+    /// The index asked for is past the stored calls.
+    #[error("`{function}` has {len} stored call(s); index {index} is out of range")]
+    IndexOutOfRange {
+        /// Function id.
+        function: String,
+        /// Index asked for.
+        index: usize,
+        /// Number of stored calls.
+        len: usize,
+    },
+    /// A file's bytes do not hash to what they should: it was corrupted or tampered with.
+    #[error("corrupted file {path}: expected sha256 {expected}, found {actual}; delete it (captures are re-recorded on the next run)")]
+    Corrupted {
+        /// The file.
+        path: PathBuf,
+        /// Hash it should have.
+        expected: String,
+        /// Hash it has.
+        actual: String,
+    },
+    /// The file is not a capture file at all, or is truncated.
+    #[error(
+        "{path} is not a capture file ({reason}); delete it or point the loader at a capture store"
+    )]
+    BadFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Written by a newer (or unknown) version of the format.
+    #[error("{path} has format version {found}, this build reads up to {supported}; upgrade capture-runtime or re-record")]
+    UnknownVersion {
+        /// The file.
+        path: PathBuf,
+        /// Version found in the header.
+        found: u16,
+        /// Highest version this build understands.
+        supported: u16,
+    },
+    /// The stored value does not decode as the requested type.
+    #[error("argument `{arg}` of `{function}` was recorded as `{recorded}` but `{requested}` was requested: {detail}")]
+    TypeMismatch {
+        /// Function id.
+        function: String,
+        /// Argument name (or `return`).
+        arg: String,
+        /// Type name recorded at capture time.
+        recorded: String,
+        /// Type requested now.
+        requested: String,
+        /// Decoder message and, where known, what changed.
+        detail: String,
+    },
+    /// No argument by that name was recorded.
+    #[error("`{function}` has no argument `{arg}`; recorded arguments: {}", .known.join(", "))]
+    NoSuchArg {
+        /// Function id.
+        function: String,
+        /// Name asked for.
+        arg: String,
+        /// Names that exist.
+        known: Vec<String>,
+    },
+    /// The value exists in the record but was not stored (ignored, redacted, placeholder, too large).
+    #[error("argument `{arg}` of `{function}` was not stored: {reason}")]
+    NotStored {
+        /// Function id.
+        function: String,
+        /// Argument name.
+        arg: String,
+        /// Why (ignored, redacted, placeholder, too large, failed to encode).
+        reason: String,
+    },
+    /// A configuration value is invalid.
+    #[error("invalid configuration {key}={value:?}: {expected}")]
+    Config {
+        /// Variable or option name.
+        key: String,
+        /// Value given.
+        value: String,
+        /// What would have been accepted.
+        expected: String,
+    },
+    /// Encoding a value failed.
+    #[error("could not encode {what}: {message}")]
+    Encode {
+        /// What was being encoded.
+        what: String,
+        /// The encoder's message.
+        message: String,
+    },
+    /// An I/O error on a store path.
+    #[error("I/O error on {path}: {source}")]
+    Io {
+        /// The path involved.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn known_hint(known: &[String]) -> String {
+    if known.is_empty() {
+        "the store is empty: run the code with capture enabled first (CAPTURE_ENABLED=1), or set CAPTURE_DIR to the store".to_string()
+    } else {
+        format!("functions with captures: {}", known.join(", "))
+    }
+}
+
+impl CaptureError {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        CaptureError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// Shorthand for results in this crate.
+pub type Result<T, E = CaptureError> = std::result::Result<T, E>;

@@ -1,0 +1,208 @@
+//! What may reach disk: sensitive names, PII in strings, skipped types and the
+//! size limit, gathered in one [`Policy`] applied while values are encoded.
+
+pub mod detect;
+pub mod names;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+pub use detect::{DetectorSet, PiiKind};
+pub use names::NameMatcher;
+
+use crate::value::Marker;
+
+/// A user-defined string filter: given a string, return the cleaned string
+/// when it found something to redact.
+///
+/// ```
+/// use capture_runtime::filter::Filter;
+/// struct NoInternalHosts;
+/// impl Filter for NoInternalHosts {
+///     fn redact(&self, s: &str) -> Option<String> {
+///         s.contains(".internal").then(|| "[REDACTED:internal-host]".to_string())
+///     }
+/// }
+/// assert!(NoInternalHosts.redact("db.internal").is_some());
+/// ```
+pub trait Filter: Send + Sync {
+    /// Return `Some(cleaned)` to replace `s`, `None` to keep it.
+    fn redact(&self, s: &str) -> Option<String>;
+}
+
+impl<F: Fn(&str) -> Option<String> + Send + Sync> Filter for F {
+    fn redact(&self, s: &str) -> Option<String> {
+        self(s)
+    }
+}
+
+static NEXT_POLICY_ID: AtomicU64 = AtomicU64::new(1);
+
+/// The redaction and size policy applied while encoding a value.
+///
+/// ```
+/// use capture_runtime::filter::Policy;
+/// let p = Policy::default();
+/// assert!(p.is_sensitive_name("apiKey"));
+/// assert!(!p.is_sensitive_name("quantity"));
+/// ```
+#[derive(Clone)]
+pub struct Policy {
+    id: u64,
+    names: NameMatcher,
+    detectors: DetectorSet,
+    filters: Vec<(String, Arc<dyn Filter>)>,
+    skip_types: Vec<String>,
+    max_size: Option<u64>,
+}
+
+impl Default for Policy {
+    /// Default sensitive names on, PII detectors on, no size limit.
+    fn default() -> Self {
+        Policy::new(NameMatcher::with_defaults(), DetectorSet::ALL)
+    }
+}
+
+impl fmt::Debug for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Policy")
+            .field("names", &self.names)
+            .field("detectors", &self.detectors)
+            .field(
+                "filters",
+                &self.filters.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            )
+            .field("skip_types", &self.skip_types)
+            .field("max_size", &self.max_size)
+            .finish()
+    }
+}
+
+impl Policy {
+    /// A policy with the given name matcher and detectors.
+    pub fn new(names: NameMatcher, detectors: DetectorSet) -> Self {
+        Policy {
+            id: NEXT_POLICY_ID.fetch_add(1, Ordering::Relaxed),
+            names,
+            detectors,
+            filters: Vec::new(),
+            skip_types: Vec::new(),
+            max_size: None,
+        }
+    }
+
+    /// A policy that redacts nothing.
+    pub fn none() -> Self {
+        Policy::new(NameMatcher::new(Vec::<&str>::new()), DetectorSet::NONE)
+    }
+
+    fn renew(mut self) -> Self {
+        self.id = NEXT_POLICY_ID.fetch_add(1, Ordering::Relaxed);
+        self
+    }
+
+    /// Also treat `name` as sensitive.
+    pub fn redact_name(mut self, name: &str) -> Self {
+        self.names.add(name);
+        self.renew()
+    }
+
+    /// Never treat `name` as sensitive (overrides defaults).
+    pub fn allow_name(mut self, name: &str) -> Self {
+        self.names.allow(name);
+        self.renew()
+    }
+
+    /// Set which PII detectors run on strings.
+    pub fn detectors(mut self, set: DetectorSet) -> Self {
+        self.detectors = set;
+        self
+    }
+
+    /// Add a named string filter.
+    pub fn filter(mut self, name: &str, f: impl Filter + 'static) -> Self {
+        self.filters.push((name.to_owned(), Arc::new(f)));
+        self
+    }
+
+    /// Replace values of the type named `name` (serde's struct name) by a marker.
+    pub fn skip_type(mut self, name: &str) -> Self {
+        self.skip_types.push(name.to_owned());
+        self
+    }
+
+    /// Drop (with a marker) any argument whose encoding exceeds `bytes`.
+    pub fn max_size(mut self, bytes: Option<u64>) -> Self {
+        self.max_size = bytes;
+        self
+    }
+
+    /// The size limit in bytes, if any.
+    pub fn size_limit(&self) -> Option<u64> {
+        self.max_size
+    }
+
+    /// Whether an argument, field or map key called `name` is redacted.
+    /// Results are cached per thread, so repeated names cost a hash lookup.
+    pub fn is_sensitive_name(&self, name: &str) -> bool {
+        thread_local! {
+            // (policy id, name -> sensitive); reset when another policy asks.
+            static CACHE: RefCell<(u64, HashMap<String, bool>)> = RefCell::new((0, HashMap::new()));
+        }
+        CACHE.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.0 != self.id || c.1.len() > 4096 {
+                c.0 = self.id;
+                c.1.clear();
+            }
+            if let Some(&hit) = c.1.get(name) {
+                return hit;
+            }
+            let v = self.names.is_sensitive(name);
+            c.1.insert(name.to_owned(), v);
+            v
+        })
+    }
+
+    /// Scan a string for PII and user filters; `Some((cleaned, kinds))` when
+    /// anything was redacted.
+    pub fn scan_str(&self, s: &str) -> Option<(String, Vec<String>)> {
+        let mut kinds = Vec::new();
+        let mut current: Option<String> = None;
+        if !self.detectors.is_empty() {
+            let found = detect::find_pii(s, self.detectors);
+            if !found.is_empty() {
+                for m in &found {
+                    let k = m.kind.name().to_string();
+                    if !kinds.contains(&k) {
+                        kinds.push(k);
+                    }
+                }
+                current = detect::redact_pii(s, self.detectors);
+            }
+        }
+        for (name, f) in &self.filters {
+            let input = current.as_deref().unwrap_or(s);
+            if let Some(clean) = f.redact(input) {
+                kinds.push(name.clone());
+                current = Some(clean);
+            }
+        }
+        current.map(|c| (c, kinds))
+    }
+
+    /// The marker replacing a value of type `name`, when that type is skipped.
+    pub fn skip_type_marker(&self, name: &str) -> Option<Marker> {
+        self.skip_types
+            .iter()
+            .any(|t| t == name)
+            .then(|| Marker::Placeholder {
+                type_name: name.to_owned(),
+                debug: None,
+                reason: "type skipped by policy".into(),
+            })
+    }
+}

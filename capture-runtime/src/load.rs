@@ -1,0 +1,296 @@
+//! Loading captures back: by function name, index, predicate, and typed
+//! access to each argument by name.
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::de::DeserializeOwned;
+
+use crate::codec::Codec;
+use crate::error::{CaptureError, Result};
+use crate::hash::ContentId;
+use crate::record::{ArgRecord, CallRecord, Slot};
+use crate::store::Store;
+use crate::value::Value;
+
+/// Reads captures from a store.
+///
+/// ```no_run
+/// use capture_runtime::CaptureLoader;
+/// let loader = CaptureLoader::new("captures");
+/// for call in loader.load_all("price")? {
+///     let discount: f64 = call.arg("discount")?;
+///     println!("{} {discount}", call.capture_id());
+/// }
+/// # Ok::<(), capture_runtime::CaptureError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct CaptureLoader {
+    store: Store,
+}
+
+impl CaptureLoader {
+    /// A loader over the local store at `path` (any working directory: pass
+    /// an absolute path, or one relative to where the program runs).
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        CaptureLoader {
+            store: Store::open(path),
+        }
+    }
+
+    /// A loader over any store (e.g. object storage).
+    pub fn from_store(store: Store) -> Self {
+        CaptureLoader { store }
+    }
+
+    /// The default store: `CAPTURE_DIR`, else the `configure()`d folder, else
+    /// `$CARGO_MANIFEST_DIR/captures` (set by `cargo run` and `cargo test`, so
+    /// it works from any working directory). Relative folders resolve against
+    /// `CARGO_MANIFEST_DIR` when it is set.
+    pub fn default_location() -> Result<Self> {
+        let manifest = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from);
+        let configured = std::env::var_os("CAPTURE_DIR")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| crate::config::programmatic().and_then(|c| c.dir));
+        let path = match (configured, manifest) {
+            (Some(dir), Some(m)) => m.join(dir),
+            (Some(dir), None) => dir,
+            (None, Some(m)) => m.join("captures"),
+            (None, None) => {
+                return Err(CaptureError::Config {
+                    key: "CAPTURE_DIR".into(),
+                    value: String::new(),
+                    expected: "a store folder: set CAPTURE_DIR, or run under cargo (CARGO_MANIFEST_DIR), or use CaptureLoader::new(path)".into(),
+                })
+            }
+        };
+        Ok(CaptureLoader::new(path))
+    }
+
+    /// The underlying store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Function ids with captures.
+    pub fn functions(&self) -> Result<Vec<String>> {
+        self.store.functions()
+    }
+
+    /// Resolve a full id or a suffix (`price`, `checkout::price`) to the one
+    /// captured function it names.
+    pub fn resolve(&self, function: &str) -> Result<String> {
+        let all = self.functions()?;
+        if all.iter().any(|f| f == function) {
+            return Ok(function.to_owned());
+        }
+        let suffix = format!("::{function}");
+        let matches: Vec<String> = all
+            .iter()
+            .filter(|f| f.ends_with(&suffix))
+            .cloned()
+            .collect();
+        match matches.len() {
+            1 => Ok(matches.into_iter().next().expect("one")),
+            0 => Err(CaptureError::NotFound {
+                function: function.to_owned(),
+                store: self.store.describe().into(),
+                known: all,
+            }),
+            _ => Err(CaptureError::Ambiguous {
+                function: function.to_owned(),
+                candidates: matches,
+            }),
+        }
+    }
+
+    /// Every stored call of `function`, oldest first.
+    pub fn load_all(&self, function: &str) -> Result<Vec<CapturedCall>> {
+        let id = self.resolve(function)?;
+        self.store
+            .calls(&id)?
+            .into_iter()
+            .map(|key| {
+                Ok(CapturedCall {
+                    record: self.store.read_call(&key)?,
+                    key,
+                    store: self.store.clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// The `index`-th stored call of `function`, oldest first.
+    pub fn by_index(&self, function: &str, index: usize) -> Result<CapturedCall> {
+        let id = self.resolve(function)?;
+        let keys = self.store.calls(&id)?;
+        let key = keys.get(index).ok_or(CaptureError::IndexOutOfRange {
+            function: id.clone(),
+            index,
+            len: keys.len(),
+        })?;
+        Ok(CapturedCall {
+            record: self.store.read_call(key)?,
+            key: key.clone(),
+            store: self.store.clone(),
+        })
+    }
+
+    /// The most recent stored call of `function`.
+    pub fn latest(&self, function: &str) -> Result<CapturedCall> {
+        let id = self.resolve(function)?;
+        let keys = self.store.calls(&id)?;
+        let key = keys.last().ok_or_else(|| CaptureError::NotFound {
+            function: function.to_owned(),
+            store: self.store.describe().into(),
+            known: self.functions().unwrap_or_default(),
+        })?;
+        Ok(CapturedCall {
+            record: self.store.read_call(key)?,
+            key: key.clone(),
+            store: self.store.clone(),
+        })
+    }
+
+    /// The stored calls of `function` whose metadata satisfies `predicate`.
+    pub fn select(
+        &self,
+        function: &str,
+        predicate: impl Fn(&CallRecord) -> bool,
+    ) -> Result<Vec<CapturedCall>> {
+        Ok(self
+            .load_all(function)?
+            .into_iter()
+            .filter(|c| predicate(&c.record))
+            .collect())
+    }
+}
+
+/// The most recent capture of `function` in the default store
+/// (see [`CaptureLoader::default_location`]).
+///
+/// ```no_run
+/// let call = capture_runtime::load_latest("price")?;
+/// let discount: f64 = call.arg("discount")?;
+/// # Ok::<(), capture_runtime::CaptureError>(())
+/// ```
+pub fn load_latest(function: &str) -> Result<CapturedCall> {
+    CaptureLoader::default_location()?.latest(function)
+}
+
+/// One stored call.
+#[derive(Clone, Debug)]
+pub struct CapturedCall {
+    store: Store,
+    key: String,
+    record: CallRecord,
+}
+
+impl CapturedCall {
+    /// The record's metadata: function, crate and version, format version,
+    /// thread, depth, time, argument type names and schemas, outcome.
+    pub fn metadata(&self) -> &CallRecord {
+        &self.record
+    }
+
+    /// The store key of this call's record.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// A short, stable id for this capture (12 hex characters of the SHA-256
+    /// of its record name), used in test names.
+    pub fn capture_id(&self) -> String {
+        let name = self.key.rsplit('/').next().unwrap_or(&self.key);
+        ContentId::of(name.as_bytes()).short(12)
+    }
+
+    /// When the call started.
+    pub fn timestamp(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_nanos(self.record.unix_nanos)
+    }
+
+    /// Argument names in declaration order.
+    pub fn arg_names(&self) -> Vec<&str> {
+        self.record.args.iter().map(|a| a.name.as_str()).collect()
+    }
+
+    /// The record of argument `name`.
+    pub fn arg_record(&self, name: &str) -> Result<&ArgRecord> {
+        self.record
+            .args
+            .iter()
+            .find(|a| a.name == name)
+            .ok_or_else(|| CaptureError::NoSuchArg {
+                function: self.record.function.clone(),
+                arg: name.to_owned(),
+                known: self.record.args.iter().map(|a| a.name.clone()).collect(),
+            })
+    }
+
+    /// Rebuild argument `name` as a `T` (serde).
+    pub fn arg<T: DeserializeOwned>(&self, name: &str) -> Result<T> {
+        let rec = self.arg_record(name)?;
+        self.decode_record(
+            rec,
+            |codec, bytes| codec.decode::<T>(bytes),
+            std::any::type_name::<T>(),
+        )
+    }
+
+    /// The untyped value of argument `name` (for inspection).
+    pub fn value(&self, name: &str) -> Result<Value> {
+        let rec = self.arg_record(name)?;
+        self.decode_record(rec, |codec, bytes| codec.decode::<Value>(bytes), "Value")
+    }
+
+    /// The recorded return value as a `T`.
+    pub fn ret<T: DeserializeOwned>(&self) -> Result<T> {
+        let rec = self.record.ret.as_ref().ok_or_else(|| CaptureError::NotStored {
+            function: self.record.function.clone(),
+            arg: "return".into(),
+            reason: "no return value was recorded (add `ret` to #[capture_args], and the call must have returned)".into(),
+        })?;
+        self.decode_record(
+            rec,
+            |codec, bytes| codec.decode::<T>(bytes),
+            std::any::type_name::<T>(),
+        )
+    }
+
+    /// Whether a return value was recorded.
+    pub fn has_ret(&self) -> bool {
+        self.record.ret.is_some()
+    }
+
+    /// Decode a recorded value with `decode` (used by generated replay code
+    /// for types rebuilt through `Reducible` or the registry).
+    pub fn decode_record<T>(
+        &self,
+        rec: &ArgRecord,
+        decode: impl FnOnce(Codec, &[u8]) -> std::result::Result<T, String>,
+        requested: &str,
+    ) -> Result<T> {
+        let Slot::Stored { id, .. } = &rec.slot else {
+            return Err(CaptureError::NotStored {
+                function: self.record.function.clone(),
+                arg: rec.name.clone(),
+                reason: rec.slot.missing_reason().unwrap_or_default(),
+            });
+        };
+        let (codec, body) = self.store.get_object(id)?;
+        decode(codec, &body).map_err(|detail| CaptureError::TypeMismatch {
+            function: self.record.function.clone(),
+            arg: rec.name.clone(),
+            recorded: rec.type_name.clone(),
+            requested: requested.to_owned(),
+            detail,
+        })
+    }
+
+    /// The store this call was loaded from.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+}

@@ -1,0 +1,165 @@
+//! The call record: what one captured call looks like on disk.
+//!
+//! Records are encoded with named fields (MessagePack maps), so adding a field
+//! with `#[serde(default)]` stays readable by older records; removing or
+//! changing a field bumps [`crate::codec::FORMAT_VERSION`].
+
+use serde::{Deserialize, Serialize};
+
+use crate::hash::ContentId;
+
+/// One captured call.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CallRecord {
+    /// Function id: `crate::module::fn` (or the `name = ..` given).
+    pub function: String,
+    /// Name of the crate that captured.
+    pub crate_name: String,
+    /// Version of the crate that captured.
+    pub crate_version: String,
+    /// On-disk format version of this record.
+    pub format_version: u16,
+    /// Wall-clock time at call start, nanoseconds since the Unix epoch.
+    pub unix_nanos: u64,
+    /// Process id.
+    pub pid: u32,
+    /// Per-process sequence number of the capture.
+    pub seq: u64,
+    /// Thread name, when the thread has one.
+    pub thread_name: Option<String>,
+    /// Numeric thread id (from `std::thread::ThreadId`).
+    pub thread_id: u64,
+    /// Nesting depth of captured calls on this thread at call start (0 = outermost).
+    pub depth: u32,
+    /// Arguments in declaration order.
+    pub args: Vec<ArgRecord>,
+    /// The return value, when `ret` was on and the call returned.
+    #[serde(default)]
+    pub ret: Option<ArgRecord>,
+    /// State of `&mut` arguments after the call, when `ret` was on.
+    #[serde(default)]
+    pub after: Vec<ArgRecord>,
+    /// How the call ended.
+    pub outcome: Outcome,
+}
+
+/// How a call ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Recorded at call start; the call has not finished (or the process died in it).
+    Started,
+    /// The call returned.
+    Returned,
+    /// The call panicked.
+    Panicked,
+}
+
+/// One argument (or the return value) of a call.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ArgRecord {
+    /// Parameter name (`self` for receivers, `return` for the return value).
+    pub name: String,
+    /// `std::any::type_name` of the value at capture time.
+    pub type_name: String,
+    /// Where the value is, or why it is not stored.
+    pub slot: Slot,
+    /// Schema fingerprint of the type, when one could be computed.
+    #[serde(default)]
+    pub schema: Option<Schema>,
+    /// Parts of the value that were redacted: (path, reason).
+    #[serde(default)]
+    pub redacted: Vec<(String, String)>,
+}
+
+/// A type's structure at capture time, for drift messages.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Schema {
+    /// SHA-256 (hex, first 16 chars) of `description`.
+    pub fingerprint: String,
+    /// Human-readable structure, e.g. `Order { id: u64, items: [LineItem { sku: str, qty: u32 }] }`.
+    pub description: String,
+}
+
+/// Where an argument's value is.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Slot {
+    /// Stored as the object with this id.
+    Stored {
+        /// Content id of the encoded value.
+        id: ContentId,
+        /// Encoded length in bytes.
+        len: u64,
+    },
+    /// Not recorded (`ignore(..)`).
+    Ignored,
+    /// Replaced by a redaction marker (sensitive name).
+    Redacted {
+        /// Why.
+        reason: String,
+    },
+    /// The type can be neither encoded nor rebuilt; a description was kept.
+    Placeholder {
+        /// Capped `Debug` text, when available and not sensitive.
+        debug: Option<String>,
+        /// Why the value could not be encoded.
+        reason: String,
+    },
+    /// Larger than the size limit.
+    TooLarge {
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// Encoding failed (the type's `Serialize` returned an error or panicked).
+    Failed {
+        /// The error message.
+        error: String,
+    },
+}
+
+impl Slot {
+    /// Why this slot cannot be rebuilt, or `None` when it is stored.
+    pub fn missing_reason(&self) -> Option<String> {
+        match self {
+            Slot::Stored { .. } => None,
+            Slot::Ignored => Some("ignored at capture time (`ignore(..)`)".into()),
+            Slot::Redacted { reason } => Some(format!("redacted at capture time ({reason})")),
+            Slot::Placeholder { reason, .. } => Some(format!("placeholder: {reason}")),
+            Slot::TooLarge { limit } => Some(format!("larger than the {limit}-byte size limit")),
+            Slot::Failed { error } => Some(format!("encoding failed: {error}")),
+        }
+    }
+}
+
+impl CallRecord {
+    /// Why this call cannot be replayed as is (arguments not stored, parts redacted), empty when it can.
+    pub fn not_replayable_reasons(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for a in &self.args {
+            if let Some(r) = a.slot.missing_reason() {
+                out.push(format!("argument `{}`: {r}", a.name));
+            } else if !a.redacted.is_empty() {
+                let paths: Vec<_> = a
+                    .redacted
+                    .iter()
+                    .map(|(p, why)| format!("{p} ({why})"))
+                    .collect();
+                out.push(format!(
+                    "argument `{}` has redacted parts: {}",
+                    a.name,
+                    paths.join(", ")
+                ));
+            }
+        }
+        out
+    }
+
+    /// The file name of this record inside its function's folder: sorts by time.
+    pub fn file_name(&self) -> String {
+        format!(
+            "{:020}-{:010}-{:012}.call",
+            self.unix_nanos, self.pid, self.seq
+        )
+    }
+}

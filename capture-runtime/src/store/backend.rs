@@ -1,0 +1,254 @@
+//! The small trait every store backend implements, and the local one.
+
+use std::any::Any;
+use std::fs::{self, File, OpenOptions};
+use std::io::{ErrorKind, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
+
+use crate::error::{CaptureError, Result};
+
+/// The entries directly under a prefix.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Listing {
+    /// Sub-folders (names only).
+    pub dirs: Vec<String>,
+    /// Files (names only) with their modification time when known.
+    pub files: Vec<(String, Option<SystemTime>)>,
+}
+
+/// When written data is forced to stable storage.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Durability {
+    /// Never fsync: the OS writes back on its own (fastest; a power cut may lose recent captures, never tear one).
+    #[default]
+    None,
+    /// fsync every file before it is renamed into place.
+    PerWrite,
+}
+
+/// Storage under a store: keys are `/`-separated relative paths made only of
+/// checked components (see [`super::layout`]).
+///
+/// Implementations must make `put` and `put_if_absent` atomic: a reader sees
+/// the old bytes, the new bytes, or nothing, never a torn file.
+pub trait Backend: Send + Sync + 'static {
+    /// Read a key; `Ok(None)` when absent.
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>>;
+    /// Write a key unless it exists; returns whether this call wrote it.
+    fn put_if_absent(&self, key: &str, bytes: &[u8]) -> Result<bool>;
+    /// Write or replace a key atomically.
+    fn put(&self, key: &str, bytes: &[u8]) -> Result<()>;
+    /// List the entries directly under `prefix` (`""` for the root).
+    fn list(&self, prefix: &str) -> Result<Listing>;
+    /// Delete a key; deleting an absent key is not an error.
+    fn delete(&self, key: &str) -> Result<()>;
+    /// Take an exclusive advisory lock named `key` (held until the guard drops).
+    /// Backends without locks return a no-op guard and rely on atomic puts.
+    fn lock(&self, key: &str) -> Result<Box<dyn Any + Send>>;
+    /// Where this backend stores things, for messages.
+    fn describe(&self) -> String;
+    /// The local folder, for backends that have one.
+    fn local_root(&self) -> Option<&Path> {
+        None
+    }
+}
+
+/// Files under a folder: temp file + rename, 0600 files, 0700 folders,
+/// `File::lock` for advisory locks.
+///
+/// ```
+/// use capture_runtime::store::{Backend, LocalBackend};
+/// let dir = tempfile::tempdir().unwrap();
+/// let b = LocalBackend::new(dir.path());
+/// assert!(b.put_if_absent("objects/ab/cd/ef", b"x").unwrap());
+/// assert!(!b.put_if_absent("objects/ab/cd/ef", b"y").unwrap());
+/// assert_eq!(b.get("objects/ab/cd/ef").unwrap().unwrap(), b"x");
+/// ```
+#[derive(Debug, Clone)]
+pub struct LocalBackend {
+    root: PathBuf,
+    durability: Durability,
+}
+
+static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+impl LocalBackend {
+    /// A backend rooted at `root` (created on first write).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        LocalBackend {
+            root: root.into(),
+            durability: Durability::None,
+        }
+    }
+
+    /// Set the fsync policy.
+    pub fn with_durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
+        self
+    }
+
+    fn path(&self, key: &str) -> PathBuf {
+        if key.is_empty() {
+            self.root.clone()
+        } else {
+            self.root.join(key)
+        }
+    }
+
+    fn mkdirs(&self, dir: &Path) -> Result<()> {
+        match fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+        {
+            Ok(()) => Ok(()),
+            Err(e) => Err(CaptureError::io(dir, e)),
+        }
+    }
+
+    fn write_tmp(&self, bytes: &[u8]) -> Result<PathBuf> {
+        let tmp_dir = self.root.join("tmp");
+        self.mkdirs(&tmp_dir)?;
+        let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let nanos = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let tmp = tmp_dir.join(format!("{}-{n}-{nanos}.tmp", std::process::id()));
+        let result = (|| {
+            let mut f = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&tmp)?;
+            f.write_all(bytes)?;
+            if self.durability == Durability::PerWrite {
+                f.sync_all()?;
+            }
+            Ok(())
+        })();
+        match result {
+            Ok(()) => Ok(tmp),
+            Err(e) => {
+                let _ = fs::remove_file(&tmp);
+                Err(CaptureError::io(&tmp, e))
+            }
+        }
+    }
+
+    fn install(&self, tmp: &Path, dest: &Path) -> Result<()> {
+        if let Some(parent) = dest.parent() {
+            self.mkdirs(parent)?;
+        }
+        fs::rename(tmp, dest).map_err(|e| {
+            let _ = fs::remove_file(tmp);
+            CaptureError::io(dest, e)
+        })
+    }
+}
+
+impl Backend for LocalBackend {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        let p = self.path(key);
+        match fs::read(&p) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(CaptureError::io(p, e)),
+        }
+    }
+
+    fn put_if_absent(&self, key: &str, bytes: &[u8]) -> Result<bool> {
+        let dest = self.path(key);
+        if dest.exists() {
+            return Ok(false);
+        }
+        let tmp = self.write_tmp(bytes)?;
+        if let Some(parent) = dest.parent() {
+            self.mkdirs(parent)?;
+        }
+        // hard_link fails if the destination exists: exactly put-if-absent.
+        let r = fs::hard_link(&tmp, &dest);
+        let _ = fs::remove_file(&tmp);
+        match r {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(CaptureError::io(dest, e)),
+        }
+    }
+
+    fn put(&self, key: &str, bytes: &[u8]) -> Result<()> {
+        let dest = self.path(key);
+        let tmp = self.write_tmp(bytes)?;
+        self.install(&tmp, &dest)
+    }
+
+    fn list(&self, prefix: &str) -> Result<Listing> {
+        let dir = self.path(prefix);
+        let rd = match fs::read_dir(&dir) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Listing::default()),
+            Err(e) => return Err(CaptureError::io(dir, e)),
+        };
+        let mut out = Listing::default();
+        for entry in rd {
+            let entry = entry.map_err(|e| CaptureError::io(&dir, e))?;
+            let Ok(name) = entry.file_name().into_string() else {
+                continue;
+            };
+            let Ok(meta) = entry.metadata() else { continue };
+            if meta.is_dir() {
+                out.dirs.push(name);
+            } else {
+                out.files.push((name, meta.modified().ok()));
+            }
+        }
+        out.dirs.sort();
+        out.files.sort();
+        Ok(out)
+    }
+
+    fn delete(&self, key: &str) -> Result<()> {
+        let p = self.path(key);
+        match fs::remove_file(&p) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(CaptureError::io(p, e)),
+        }
+    }
+
+    fn lock(&self, key: &str) -> Result<Box<dyn Any + Send>> {
+        let p = self.path(key);
+        if let Some(parent) = p.parent() {
+            self.mkdirs(parent)?;
+        }
+        let f = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&p)
+            .map_err(|e| CaptureError::io(&p, e))?;
+        f.lock().map_err(|e| CaptureError::io(&p, e))?;
+        Ok(Box::new(LockGuard(f)))
+    }
+
+    fn describe(&self) -> String {
+        self.root.display().to_string()
+    }
+
+    fn local_root(&self) -> Option<&Path> {
+        Some(&self.root)
+    }
+}
+
+struct LockGuard(File);
+
+impl Drop for LockGuard {
+    fn drop(&mut self) {
+        let _ = self.0.unlock();
+    }
+}

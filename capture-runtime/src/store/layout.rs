@@ -1,0 +1,83 @@
+//! Key layout inside a store. No key component ever comes from unchecked input:
+//! function ids are split on `::` and each segment is escaped.
+
+use crate::hash::ContentId;
+
+/// Folder of content-addressed objects.
+pub const OBJECTS: &str = "objects";
+/// Folder of call records.
+pub const CALLS: &str = "calls";
+/// Extension of call record files.
+pub const CALL_EXT: &str = ".call";
+
+/// `objects/ab/cd/<remaining 60 hex chars>`.
+///
+/// ```
+/// use capture_runtime::{store::layout::object_key, ContentId};
+/// let k = object_key(&ContentId::of(b"abc"));
+/// assert!(k.starts_with("objects/ba/78/16bf"));
+/// ```
+pub fn object_key(id: &ContentId) -> String {
+    let hex = id.to_hex();
+    format!("{OBJECTS}/{}/{}/{}", &hex[0..2], &hex[2..4], &hex[4..])
+}
+
+/// Escape one path segment: keep `[A-Za-z0-9_-]`, `%XX`-escape the rest;
+/// empty, `.` and `..` can never result.
+///
+/// ```
+/// use capture_runtime::store::layout::escape_segment;
+/// assert_eq!(escape_segment("price"), "price");
+/// assert_eq!(escape_segment(".."), "%2E%2E");
+/// assert_eq!(escape_segment("a/b"), "a%2Fb");
+/// ```
+pub fn escape_segment(s: &str) -> String {
+    if s.is_empty() {
+        return "%".to_string() + "00";
+    }
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b == b'_' || b == b'-' {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Reverse of [`escape_segment`] (lossy on invalid escapes).
+pub fn unescape_segment(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                if b != 0 {
+                    out.push(b);
+                }
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `calls/<crate>/<module>/.../<fn>` for a function id `crate::module::fn`.
+///
+/// ```
+/// use capture_runtime::store::layout::function_dir;
+/// assert_eq!(function_dir("shop::checkout::price"), "calls/shop/checkout/price");
+/// ```
+pub fn function_dir(function: &str) -> String {
+    let mut key = String::from(CALLS);
+    for seg in function.split("::") {
+        key.push('/');
+        key.push_str(&escape_segment(seg));
+    }
+    key
+}

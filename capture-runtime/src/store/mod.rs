@@ -1,0 +1,312 @@
+//! The content-addressed store: objects, call records, retention and garbage
+//! collection, over any [`Backend`].
+
+mod backend;
+pub mod layout;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+pub use backend::{Backend, Durability, Listing, LocalBackend};
+
+use crate::codec::{frame, unframe, Codec, FileKind};
+use crate::error::{CaptureError, Result};
+use crate::hash::ContentId;
+use crate::record::{CallRecord, Slot};
+use layout::{function_dir, object_key, unescape_segment, CALLS, CALL_EXT, OBJECTS};
+
+/// How many calls of a function are kept, and for how long.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Retention {
+    /// Keep at most this many calls per function (newest first).
+    pub max_count: Option<usize>,
+    /// Drop calls older than this.
+    pub max_age: Option<Duration>,
+}
+
+/// What [`Store::gc`] removed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GcReport {
+    /// Objects still referenced.
+    pub kept: usize,
+    /// Unreferenced objects deleted.
+    pub removed: usize,
+    /// Unreferenced objects kept because they are younger than the grace period.
+    pub young: usize,
+}
+
+/// A capture store.
+///
+/// ```
+/// use capture_runtime::Store;
+/// let dir = tempfile::tempdir().unwrap();
+/// let store = Store::open(dir.path());
+/// let id = store.put_object(b"payload").unwrap();
+/// assert_eq!(store.get_object(&id).unwrap().1, b"payload");
+/// ```
+#[derive(Clone)]
+pub struct Store {
+    backend: Arc<dyn Backend>,
+    codec: Codec,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Store({}, {:?})", self.backend.describe(), self.codec)
+    }
+}
+
+impl Store {
+    /// A store in a local folder.
+    pub fn open(root: impl Into<PathBuf>) -> Store {
+        Store::with_backend(Arc::new(LocalBackend::new(root)))
+    }
+
+    /// A store over any backend.
+    pub fn with_backend(backend: Arc<dyn Backend>) -> Store {
+        Store {
+            backend,
+            codec: Codec::MsgPack,
+        }
+    }
+
+    /// Use `codec` for what this handle writes (reads follow each file's header).
+    pub fn with_codec(mut self, codec: Codec) -> Store {
+        self.codec = codec;
+        self
+    }
+
+    /// The codec this handle writes with.
+    pub fn codec(&self) -> Codec {
+        self.codec
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> &Arc<dyn Backend> {
+        &self.backend
+    }
+
+    /// The local folder, for local stores.
+    pub fn local_root(&self) -> Option<&Path> {
+        self.backend.local_root()
+    }
+
+    /// Where the store is, for messages.
+    pub fn describe(&self) -> String {
+        self.backend.describe()
+    }
+
+    /// Store an encoded value (deduplicated): returns its content id.
+    pub fn put_object(&self, body: &[u8]) -> Result<ContentId> {
+        let id = ContentId::of(body);
+        self.put_object_with_id(id, body)?;
+        Ok(id)
+    }
+
+    /// Store an encoded value whose id the caller already computed.
+    pub fn put_object_with_id(&self, id: ContentId, body: &[u8]) -> Result<bool> {
+        self.backend
+            .put_if_absent(&object_key(&id), &frame(self.codec, FileKind::Object, body))
+    }
+
+    /// Read and verify an object: its codec and body.
+    pub fn get_object(&self, id: &ContentId) -> Result<(Codec, Vec<u8>)> {
+        let key = object_key(id);
+        let path = self.key_path(&key);
+        let bytes = self
+            .backend
+            .get(&key)?
+            .ok_or_else(|| CaptureError::BadFile {
+                path: path.clone(),
+                reason: "object is missing (deleted by gc or never written); re-record the call"
+                    .into(),
+            })?;
+        let un = unframe(&path, &bytes, FileKind::Object)?;
+        if un.id != *id {
+            return Err(CaptureError::Corrupted {
+                path,
+                expected: id.to_hex(),
+                actual: un.id.to_hex(),
+            });
+        }
+        Ok((un.codec, un.body.to_vec()))
+    }
+
+    fn key_path(&self, key: &str) -> PathBuf {
+        match self.backend.local_root() {
+            Some(root) => root.join(key),
+            None => PathBuf::from(format!("{}/{key}", self.backend.describe())),
+        }
+    }
+
+    /// Write (or rewrite) a call record, then apply `retention` to its function.
+    /// Returns the record's key.
+    pub fn write_call(&self, record: &CallRecord, retention: Retention) -> Result<String> {
+        let dir = function_dir(&record.function);
+        let key = format!("{dir}/{}", record.file_name());
+        let body = self
+            .codec
+            .encode(record)
+            .map_err(|message| CaptureError::Encode {
+                what: "call record".into(),
+                message,
+            })?;
+        let bytes = frame(self.codec, FileKind::Call, &body);
+        if retention.max_count.is_none() && retention.max_age.is_none() {
+            self.backend.put(&key, &bytes)?;
+            return Ok(key);
+        }
+        let _lock = self.backend.lock(&format!("{dir}/.lock"))?;
+        self.backend.put(&key, &bytes)?;
+        self.trim(&dir, retention)?;
+        Ok(key)
+    }
+
+    /// Apply retention to one function folder. Cost is proportional to the
+    /// calls kept for that function, never to the store.
+    fn trim(&self, dir: &str, retention: Retention) -> Result<()> {
+        let mut calls: Vec<String> = self
+            .backend
+            .list(dir)?
+            .files
+            .into_iter()
+            .map(|(n, _)| n)
+            .filter(|n| n.ends_with(CALL_EXT))
+            .collect();
+        calls.sort();
+        let mut drop_n = retention
+            .max_count
+            .map_or(0, |m| calls.len().saturating_sub(m));
+        if let Some(age) = retention.max_age {
+            let cutoff = SystemTime::now()
+                .checked_sub(age)
+                .unwrap_or(SystemTime::UNIX_EPOCH);
+            let cutoff_ns = cutoff
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(0);
+            let old = calls
+                .iter()
+                .take_while(|n| call_nanos(n).is_some_and(|t| t < cutoff_ns))
+                .count();
+            drop_n = drop_n.max(old);
+        }
+        for name in calls.iter().take(drop_n) {
+            self.backend.delete(&format!("{dir}/{name}"))?;
+        }
+        Ok(())
+    }
+
+    /// Every function id with at least one stored call, sorted.
+    pub fn functions(&self) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        self.walk_functions(CALLS, &mut Vec::new(), &mut out)?;
+        out.sort();
+        Ok(out)
+    }
+
+    fn walk_functions(
+        &self,
+        prefix: &str,
+        segs: &mut Vec<String>,
+        out: &mut Vec<String>,
+    ) -> Result<()> {
+        let listing = self.backend.list(prefix)?;
+        if listing.files.iter().any(|(n, _)| n.ends_with(CALL_EXT)) && !segs.is_empty() {
+            out.push(segs.join("::"));
+        }
+        for d in listing.dirs {
+            segs.push(unescape_segment(&d));
+            self.walk_functions(&format!("{prefix}/{d}"), segs, out)?;
+            segs.pop();
+        }
+        Ok(())
+    }
+
+    /// Keys of the stored calls of `function`, oldest first.
+    pub fn calls(&self, function: &str) -> Result<Vec<String>> {
+        let dir = function_dir(function);
+        let mut keys: Vec<String> = self
+            .backend
+            .list(&dir)?
+            .files
+            .into_iter()
+            .filter(|(n, _)| n.ends_with(CALL_EXT))
+            .map(|(n, _)| format!("{dir}/{n}"))
+            .collect();
+        keys.sort();
+        Ok(keys)
+    }
+
+    /// Read and verify one call record.
+    pub fn read_call(&self, key: &str) -> Result<CallRecord> {
+        let path = self.key_path(key);
+        let bytes = self
+            .backend
+            .get(key)?
+            .ok_or_else(|| CaptureError::BadFile {
+                path: path.clone(),
+                reason: "call record vanished (removed by retention?)".into(),
+            })?;
+        let un = unframe(&path, &bytes, FileKind::Call)?;
+        un.codec.decode(un.body).map_err(|e| CaptureError::BadFile {
+            path,
+            reason: format!("undecodable call record: {e}"),
+        })
+    }
+
+    /// Delete objects no call record references, except those younger than
+    /// `grace` (a writer may be about to reference them). `extra_roots` are
+    /// ids referenced from elsewhere (cache entries, checkpoints).
+    pub fn gc(&self, grace: Duration, extra_roots: &HashSet<ContentId>) -> Result<GcReport> {
+        let mut live: HashSet<ContentId> = extra_roots.clone();
+        for f in self.functions()? {
+            for key in self.calls(&f)? {
+                let Ok(rec) = self.read_call(&key) else {
+                    continue;
+                };
+                for a in rec
+                    .args
+                    .iter()
+                    .chain(rec.ret.iter())
+                    .chain(rec.after.iter())
+                {
+                    if let Slot::Stored { id, .. } = a.slot {
+                        live.insert(id);
+                    }
+                }
+            }
+        }
+        let now = SystemTime::now();
+        let mut report = GcReport::default();
+        for a in self.backend.list(OBJECTS)?.dirs {
+            for b in self.backend.list(&format!("{OBJECTS}/{a}"))?.dirs {
+                let prefix = format!("{OBJECTS}/{a}/{b}");
+                for (rest, modified) in self.backend.list(&prefix)?.files {
+                    let Ok(id) = format!("{a}{b}{rest}").parse::<ContentId>() else {
+                        continue;
+                    };
+                    if live.contains(&id) {
+                        report.kept += 1;
+                    } else if modified
+                        .and_then(|m| now.duration_since(m).ok())
+                        .is_some_and(|age| age < grace)
+                    {
+                        report.young += 1;
+                    } else {
+                        self.backend.delete(&format!("{prefix}/{rest}"))?;
+                        report.removed += 1;
+                    }
+                }
+            }
+        }
+        Ok(report)
+    }
+}
+
+/// The timestamp encoded in a call record's file name.
+fn call_nanos(name: &str) -> Option<u64> {
+    name.split('-').next()?.parse().ok()
+}

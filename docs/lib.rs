@@ -1,0 +1,3 @@
+//! The capture user guide. Each chapter is a Markdown file in this folder;
+//! including them here makes `cargo test` compile and run their examples.
+#![doc = include_str!("README.md")]
