@@ -69,11 +69,7 @@ impl Codec {
     }
 
     /// Encode `value`, appending to `buf` (reused buffers on the hot path).
-    pub fn encode_into<T: Serialize + ?Sized>(
-        self,
-        value: &T,
-        buf: &mut Vec<u8>,
-    ) -> std::result::Result<(), String> {
+    pub fn encode_into<T: Serialize + ?Sized>(self, value: &T, buf: &mut Vec<u8>) -> std::result::Result<(), String> {
         match self {
             Codec::MsgPack => value
                 .serialize(&mut rmp_serde::Serializer::new(&mut *buf).with_struct_map())
@@ -168,8 +164,7 @@ pub fn unframe<'a>(path: &Path, bytes: &'a [u8], want: FileKind) -> Result<Unfra
             supported: FORMAT_VERSION,
         });
     }
-    let codec =
-        Codec::from_id(bytes[6]).ok_or_else(|| bad(format!("unknown codec id {}", bytes[6])))?;
+    let codec = Codec::from_id(bytes[6]).ok_or_else(|| bad(format!("unknown codec id {}", bytes[6])))?;
     if bytes[7] != want as u8 {
         return Err(bad(format!(
             "file kind {} where {:?} ({}) was expected",

@@ -54,9 +54,7 @@ pub enum CaptureError {
         actual: String,
     },
     /// The file is not a capture file at all, or is truncated.
-    #[error(
-        "{path} is not a capture file ({reason}); delete it or point the loader at a capture store"
-    )]
+    #[error("{path} is not a capture file ({reason}); delete it or point the loader at a capture store")]
     BadFile {
         /// The file.
         path: PathBuf,
@@ -64,7 +62,9 @@ pub enum CaptureError {
         reason: String,
     },
     /// Written by a newer (or unknown) version of the format.
-    #[error("{path} has format version {found}, this build reads up to {supported}; upgrade capture-runtime or re-record")]
+    #[error(
+        "{path} has format version {found}, this build reads up to {supported}; upgrade capture-runtime or re-record"
+    )]
     UnknownVersion {
         /// The file.
         path: PathBuf,

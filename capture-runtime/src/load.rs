@@ -86,11 +86,7 @@ impl CaptureLoader {
             return Ok(function.to_owned());
         }
         let suffix = format!("::{function}");
-        let matches: Vec<String> = all
-            .iter()
-            .filter(|f| f.ends_with(&suffix))
-            .cloned()
-            .collect();
+        let matches: Vec<String> = all.iter().filter(|f| f.ends_with(&suffix)).cloned().collect();
         match matches.len() {
             1 => Ok(matches.into_iter().next().expect("one")),
             0 => Err(CaptureError::NotFound {
@@ -154,11 +150,7 @@ impl CaptureLoader {
     }
 
     /// The stored calls of `function` whose metadata satisfies `predicate`.
-    pub fn select(
-        &self,
-        function: &str,
-        predicate: impl Fn(&CallRecord) -> bool,
-    ) -> Result<Vec<CapturedCall>> {
+    pub fn select(&self, function: &str, predicate: impl Fn(&CallRecord) -> bool) -> Result<Vec<CapturedCall>> {
         Ok(self
             .load_all(function)?
             .into_iter()
@@ -232,11 +224,7 @@ impl CapturedCall {
     /// Rebuild argument `name` as a `T` (serde).
     pub fn arg<T: DeserializeOwned>(&self, name: &str) -> Result<T> {
         let rec = self.arg_record(name)?;
-        self.decode_record(
-            rec,
-            |codec, bytes| codec.decode::<T>(bytes),
-            std::any::type_name::<T>(),
-        )
+        self.decode_record(rec, |codec, bytes| codec.decode::<T>(bytes), std::any::type_name::<T>())
     }
 
     /// The untyped value of argument `name` (for inspection).
@@ -250,13 +238,10 @@ impl CapturedCall {
         let rec = self.record.ret.as_ref().ok_or_else(|| CaptureError::NotStored {
             function: self.record.function.clone(),
             arg: "return".into(),
-            reason: "no return value was recorded (add `ret` to #[capture_args], and the call must have returned)".into(),
+            reason: "no return value was recorded (add `ret` to #[capture_args], and the call must have returned)"
+                .into(),
         })?;
-        self.decode_record(
-            rec,
-            |codec, bytes| codec.decode::<T>(bytes),
-            std::any::type_name::<T>(),
-        )
+        self.decode_record(rec, |codec, bytes| codec.decode::<T>(bytes), std::any::type_name::<T>())
     }
 
     /// Whether a return value was recorded.

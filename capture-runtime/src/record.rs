@@ -140,11 +140,7 @@ impl CallRecord {
             if let Some(r) = a.slot.missing_reason() {
                 out.push(format!("argument `{}`: {r}", a.name));
             } else if !a.redacted.is_empty() {
-                let paths: Vec<_> = a
-                    .redacted
-                    .iter()
-                    .map(|(p, why)| format!("{p} ({why})"))
-                    .collect();
+                let paths: Vec<_> = a.redacted.iter().map(|(p, why)| format!("{p} ({why})")).collect();
                 out.push(format!(
                     "argument `{}` has redacted parts: {}",
                     a.name,
@@ -157,9 +153,6 @@ impl CallRecord {
 
     /// The file name of this record inside its function's folder: sorts by time.
     pub fn file_name(&self) -> String {
-        format!(
-            "{:020}-{:010}-{:012}.call",
-            self.unix_nanos, self.pid, self.seq
-        )
+        format!("{:020}-{:010}-{:012}.call", self.unix_nanos, self.pid, self.seq)
     }
 }

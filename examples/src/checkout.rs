@@ -41,11 +41,7 @@ pub struct Receipt {
 /// Price an order with a fractional discount (0.1 = 10%).
 #[capture_args(ret)]
 pub fn price(order: &Order, discount: f64) -> Receipt {
-    let subtotal: u64 = order
-        .items
-        .iter()
-        .map(|i| i.unit_cents * i.quantity as u64)
-        .sum();
+    let subtotal: u64 = order.items.iter().map(|i| i.unit_cents * i.quantity as u64).sum();
     let discount_cents = (subtotal as f64 * discount).round() as u64;
     Receipt {
         order_id: order.id,
@@ -57,12 +53,7 @@ pub fn price(order: &Order, discount: f64) -> Receipt {
 
 /// Authorize a payment; the card number and the password never reach disk.
 #[capture_args(ret, ignore(password))]
-pub fn authorize(
-    user: &str,
-    password: &str,
-    card_number: &str,
-    amount_cents: u64,
-) -> Result<String, String> {
+pub fn authorize(user: &str, password: &str, card_number: &str, amount_cents: u64) -> Result<String, String> {
     if password.is_empty() {
         return Err(format!("user {user}: empty password"));
     }

@@ -21,11 +21,7 @@ fn order(id: u64, email: &str, items: &[(&str, u32, u64)]) -> Order {
 
 fn main() {
     let orders = [
-        order(
-            1001,
-            "ada@example.com",
-            &[("BOOK-1", 2, 1299), ("PEN-3", 10, 149)],
-        ),
+        order(1001, "ada@example.com", &[("BOOK-1", 2, 1299), ("PEN-3", 10, 149)]),
         order(1002, "grace@example.org", &[("LAMP-7", 1, 4599)]),
         order(
             1003,

@@ -67,16 +67,14 @@ pub(crate) fn analyse(func: &ItemFn, errors: &mut Vec<syn::Error>) -> Function {
                 };
                 let span = syn::spanned::Spanned::span(&pt.pat);
                 match pt.pat.as_ref() {
-                    Pat::Ident(pi) if pi.subpat.is_none() && pi.by_ref.is_none() => {
-                        params.push(Param {
-                            name: pi.ident.to_string().trim_start_matches("r#").to_string(),
-                            ident: pi.ident.clone(),
-                            pattern: None,
+                    Pat::Ident(pi) if pi.subpat.is_none() && pi.by_ref.is_none() => params.push(Param {
+                        name: pi.ident.to_string().trim_start_matches("r#").to_string(),
+                        ident: pi.ident.clone(),
+                        pattern: None,
 
-                            kind,
-                            span,
-                        })
-                    }
+                        kind,
+                        span,
+                    }),
                     Pat::Wild(_) => params.push(Param {
                         name: format!("arg{index}"),
                         ident: Ident::new(&format!("__capture_arg{index}"), span),

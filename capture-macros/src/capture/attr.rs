@@ -30,7 +30,8 @@ pub(crate) struct Options {
     seen: Vec<String>,
 }
 
-const KNOWN: &str = "path, retention, max_age, ignore(..), redact(..), allow(..), ret, name, enabled, sample, max_size, self, crate";
+const KNOWN: &str =
+    "path, retention, max_age, ignore(..), redact(..), allow(..), ret, name, enabled, sample, max_size, self, crate";
 
 pub(crate) fn parse(attr: TokenStream, errors: &mut Vec<syn::Error>) -> Options {
     let mut opts = Options::default();
@@ -104,8 +105,7 @@ impl Options {
             "max_age" => {
                 self.once(meta, "max_age")?;
                 let s: LitStr = meta.value()?.parse()?;
-                let secs =
-                    parse_duration_secs(&s.value()).map_err(|e| syn::Error::new(s.span(), e))?;
+                let secs = parse_duration_secs(&s.value()).map_err(|e| syn::Error::new(s.span(), e))?;
                 self.max_age_secs = Some(Spanned { value: secs });
             }
             "max_size" => {
@@ -140,13 +140,11 @@ impl Options {
                 let mut names = Vec::new();
                 meta.parse_nested_meta(|m| {
                     match m.path.get_ident() {
-                        Some(i) if m.input.is_empty() || m.input.peek(syn::Token![,]) => {
-                            names.push(i.clone())
-                        }
+                        Some(i) if m.input.is_empty() || m.input.peek(syn::Token![,]) => names.push(i.clone()),
                         _ => {
-                            return Err(m.error(format!(
-                                "`{key}(..)` takes argument names, e.g. {key}(password, token)"
-                            )))
+                            return Err(
+                                m.error(format!("`{key}(..)` takes argument names, e.g. {key}(password, token)"))
+                            )
                         }
                     }
                     Ok(())
@@ -160,12 +158,7 @@ impl Options {
             "ret" => {
                 self.once(meta, "ret")?;
                 self.flag(meta, "ret")?;
-                self.ret = Some(
-                    meta.path
-                        .get_ident()
-                        .map(|i| i.span())
-                        .unwrap_or_else(Span::call_site),
-                );
+                self.ret = Some(meta.path.get_ident().map(|i| i.span()).unwrap_or_else(Span::call_site));
             }
             "self" => {
                 self.once(meta, "self")?;
@@ -178,10 +171,7 @@ impl Options {
                 let v = s.value();
                 let ok = !v.is_empty()
                     && v.split("::").all(|seg| {
-                        !seg.is_empty()
-                            && seg
-                                .chars()
-                                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                        !seg.is_empty() && seg.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
                     });
                 if !ok {
                     return Err(syn::Error::new(
@@ -205,9 +195,7 @@ impl Options {
                 let hint = suggest(&key)
                     .map(|s| format!(" (did you mean `{s}`?)"))
                     .unwrap_or_default();
-                return Err(meta.error(format!(
-                    "unknown option `{key}`{hint}; expected one of: {KNOWN}"
-                )));
+                return Err(meta.error(format!("unknown option `{key}`{hint}; expected one of: {KNOWN}")));
             }
         }
         Ok(())
@@ -217,9 +205,7 @@ impl Options {
         if meta.input.is_empty() || meta.input.peek(syn::Token![,]) {
             Ok(())
         } else {
-            Err(meta.error(format!(
-                "`{key}` is a flag and takes no value: write just `{key}`"
-            )))
+            Err(meta.error(format!("`{key}` is a flag and takes no value: write just `{key}`")))
         }
     }
 }
@@ -243,9 +229,7 @@ fn suggest(key: &str) -> Option<&'static str> {
     ALL.iter().copied().find(|k| {
         let (a, b) = (k.as_bytes(), key.as_bytes());
         let common = a.iter().zip(b).take_while(|(x, y)| x == y).count();
-        common >= 3
-            || (a.len().abs_diff(b.len()) <= 1
-                && a.iter().filter(|c| b.contains(c)).count() + 1 >= a.len())
+        common >= 3 || (a.len().abs_diff(b.len()) <= 1 && a.iter().filter(|c| b.contains(c)).count() + 1 >= a.len())
     })
 }
 
@@ -257,19 +241,15 @@ fn parse_duration_secs(text: &str) -> Result<u64, String> {
         return Err("empty duration; write e.g. max_age = \"7d\" (units: s, m, h, d, w)".into());
     }
     while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
         if digits == 0 {
-            return Err(format!("`{text}` is not a duration; write e.g. \"7d\", \"12h\", \"90m\" (units: s, m, h, d, w)"));
+            return Err(format!(
+                "`{text}` is not a duration; write e.g. \"7d\", \"12h\", \"90m\" (units: s, m, h, d, w)"
+            ));
         }
-        let n: u64 = rest[..digits]
-            .parse()
-            .map_err(|_| "number too large".to_string())?;
+        let n: u64 = rest[..digits].parse().map_err(|_| "number too large".to_string())?;
         rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
+        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
         let mult = match rest[..unit_len].trim() {
             "s" => 1,
             "m" => 60,
@@ -296,9 +276,7 @@ fn parse_size(text: &str) -> Result<u64, String> {
             "`{text}` is not a size; write e.g. \"64KiB\", \"1MiB\", \"4096\""
         ));
     }
-    let n: u64 = s[..digits]
-        .parse()
-        .map_err(|_| "number too large".to_string())?;
+    let n: u64 = s[..digits].parse().map_err(|_| "number too large".to_string())?;
     let mult: u64 = match s[digits..].trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "kb" | "k" => 1_000,
@@ -313,6 +291,5 @@ fn parse_size(text: &str) -> Result<u64, String> {
             ))
         }
     };
-    n.checked_mul(mult)
-        .ok_or_else(|| format!("`{text}` is too large"))
+    n.checked_mul(mult).ok_or_else(|| format!("`{text}` is too large"))
 }

@@ -14,10 +14,7 @@ use super::ast::{Function, ParamKind, Receiver};
 use super::attr::Options;
 
 pub(crate) fn expand(opts: &Options, f: &Function, mut func: ItemFn) -> TokenStream {
-    let krate: syn::Path = opts
-        .krate
-        .clone()
-        .unwrap_or_else(|| parse_quote!(::capture_runtime));
+    let krate: syn::Path = opts.krate.clone().unwrap_or_else(|| parse_quote!(::capture_runtime));
     let pv = quote!(#krate::__private);
 
     // Parameters that are patterns get a stable identifier; the pattern is
@@ -74,9 +71,7 @@ pub(crate) fn expand(opts: &Options, f: &Function, mut func: ItemFn) -> TokenStr
     }
 
     let self_type = if f.receiver != Receiver::None {
-        quote!(::core::option::Option::Some(
-            ::core::any::type_name::<Self>()
-        ))
+        quote!(::core::option::Option::Some(::core::any::type_name::<Self>()))
     } else {
         quote!(::core::option::Option::None)
     };

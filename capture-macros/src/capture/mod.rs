@@ -14,9 +14,7 @@ pub(crate) fn entry(attr: TokenStream, item: TokenStream) -> TokenStream {
         Err(e) => {
             let mut out = syn::Error::new(
                 e.span(),
-                format!(
-                    "#[capture_args] goes on a function (free fn, method or associated fn): {e}"
-                ),
+                format!("#[capture_args] goes on a function (free fn, method or associated fn): {e}"),
             )
             .to_compile_error();
             out.extend(item);

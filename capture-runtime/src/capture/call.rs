@@ -157,11 +157,7 @@ impl CallGuard {
     }
 
     /// Record the return value (only called when `ret` is on).
-    pub fn ret(
-        &mut self,
-        type_name: &'static str,
-        encode: impl FnOnce(&mut EncodeCtx<'_>) -> Encoded,
-    ) {
+    pub fn ret(&mut self, type_name: &'static str, encode: impl FnOnce(&mut EncodeCtx<'_>) -> Encoded) {
         if let Some(f) = self.inner.as_mut() {
             f.call.ret = Some(encode_arg(&f.resolved, "return", type_name, encode));
         }
@@ -199,27 +195,17 @@ impl Site {
     /// Start capturing a call: resolve settings, apply sampling and nesting
     /// rules, encode the arguments and write the start record.
     #[doc(hidden)]
-    pub fn begin(
-        &'static self,
-        self_type: Option<&'static str>,
-        args: impl FnOnce(&mut ArgSink<'_>),
-    ) -> CallGuard {
+    pub fn begin(&'static self, self_type: Option<&'static str>, args: impl FnOnce(&mut ArgSink<'_>)) -> CallGuard {
         match catch_unwind(AssertUnwindSafe(|| self.begin_inner(self_type, args))) {
             Ok(g) => g,
             Err(_) => {
-                crate::config::report_once(
-                    "capture failed with a panic; the call itself is unaffected",
-                );
+                crate::config::report_once("capture failed with a panic; the call itself is unaffected");
                 CallGuard::none()
             }
         }
     }
 
-    fn begin_inner(
-        &'static self,
-        self_type: Option<&'static str>,
-        args: impl FnOnce(&mut ArgSink<'_>),
-    ) -> CallGuard {
+    fn begin_inner(&'static self, self_type: Option<&'static str>, args: impl FnOnce(&mut ArgSink<'_>)) -> CallGuard {
         let resolved = self.resolved(self_type);
         let depth = DEPTH.with(|d| d.get());
         if depth > 0 && !resolved.nested {

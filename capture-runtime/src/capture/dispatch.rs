@@ -79,9 +79,7 @@ pub trait ViaRegistryDebug {
 }
 impl<T: Any + Debug> ViaRegistryDebug for &&&Wrap<'_, T> {
     fn __capture_encode(&self, ctx: &mut EncodeCtx<'_>) -> Encoded {
-        registered(self.0).unwrap_or_else(|| {
-            placeholder(Some(self.0 as &dyn Debug), std::any::type_name::<T>(), ctx)
-        })
+        registered(self.0).unwrap_or_else(|| placeholder(Some(self.0 as &dyn Debug), std::any::type_name::<T>(), ctx))
     }
 }
 
@@ -134,8 +132,7 @@ fn registered<T: Any>(v: &T) -> Option<Encoded> {
 
 fn placeholder(debug: Option<&dyn Debug>, type_name: &str, ctx: &mut EncodeCtx<'_>) -> Encoded {
     let debug = debug.and_then(|d| {
-        let text =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| format!("{d:?}"))).ok()?;
+        let text = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| format!("{d:?}"))).ok()?;
         let mut text = match ctx.policy().and_then(|p| p.scan_str(&text)) {
             Some((clean, _)) => clean,
             None => text,
@@ -202,9 +199,9 @@ impl<T: Any> RebuildViaRegistry<T> for &Want<T> {
         let name = std::any::type_name::<T>();
         let r = registry::lookup::<T>().ok_or_else(|| no_rebuild(name))?;
         let v: Value = codec.decode(bytes)?;
-        let any = r.rebuild(&v).ok_or_else(|| {
-            format!("the reducer registered for `{name}` has no rebuild function")
-        })??;
+        let any = r
+            .rebuild(&v)
+            .ok_or_else(|| format!("the reducer registered for `{name}` has no rebuild function"))??;
         any.downcast::<T>()
             .map(|b| *b)
             .map_err(|_| format!("registered rebuilder for `{name}` returned another type"))

@@ -68,12 +68,7 @@ impl Site {
     /// Resolved settings (recomputed after `configure()`).
     pub fn resolved(&self, self_type: Option<&'static str>) -> Arc<Resolved> {
         let gen = config::generation();
-        if let Some(r) = self
-            .resolved
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_ref()
-        {
+        if let Some(r) = self.resolved.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
             if r.generation == gen {
                 return r.clone();
             }
@@ -94,12 +89,7 @@ pub fn function_id(opts: &SiteOptions, self_type: Option<&str>) -> String {
         };
     }
     match self_type {
-        Some(t) => format!(
-            "{}::{}::{}",
-            opts.module_path,
-            short_type_name(t),
-            opts.fn_name
-        ),
+        Some(t) => format!("{}::{}::{}", opts.module_path, short_type_name(t), opts.fn_name),
         None => format!("{}::{}", opts.module_path, opts.fn_name),
     }
 }
@@ -152,11 +142,7 @@ fn resolve(opts: &SiteOptions, self_type: Option<&'static str>, generation: u64)
     for a in opts.allow {
         policy = policy.allow_name(a);
     }
-    let max_size = opts
-        .max_size
-        .or(env.max_size)
-        .or(prog.max_size)
-        .or(preset.max_size);
+    let max_size = opts.max_size.or(env.max_size).or(prog.max_size).or(preset.max_size);
     policy = policy.max_size(max_size);
     Resolved {
         fn_id: function_id(opts, self_type),
@@ -184,10 +170,7 @@ fn shared_store(root: PathBuf, codec: Codec, durability: Durability) -> Store {
     let map = guard.get_or_insert_with(HashMap::new);
     map.entry((root.clone(), codec, durability == Durability::PerWrite))
         .or_insert_with(|| {
-            Store::with_backend(Arc::new(
-                LocalBackend::new(root).with_durability(durability),
-            ))
-            .with_codec(codec)
+            Store::with_backend(Arc::new(LocalBackend::new(root).with_durability(durability))).with_codec(codec)
         })
         .clone()
 }

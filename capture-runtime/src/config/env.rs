@@ -66,33 +66,27 @@ impl EnvConfig {
         let prod = read("CAPTURE_PRODUCTION", "1/0, true/false");
         let format = read("CAPTURE_FORMAT", "msgpack or json");
         let max_size = read("CAPTURE_MAX_SIZE", "a size such as 64KiB");
-        let mut check =
-            |key: &str, value: Option<String>, f: &dyn Fn(&str) -> Result<(), String>| {
-                if let Some(v) = value.as_deref() {
-                    if let Err(expected) = f(v) {
-                        errors.push(CaptureError::Config {
-                            key: key.into(),
-                            value: v.into(),
-                            expected,
-                        });
-                    }
+        let mut check = |key: &str, value: Option<String>, f: &dyn Fn(&str) -> Result<(), String>| {
+            if let Some(v) = value.as_deref() {
+                if let Err(expected) = f(v) {
+                    errors.push(CaptureError::Config {
+                        key: key.into(),
+                        value: v.into(),
+                        expected,
+                    });
                 }
-                value
-            };
-        cfg.enabled = check("CAPTURE_ENABLED", enabled, &|v| parse_bool(v).map(drop))
-            .and_then(|v| parse_bool(&v).ok());
+            }
+            value
+        };
+        cfg.enabled = check("CAPTURE_ENABLED", enabled, &|v| parse_bool(v).map(drop)).and_then(|v| parse_bool(&v).ok());
         cfg.dir = dir.map(PathBuf::from);
-        cfg.retention = check(
-            "CAPTURE_RETENTION",
-            retention,
-            &|v| match v.trim().parse::<usize>() {
-                Ok(n) if n >= 1 => Ok(()),
-                _ => Err(format!("`{v}`: expected a whole number >= 1")),
-            },
-        )
+        cfg.retention = check("CAPTURE_RETENTION", retention, &|v| match v.trim().parse::<usize>() {
+            Ok(n) if n >= 1 => Ok(()),
+            _ => Err(format!("`{v}`: expected a whole number >= 1")),
+        })
         .and_then(|v| v.trim().parse().ok().filter(|n| *n >= 1));
-        cfg.max_age = check("CAPTURE_MAX_AGE", max_age, &|v| parse_duration(v).map(drop))
-            .and_then(|v| parse_duration(&v).ok());
+        cfg.max_age =
+            check("CAPTURE_MAX_AGE", max_age, &|v| parse_duration(v).map(drop)).and_then(|v| parse_duration(&v).ok());
         cfg.ignore_args = ignore
             .map(|v| {
                 v.split(',')
@@ -101,14 +95,13 @@ impl EnvConfig {
                     .collect()
             })
             .unwrap_or_default();
-        cfg.sample_rate = check("CAPTURE_SAMPLE_RATE", rate, &|v| parse_rate(v).map(drop))
-            .and_then(|v| parse_rate(&v).ok());
-        cfg.production = check("CAPTURE_PRODUCTION", prod, &|v| parse_bool(v).map(drop))
-            .and_then(|v| parse_bool(&v).ok());
-        cfg.format = check("CAPTURE_FORMAT", format, &|v| v.parse::<Codec>().map(drop))
-            .and_then(|v| v.parse().ok());
-        cfg.max_size = check("CAPTURE_MAX_SIZE", max_size, &|v| parse_size(v).map(drop))
-            .and_then(|v| parse_size(&v).ok());
+        cfg.sample_rate =
+            check("CAPTURE_SAMPLE_RATE", rate, &|v| parse_rate(v).map(drop)).and_then(|v| parse_rate(&v).ok());
+        cfg.production =
+            check("CAPTURE_PRODUCTION", prod, &|v| parse_bool(v).map(drop)).and_then(|v| parse_bool(&v).ok());
+        cfg.format = check("CAPTURE_FORMAT", format, &|v| v.parse::<Codec>().map(drop)).and_then(|v| v.parse().ok());
+        cfg.max_size =
+            check("CAPTURE_MAX_SIZE", max_size, &|v| parse_size(v).map(drop)).and_then(|v| parse_size(&v).ok());
         cfg.errors = errors;
         cfg
     }

@@ -159,10 +159,7 @@ fn resolve_enabled() -> bool {
 pub fn configure(config: Config) {
     *PROGRAMMATIC.write().unwrap_or_else(|e| e.into_inner()) = Some(config);
     GENERATION.fetch_add(1, Ordering::Relaxed);
-    MODE.store(
-        if resolve_enabled() { MODE_ON } else { MODE_OFF },
-        Ordering::Relaxed,
-    );
+    MODE.store(if resolve_enabled() { MODE_ON } else { MODE_OFF }, Ordering::Relaxed);
 }
 
 /// Turn capturing on or off for the whole process at run time (the
@@ -180,10 +177,7 @@ pub fn set_enabled(on: bool) {
 
 /// The programmatic layer, if set.
 pub fn programmatic() -> Option<Config> {
-    PROGRAMMATIC
-        .read()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone()
+    PROGRAMMATIC.read().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
 /// The environment layer (read once per process).
@@ -211,11 +205,7 @@ pub fn generation() -> u64 {
 pub fn check_config() -> Result<(), CaptureError> {
     match env_config().errors.first() {
         None => Ok(()),
-        Some(CaptureError::Config {
-            key,
-            value,
-            expected,
-        }) => Err(CaptureError::Config {
+        Some(CaptureError::Config { key, value, expected }) => Err(CaptureError::Config {
             key: key.clone(),
             value: value.clone(),
             expected: expected.clone(),

@@ -19,9 +19,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let mut total = Duration::ZERO;
     let mut rest = s;
     while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
         if digits == 0 {
             return Err(format!(
                 "`{text}`: expected a number before the unit; e.g. `7d`, `12h`, `30m`"
@@ -47,11 +45,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             "d" | "day" | "days" => 86_400,
             "w" | "week" | "weeks" => 604_800,
             "" => return Err(format!("`{text}`: missing unit; use ms, s, m, h, d or w")),
-            other => {
-                return Err(format!(
-                    "`{text}`: unknown unit `{other}`; use ms, s, m, h, d or w"
-                ))
-            }
+            other => return Err(format!("`{text}`: unknown unit `{other}`; use ms, s, m, h, d or w")),
         };
         total += Duration::from_secs(n.saturating_mul(secs));
         rest = rest[unit_len..].trim_start();
@@ -72,13 +66,9 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     let s = text.trim();
     let digits = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     if digits == 0 {
-        return Err(format!(
-            "`{text}`: expected a size such as `64KiB`, `1MiB`, `4096`"
-        ));
+        return Err(format!("`{text}`: expected a size such as `64KiB`, `1MiB`, `4096`"));
     }
-    let n: u64 = s[..digits]
-        .parse()
-        .map_err(|_| format!("`{text}`: number too large"))?;
+    let n: u64 = s[..digits].parse().map_err(|_| format!("`{text}`: number too large"))?;
     let mult: u64 = match s[digits..].trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" => 1_000,
@@ -93,8 +83,7 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
             ))
         }
     };
-    n.checked_mul(mult)
-        .ok_or_else(|| format!("`{text}`: too large"))
+    n.checked_mul(mult).ok_or_else(|| format!("`{text}`: too large"))
 }
 
 /// Parse a boolean flag: `1/0`, `true/false`, `yes/no`, `on/off`.
@@ -106,9 +95,7 @@ pub fn parse_bool(text: &str) -> Result<bool, String> {
     match text.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Ok(true),
         "0" | "false" | "no" | "off" => Ok(false),
-        _ => Err(format!(
-            "`{text}`: expected 1/0, true/false, yes/no or on/off"
-        )),
+        _ => Err(format!("`{text}`: expected 1/0, true/false, yes/no or on/off")),
     }
 }
 
@@ -121,8 +108,6 @@ pub fn parse_bool(text: &str) -> Result<bool, String> {
 pub fn parse_rate(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
         Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
-        _ => Err(format!(
-            "`{text}`: expected a number between 0 and 1, e.g. 0.1"
-        )),
+        _ => Err(format!("`{text}`: expected a number between 0 and 1, e.g. 0.1")),
     }
 }

@@ -87,9 +87,7 @@ impl PiiKind {
     /// Inverse of [`PiiKind::name`]; ASCII case-insensitive.
     #[must_use]
     pub fn from_name(name: &str) -> Option<Self> {
-        PiiKind::ALL
-            .into_iter()
-            .find(|k| k.name().eq_ignore_ascii_case(name))
+        PiiKind::ALL.into_iter().find(|k| k.name().eq_ignore_ascii_case(name))
     }
 
     const fn bit(self) -> u8 {
@@ -270,8 +268,7 @@ fn push(out: &mut Vec<PiiMatch>, kind: PiiKind, start: usize, end: usize) {
 
 /// Length of the run of bytes satisfying `f` starting at `from`.
 fn run(b: &[u8], from: usize, f: impl Fn(u8) -> bool) -> usize {
-    b.get(from..)
-        .map_or(0, |s| s.iter().take_while(|&&c| f(c)).count())
+    b.get(from..).map_or(0, |s| s.iter().take_while(|&&c| f(c)).count())
 }
 
 fn is_digit_at(b: &[u8], i: usize) -> bool {
@@ -285,8 +282,7 @@ fn num_left_ok(b: &[u8], start: usize) -> bool {
         return true;
     }
     let p = b[start - 1];
-    !(p.is_ascii_alphanumeric()
-        || (matches!(p, b'-' | b'.') && start >= 2 && b[start - 2].is_ascii_digit()))
+    !(p.is_ascii_alphanumeric() || (matches!(p, b'-' | b'.') && start >= 2 && b[start - 2].is_ascii_digit()))
 }
 
 /// Right boundary for numbers: no letter/digit after, and no `-digit` /
@@ -294,9 +290,7 @@ fn num_left_ok(b: &[u8], start: usize) -> bool {
 fn num_right_ok(b: &[u8], end: usize) -> bool {
     match b.get(end) {
         None => true,
-        Some(&n) => {
-            !(n.is_ascii_alphanumeric() || (matches!(n, b'-' | b'.') && is_digit_at(b, end + 1)))
-        }
+        Some(&n) => !(n.is_ascii_alphanumeric() || (matches!(n, b'-' | b'.') && is_digit_at(b, end + 1))),
     }
 }
 
@@ -313,12 +307,7 @@ fn is_domain(c: u8) -> bool {
 fn scan_email(b: &[u8], out: &mut Vec<PiiMatch>) {
     // Local parts and domains cannot contain '@', so the runs scanned for
     // different '@'s are disjoint: linear overall.
-    for at in b
-        .iter()
-        .enumerate()
-        .filter(|(_, &c)| c == b'@')
-        .map(|(i, _)| i)
-    {
+    for at in b.iter().enumerate().filter(|(_, &c)| c == b'@').map(|(i, _)| i) {
         let mut start = at;
         while start > 0 && is_local(b[start - 1]) {
             start -= 1;
@@ -494,9 +483,7 @@ fn iban_at(b: &[u8], start: usize) -> Option<usize> {
         if group == 0 || group > 4 || count + group > 34 {
             break;
         }
-        rem = b[pos + 1..pos + 1 + group]
-            .iter()
-            .fold(rem, |r, &c| mod97(r, c));
+        rem = b[pos + 1..pos + 1 + group].iter().fold(rem, |r, &c| mod97(r, c));
         pos += 1 + group;
         count += group;
         if count >= 15 && iban_ok(rem, head) {

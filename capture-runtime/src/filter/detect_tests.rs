@@ -26,8 +26,7 @@ fn positives(kind: PiiKind, cases: &[(&str, &str)]) {
         // Also found, unchanged, with every detector on.
         let all = find_pii(text, DetectorSet::ALL);
         assert!(
-            all.iter()
-                .any(|m| m.kind == kind && &text[m.range()] == expected),
+            all.iter().any(|m| m.kind == kind && &text[m.range()] == expected),
             "{kind} with ALL in {text:?}: {all:?}"
         );
     }
@@ -57,10 +56,7 @@ fn email_true_positives() {
             ("x-y%z@mail-server.io", "x-y%z@mail-server.io"),
             ("...dots@x.org", "dots@x.org"),
             ("a@b.com.123", "a@b.com"),
-            (
-                "ru: user@xn--80ak6aa92e.xn--p1ai",
-                "user@xn--80ak6aa92e.xn--p1ai",
-            ),
+            ("ru: user@xn--80ak6aa92e.xn--p1ai", "user@xn--80ak6aa92e.xn--p1ai"),
         ],
     );
 }
@@ -201,14 +197,8 @@ fn iban_true_positives() {
             ("NL91ABNA0417164300", "NL91ABNA0417164300"),
             ("BE68539007547034.", "BE68539007547034"),
             ("NO9386011117947", "NO9386011117947"),
-            (
-                "MT84MALT011000012345MTLCAST001S",
-                "MT84MALT011000012345MTLCAST001S",
-            ),
-            (
-                "DE89 3704 0044 0532 0130 00 is mine",
-                "DE89 3704 0044 0532 0130 00",
-            ),
+            ("MT84MALT011000012345MTLCAST001S", "MT84MALT011000012345MTLCAST001S"),
+            ("DE89 3704 0044 0532 0130 00 is mine", "DE89 3704 0044 0532 0130 00"),
             ("口座DE89370400440532013000です", "DE89370400440532013000"),
         ],
     );
@@ -365,10 +355,7 @@ fn offsets_with_multibyte_text() {
         }]
     );
     assert_eq!(&text[8..15], "a@b.com");
-    assert_eq!(
-        redact_pii(text, DetectorSet::ALL).unwrap(),
-        "名前: [REDACTED:email] ✓"
-    );
+    assert_eq!(redact_pii(text, DetectorSet::ALL).unwrap(), "名前: [REDACTED:email] ✓");
 
     let text = "é4111 1111 1111 1111é 名123-45-6789名";
     let found = find_pii(text, DetectorSet::ALL);
@@ -377,10 +364,7 @@ fn offsets_with_multibyte_text() {
         (found[0].kind, found[0].start, found[0].end),
         (PiiKind::CreditCard, 2, 21)
     );
-    assert_eq!(
-        (found[1].kind, found[1].start, found[1].end),
-        (PiiKind::UsSsn, 27, 38)
-    );
+    assert_eq!((found[1].kind, found[1].start, found[1].end), (PiiKind::UsSsn, 27, 38));
     for m in &found {
         assert!(text.is_char_boundary(m.start) && text.is_char_boundary(m.end));
     }
@@ -397,10 +381,7 @@ fn redact_exact_output() {
         "Mail [REDACTED:email], card [REDACTED:credit_card], ssn [REDACTED:us_ssn], \
          iban [REDACTED:iban], auth Bearer [REDACTED:bearer_token] and [REDACTED:jwt]."
     );
-    assert_eq!(
-        redact_pii("order 1234567812345678 shipped", DetectorSet::ALL),
-        None
-    );
+    assert_eq!(redact_pii("order 1234567812345678 shipped", DetectorSet::ALL), None);
     assert_eq!(redact_pii("", DetectorSet::ALL), None);
     assert_eq!(redact_pii("a@b.com", DetectorSet::NONE), None);
     assert_eq!(
@@ -474,17 +455,7 @@ fn detector_set_ops() {
 #[test]
 fn kind_names() {
     let names: Vec<&str> = PiiKind::ALL.iter().map(|k| k.name()).collect();
-    assert_eq!(
-        names,
-        [
-            "email",
-            "credit_card",
-            "us_ssn",
-            "iban",
-            "bearer_token",
-            "jwt"
-        ]
-    );
+    assert_eq!(names, ["email", "credit_card", "us_ssn", "iban", "bearer_token", "jwt"]);
     for kind in PiiKind::ALL {
         assert_eq!(PiiKind::from_name(kind.name()), Some(kind));
         assert_eq!(PiiKind::from_name(&kind.name().to_uppercase()), Some(kind));
@@ -513,8 +484,8 @@ impl XorShift {
 }
 
 const ALPHABET: &[&str] = &[
-    "0", "1", "4", "5", "9", "@", ".", "-", " ", "é", "名", "a", "e", "y", "J", "x", "B", "c", "o",
-    "m", "D", "E", "_", "\t", "=", "✓",
+    "0", "1", "4", "5", "9", "@", ".", "-", " ", "é", "名", "a", "e", "y", "J", "x", "B", "c", "o", "m", "D", "E", "_",
+    "\t", "=", "✓",
 ];
 
 const FRAGMENTS: &[&str] = &[
@@ -533,9 +504,8 @@ const FRAGMENTS: &[&str] = &[
 /// Whether `needle` occurs in `text` somewhere not overlapping any match.
 fn occurs_outside(text: &str, needle: &str, found: &[PiiMatch]) -> bool {
     let (t, n) = (text.as_bytes(), needle.as_bytes());
-    (0..=t.len().saturating_sub(n.len())).any(|i| {
-        t[i..].starts_with(n) && found.iter().all(|m| i + n.len() <= m.start || i >= m.end)
-    })
+    (0..=t.len().saturating_sub(n.len()))
+        .any(|i| t[i..].starts_with(n) && found.iter().all(|m| i + n.len() <= m.start || i >= m.end))
 }
 
 #[test]
@@ -563,10 +533,7 @@ fn random_strings_never_panic() {
         for m in &found {
             assert!(set.contains(m.kind));
             assert!(m.start < m.end && m.end <= text.len(), "{text:?}: {m:?}");
-            assert!(
-                m.start >= last_end,
-                "overlap or unsorted in {text:?}: {found:?}"
-            );
+            assert!(m.start >= last_end, "overlap or unsorted in {text:?}: {found:?}");
             assert!(text.is_char_boundary(m.start) && text.is_char_boundary(m.end));
             last_end = m.end;
         }

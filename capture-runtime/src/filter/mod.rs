@@ -71,10 +71,7 @@ impl fmt::Debug for Policy {
         f.debug_struct("Policy")
             .field("names", &self.names)
             .field("detectors", &self.detectors)
-            .field(
-                "filters",
-                &self.filters.iter().map(|(n, _)| n).collect::<Vec<_>>(),
-            )
+            .field("filters", &self.filters.iter().map(|(n, _)| n).collect::<Vec<_>>())
             .field("skip_types", &self.skip_types)
             .field("max_size", &self.max_size)
             .finish()
@@ -196,13 +193,10 @@ impl Policy {
 
     /// The marker replacing a value of type `name`, when that type is skipped.
     pub fn skip_type_marker(&self, name: &str) -> Option<Marker> {
-        self.skip_types
-            .iter()
-            .any(|t| t == name)
-            .then(|| Marker::Placeholder {
-                type_name: name.to_owned(),
-                debug: None,
-                reason: "type skipped by policy".into(),
-            })
+        self.skip_types.iter().any(|t| t == name).then(|| Marker::Placeholder {
+            type_name: name.to_owned(),
+            debug: None,
+            reason: "type skipped by policy".into(),
+        })
     }
 }

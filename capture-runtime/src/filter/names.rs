@@ -109,8 +109,7 @@ impl<'a> Iterator for Words<'a> {
                     let mut ahead = look.clone();
                     if let Some((_, n)) = ahead.next() {
                         if n.is_lowercase() {
-                            let lone_plural =
-                                n == 's' && !ahead.next().is_some_and(|(_, a)| a.is_lowercase());
+                            let lone_plural = n == 's' && !ahead.next().is_some_and(|(_, a)| a.is_lowercase());
                             if !lone_plural {
                                 break;
                             }
@@ -222,11 +221,7 @@ impl NameMatcher {
             }
             n += 1;
         }
-        let ws: &[&str] = if n <= INLINE_WORDS {
-            &inline[..n]
-        } else {
-            &spill
-        };
+        let ws: &[&str] = if n <= INLINE_WORDS { &inline[..n] } else { &spill };
         self.check(ws, name.is_ascii())
     }
 
@@ -264,11 +259,7 @@ fn eq_lower(w: &str, lower: &str, ascii: bool) -> bool {
 /// Name word `w` matches entry word `p`, tolerating a plural `s` and
 /// trailing digits on `w`.
 fn word_matches(w: &str, p: &str, ascii: bool) -> bool {
-    let stem_eq = if ascii {
-        stem_eq_ascii
-    } else {
-        stem_eq_unicode
-    };
+    let stem_eq = if ascii { stem_eq_ascii } else { stem_eq_unicode };
     if stem_eq(w, p) {
         return true;
     }
@@ -281,8 +272,7 @@ fn word_matches(w: &str, p: &str, ascii: bool) -> bool {
 fn stem_eq_ascii(w: &str, p: &str) -> bool {
     let (w, p) = (w.as_bytes(), p.as_bytes());
     let n = p.len();
-    (w.len() == n || (w.len() == n + 1 && w[n].eq_ignore_ascii_case(&b's')))
-        && w[..n].eq_ignore_ascii_case(p)
+    (w.len() == n || (w.len() == n + 1 && w[n].eq_ignore_ascii_case(&b's'))) && w[..n].eq_ignore_ascii_case(p)
 }
 
 /// [`stem_eq_ascii`] for any `w`, lowercasing it char by char.
@@ -371,10 +361,7 @@ mod tests {
         let m = NameMatcher::with_defaults();
         for entry in DEFAULT_SENSITIVE {
             for s in spellings(entry) {
-                assert!(
-                    m.is_sensitive(&s),
-                    "{s:?} (from {entry}) should be sensitive"
-                );
+                assert!(m.is_sensitive(&s), "{s:?} (from {entry}) should be sensitive");
             }
         }
     }
@@ -525,10 +512,7 @@ mod tests {
     #[test]
     fn long_and_unicode_names() {
         let m = NameMatcher::with_defaults();
-        let long = (0..40)
-            .map(|i| format!("w{i}"))
-            .collect::<Vec<_>>()
-            .join("_");
+        let long = (0..40).map(|i| format!("w{i}")).collect::<Vec<_>>().join("_");
         assert!(!m.is_sensitive(&long));
         assert!(m.is_sensitive(&format!("{long}_password")));
         assert!(m.is_sensitive(&format!("password_{long}")));

@@ -64,9 +64,8 @@ fn insert<T: 'static>(
     let erased = ErasedReducer {
         type_name: std::any::type_name::<T>(),
         reduce: Arc::new(move |any: &dyn Any| any.downcast_ref::<T>().map(&reduce)),
-        rebuild: rebuild.map(|f| -> Arc<RebuildFn> {
-            Arc::new(move |v: &Value| f(v).map(|t| Box::new(t) as Box<dyn Any>))
-        }),
+        rebuild: rebuild
+            .map(|f| -> Arc<RebuildFn> { Arc::new(move |v: &Value| f(v).map(|t| Box::new(t) as Box<dyn Any>)) }),
     };
     let mut guard = REGISTRY.write().unwrap_or_else(|e| e.into_inner());
     let map = guard.get_or_insert_with(HashMap::new);

@@ -99,11 +99,7 @@ impl LocalBackend {
     }
 
     fn mkdirs(&self, dir: &Path) -> Result<()> {
-        match fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-        {
+        match fs::DirBuilder::new().recursive(true).mode(0o700).create(dir) {
             Ok(()) => Ok(()),
             Err(e) => Err(CaptureError::io(dir, e)),
         }
@@ -119,11 +115,7 @@ impl LocalBackend {
             .unwrap_or(0);
         let tmp = tmp_dir.join(format!("{}-{n}-{nanos}.tmp", std::process::id()));
         let result = (|| {
-            let mut f = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&tmp)?;
+            let mut f = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
             f.write_all(bytes)?;
             if self.durability == Durability::PerWrite {
                 f.sync_all()?;

@@ -115,14 +115,10 @@ impl Store {
     pub fn get_object(&self, id: &ContentId) -> Result<(Codec, Vec<u8>)> {
         let key = object_key(id);
         let path = self.key_path(&key);
-        let bytes = self
-            .backend
-            .get(&key)?
-            .ok_or_else(|| CaptureError::BadFile {
-                path: path.clone(),
-                reason: "object is missing (deleted by gc or never written); re-record the call"
-                    .into(),
-            })?;
+        let bytes = self.backend.get(&key)?.ok_or_else(|| CaptureError::BadFile {
+            path: path.clone(),
+            reason: "object is missing (deleted by gc or never written); re-record the call".into(),
+        })?;
         let un = unframe(&path, &bytes, FileKind::Object)?;
         if un.id != *id {
             return Err(CaptureError::Corrupted {
@@ -146,13 +142,10 @@ impl Store {
     pub fn write_call(&self, record: &CallRecord, retention: Retention) -> Result<String> {
         let dir = function_dir(&record.function);
         let key = format!("{dir}/{}", record.file_name());
-        let body = self
-            .codec
-            .encode(record)
-            .map_err(|message| CaptureError::Encode {
-                what: "call record".into(),
-                message,
-            })?;
+        let body = self.codec.encode(record).map_err(|message| CaptureError::Encode {
+            what: "call record".into(),
+            message,
+        })?;
         let bytes = frame(self.codec, FileKind::Call, &body);
         if retention.max_count.is_none() && retention.max_age.is_none() {
             self.backend.put(&key, &bytes)?;
@@ -176,13 +169,9 @@ impl Store {
             .filter(|n| n.ends_with(CALL_EXT))
             .collect();
         calls.sort();
-        let mut drop_n = retention
-            .max_count
-            .map_or(0, |m| calls.len().saturating_sub(m));
+        let mut drop_n = retention.max_count.map_or(0, |m| calls.len().saturating_sub(m));
         if let Some(age) = retention.max_age {
-            let cutoff = SystemTime::now()
-                .checked_sub(age)
-                .unwrap_or(SystemTime::UNIX_EPOCH);
+            let cutoff = SystemTime::now().checked_sub(age).unwrap_or(SystemTime::UNIX_EPOCH);
             let cutoff_ns = cutoff
                 .duration_since(SystemTime::UNIX_EPOCH)
                 .map(|d| d.as_nanos() as u64)
@@ -207,12 +196,7 @@ impl Store {
         Ok(out)
     }
 
-    fn walk_functions(
-        &self,
-        prefix: &str,
-        segs: &mut Vec<String>,
-        out: &mut Vec<String>,
-    ) -> Result<()> {
+    fn walk_functions(&self, prefix: &str, segs: &mut Vec<String>, out: &mut Vec<String>) -> Result<()> {
         let listing = self.backend.list(prefix)?;
         if listing.files.iter().any(|(n, _)| n.ends_with(CALL_EXT)) && !segs.is_empty() {
             out.push(segs.join("::"));
@@ -243,13 +227,10 @@ impl Store {
     /// Read and verify one call record.
     pub fn read_call(&self, key: &str) -> Result<CallRecord> {
         let path = self.key_path(key);
-        let bytes = self
-            .backend
-            .get(key)?
-            .ok_or_else(|| CaptureError::BadFile {
-                path: path.clone(),
-                reason: "call record vanished (removed by retention?)".into(),
-            })?;
+        let bytes = self.backend.get(key)?.ok_or_else(|| CaptureError::BadFile {
+            path: path.clone(),
+            reason: "call record vanished (removed by retention?)".into(),
+        })?;
         let un = unframe(&path, &bytes, FileKind::Call)?;
         un.codec.decode(un.body).map_err(|e| CaptureError::BadFile {
             path,
@@ -267,12 +248,7 @@ impl Store {
                 let Ok(rec) = self.read_call(&key) else {
                     continue;
                 };
-                for a in rec
-                    .args
-                    .iter()
-                    .chain(rec.ret.iter())
-                    .chain(rec.after.iter())
-                {
+                for a in rec.args.iter().chain(rec.ret.iter()).chain(rec.after.iter()) {
                     if let Slot::Stored { id, .. } = a.slot {
                         live.insert(id);
                     }

@@ -79,8 +79,7 @@ impl<'de> Visitor<'de> for ValueVisitor {
         Ok(Value::Seq(items))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Value, A::Error> {
-        let mut entries: Vec<(Value, Value)> =
-            Vec::with_capacity(a.size_hint().unwrap_or(0).min(4096));
+        let mut entries: Vec<(Value, Value)> = Vec::with_capacity(a.size_hint().unwrap_or(0).min(4096));
         while let Some(kv) = a.next_entry()? {
             entries.push(kv);
         }
@@ -105,9 +104,7 @@ fn marker_from_map(entries: &[(Value, Value)]) -> Option<Marker> {
         return None;
     };
     Some(match kind.as_str() {
-        "redacted" => Marker::Redacted {
-            reason: text("reason"),
-        },
+        "redacted" => Marker::Redacted { reason: text("reason") },
         "placeholder" => Marker::Placeholder {
             type_name: text("type"),
             debug: match get("debug") {

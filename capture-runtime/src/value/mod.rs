@@ -130,9 +130,7 @@ impl Marker {
     pub fn describe(&self) -> String {
         match self {
             Marker::Redacted { reason } => format!("redacted ({reason})"),
-            Marker::Placeholder {
-                type_name, reason, ..
-            } => {
+            Marker::Placeholder { type_name, reason, .. } => {
                 format!("placeholder for `{type_name}` ({reason})")
             }
             Marker::TooLarge { limit, what } => {
@@ -274,11 +272,7 @@ impl Value {
     }
 }
 
-fn walk_fields<'a>(
-    fields: &'a [(Name, Value)],
-    path: &mut String,
-    out: &mut Vec<(String, &'a Marker)>,
-) {
+fn walk_fields<'a>(fields: &'a [(Name, Value)], path: &mut String, out: &mut Vec<(String, &'a Marker)>) {
     let len = path.len();
     for (name, v) in fields {
         if !path.is_empty() {
@@ -290,10 +284,7 @@ fn walk_fields<'a>(
     }
 }
 
-fn cmp_iter<'a>(
-    mut a: impl Iterator<Item = &'a Value>,
-    mut b: impl Iterator<Item = &'a Value>,
-) -> Ordering {
+fn cmp_iter<'a>(mut a: impl Iterator<Item = &'a Value>, mut b: impl Iterator<Item = &'a Value>) -> Ordering {
     loop {
         match (a.next(), b.next()) {
             (None, None) => return Ordering::Equal,

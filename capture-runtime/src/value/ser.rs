@@ -118,11 +118,7 @@ impl<'p> EncodeCtx<'p> {
         }
     }
 
-    fn field<T: Serialize + ?Sized>(
-        &mut self,
-        name: Name,
-        value: &T,
-    ) -> Result<Value, EncodeError> {
+    fn field<T: Serialize + ?Sized>(&mut self, name: Name, value: &T) -> Result<Value, EncodeError> {
         if self.name_sensitive(&name) {
             return Ok(self.redacted_marker(format!("name:{name}")));
         }
@@ -140,10 +136,7 @@ impl<'p> EncodeCtx<'p> {
 /// let v = to_value("hi", &mut EncodeCtx::plain()).unwrap();
 /// assert_eq!(v, Value::Str("hi".into()));
 /// ```
-pub fn to_value<T: Serialize + ?Sized>(
-    value: &T,
-    ctx: &mut EncodeCtx<'_>,
-) -> Result<Value, EncodeError> {
+pub fn to_value<T: Serialize + ?Sized>(value: &T, ctx: &mut EncodeCtx<'_>) -> Result<Value, EncodeError> {
     value.serialize(ValueSerializer { ctx })
 }
 
@@ -213,11 +206,7 @@ impl<'c, 'p> ser::Serializer for ValueSerializer<'c, 'p> {
     }
     fn serialize_i64(self, v: i64) -> R {
         self.ctx.grow(9)?;
-        Ok(if v >= 0 {
-            Value::U64(v as u64)
-        } else {
-            Value::I64(v)
-        })
+        Ok(if v >= 0 { Value::U64(v as u64) } else { Value::I64(v) })
     }
     fn serialize_i128(self, v: i128) -> R {
         self.ctx.grow(17)?;
@@ -288,10 +277,7 @@ impl<'c, 'p> ser::Serializer for ValueSerializer<'c, 'p> {
         if let Some(m) = self.ctx.policy.and_then(|p| p.skip_type_marker(name)) {
             return Ok(Value::Marker(m));
         }
-        Ok(Value::Newtype(
-            Name::Borrowed(name),
-            Box::new(value.serialize(self)?),
-        ))
+        Ok(Value::Newtype(Name::Borrowed(name), Box::new(value.serialize(self)?)))
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
         self,
@@ -302,12 +288,7 @@ impl<'c, 'p> ser::Serializer for ValueSerializer<'c, 'p> {
     ) -> R {
         self.ctx.grow(variant.len() + 2)?;
         let body = value.serialize(ValueSerializer { ctx: self.ctx })?;
-        Ok(variant_value(
-            name,
-            index,
-            variant,
-            VariantBody::Newtype(body),
-        ))
+        Ok(variant_value(name, index, variant, VariantBody::Newtype(body)))
     }
     fn serialize_seq(self, len: Option<usize>) -> Result<SeqBuilder<'c, 'p>, EncodeError> {
         self.ctx.grow(5)?;
@@ -316,11 +297,7 @@ impl<'c, 'p> ser::Serializer for ValueSerializer<'c, 'p> {
     fn serialize_tuple(self, len: usize) -> Result<SeqBuilder<'c, 'p>, EncodeError> {
         self.serialize_seq(Some(len))
     }
-    fn serialize_tuple_struct(
-        self,
-        _name: &'static str,
-        len: usize,
-    ) -> Result<SeqBuilder<'c, 'p>, EncodeError> {
+    fn serialize_tuple_struct(self, _name: &'static str, len: usize) -> Result<SeqBuilder<'c, 'p>, EncodeError> {
         self.serialize_seq(Some(len))
     }
     fn serialize_tuple_variant(
@@ -331,11 +308,7 @@ impl<'c, 'p> ser::Serializer for ValueSerializer<'c, 'p> {
         len: usize,
     ) -> Result<SeqBuilder<'c, 'p>, EncodeError> {
         self.ctx.grow(variant.len() + 6)?;
-        Ok(SeqBuilder::new(
-            self.ctx,
-            Some(len),
-            Some((name, index, variant)),
-        ))
+        Ok(SeqBuilder::new(self.ctx, Some(len), Some((name, index, variant))))
     }
     fn serialize_map(self, len: Option<usize>) -> Result<MapBuilder<'c, 'p>, EncodeError> {
         self.ctx.grow(5)?;
@@ -345,11 +318,7 @@ impl<'c, 'p> ser::Serializer for ValueSerializer<'c, 'p> {
             key: None,
         })
     }
-    fn serialize_struct(
-        self,
-        name: &'static str,
-        len: usize,
-    ) -> Result<StructBuilder<'c, 'p>, EncodeError> {
+    fn serialize_struct(self, name: &'static str, len: usize) -> Result<StructBuilder<'c, 'p>, EncodeError> {
         self.ctx.grow(5)?;
         let skipped = self.ctx.policy.and_then(|p| p.skip_type_marker(name));
         Ok(StructBuilder {
@@ -378,12 +347,7 @@ impl<'c, 'p> ser::Serializer for ValueSerializer<'c, 'p> {
     }
 }
 
-fn variant_value(
-    name: &'static str,
-    index: u32,
-    variant: &'static str,
-    body: VariantBody,
-) -> Value {
+fn variant_value(name: &'static str, index: u32, variant: &'static str, body: VariantBody) -> Value {
     Value::Variant(Box::new(Variant {
         enum_name: Name::Borrowed(name),
         variant: Name::Borrowed(variant),
@@ -399,11 +363,7 @@ struct SeqBuilder<'c, 'p> {
 }
 
 impl<'c, 'p> SeqBuilder<'c, 'p> {
-    fn new(
-        ctx: &'c mut EncodeCtx<'p>,
-        len: Option<usize>,
-        variant: Option<(&'static str, u32, &'static str)>,
-    ) -> Self {
+    fn new(ctx: &'c mut EncodeCtx<'p>, len: Option<usize>, variant: Option<(&'static str, u32, &'static str)>) -> Self {
         SeqBuilder {
             ctx,
             items: Vec::with_capacity(len.unwrap_or(0).min(4096)),
@@ -420,9 +380,7 @@ impl<'c, 'p> SeqBuilder<'c, 'p> {
     fn finish(self) -> R {
         Ok(match self.variant {
             None => Value::Seq(self.items),
-            Some((name, index, variant)) => {
-                variant_value(name, index, variant, VariantBody::Tuple(self.items))
-            }
+            Some((name, index, variant)) => variant_value(name, index, variant, VariantBody::Tuple(self.items)),
         })
     }
 }
@@ -506,11 +464,7 @@ struct StructBuilder<'c, 'p> {
 }
 
 impl StructBuilder<'_, '_> {
-    fn push<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), EncodeError> {
+    fn push<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), EncodeError> {
         if self.skipped.is_some() {
             return Ok(());
         }
@@ -525,9 +479,7 @@ impl StructBuilder<'_, '_> {
         }
         Ok(match self.variant {
             None => Value::Struct(Name::Borrowed(self.name), self.fields),
-            Some((index, variant)) => {
-                variant_value(self.name, index, variant, VariantBody::Struct(self.fields))
-            }
+            Some((index, variant)) => variant_value(self.name, index, variant, VariantBody::Struct(self.fields)),
         })
     }
 }
@@ -535,11 +487,7 @@ impl StructBuilder<'_, '_> {
 impl ser::SerializeStruct for StructBuilder<'_, '_> {
     type Ok = Value;
     type Error = EncodeError;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), EncodeError> {
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), EncodeError> {
         self.push(key, value)
     }
     fn end(self) -> R {
@@ -550,11 +498,7 @@ impl ser::SerializeStruct for StructBuilder<'_, '_> {
 impl ser::SerializeStructVariant for StructBuilder<'_, '_> {
     type Ok = Value;
     type Error = EncodeError;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), EncodeError> {
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), EncodeError> {
         self.push(key, value)
     }
     fn end(self) -> R {

@@ -98,11 +98,7 @@ fn fields_map<S: Serializer>(s: S, fields: &[(Name, Value)]) -> Result<S::Ok, S:
     m.end()
 }
 
-fn tagged<S: Serializer, T: Serialize + ?Sized>(
-    s: S,
-    tag: &str,
-    body: &T,
-) -> Result<S::Ok, S::Error> {
+fn tagged<S: Serializer, T: Serialize + ?Sized>(s: S, tag: &str, body: &T) -> Result<S::Ok, S::Error> {
     let mut m = s.serialize_map(Some(1))?;
     m.serialize_entry(tag, body)?;
     m.end()
