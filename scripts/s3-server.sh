@@ -69,7 +69,7 @@ install() {
     # shellcheck disable=SC2086 # MOTO_SPEC is a space-separated list of requirements
     if ! "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
         --no-input $MOTO_SPEC >>"$PIP_LOG" 2>&1; then
-        tail -n 30 "$PIP_LOG" >&2 || true
+        tail -n 30 "$PIP_LOG" | cut -c1-300 >&2 || true
         rm -rf "$VENV"
         die "pip install of '$MOTO_SPEC' failed (full log: $PIP_LOG)"
     fi
@@ -205,7 +205,9 @@ start() {
 
     if [[ -n "${CAPTURE_S3_PORT:-}" ]]; then
         port="$CAPTURE_S3_PORT"
-        [[ "$port" =~ ^[0-9]+$ ]] || die "CAPTURE_S3_PORT='$port' is not a port number"
+        [[ "$port" =~ ^[0-9]{1,5}$ ]] && ((10#$port >= 1 && 10#$port <= 65535)) ||
+            die "CAPTURE_S3_PORT='$port' is not a port number (1-65535)"
+        port=$((10#$port))
         port_in_use "$port" && die "port $port (CAPTURE_S3_PORT) is already in use by another process"
     else
         port="$DEFAULT_PORT"
@@ -246,7 +248,8 @@ start() {
         sleep 0.3
     done
     log "started moto (pid $pid) on http://$HOST:$port, log: $LOG_FILE"
-    ensure_bucket "$port"
+    # shellcheck disable=SC2310 # on failure: stop the fresh server, then fail
+    ( ensure_bucket "$port" ) || { stop; die "startup aborted"; }
     print_env "$port"
 }
 

@@ -27,6 +27,12 @@ pub(crate) struct Param {
     pub pattern: Option<Box<Pat>>,
     pub kind: ParamKind,
     pub span: Span,
+    /// Whether the type is plainly concrete and `'static` (then the run-time
+    /// reducer registry, keyed by `TypeId`, can be consulted). Types that
+    /// mention generic parameters, `impl Trait`, `Self` or non-`'static`
+    /// lifetimes skip that layer: lifetimes take no part in method selection,
+    /// so the `'static` bound could not be checked until too late.
+    pub concrete: bool,
 }
 
 /// The receiver, if any.
@@ -45,9 +51,14 @@ pub(crate) struct Function {
     /// The declared return type, `None` for `()`.
     pub ret: Option<Box<Type>>,
     pub ret_has_impl_trait: bool,
+    /// See [`Param::concrete`].
+    pub ret_concrete: bool,
 }
 
 pub(crate) fn analyse(func: &ItemFn, errors: &mut Vec<syn::Error>) -> Function {
+    let generics: Vec<String> = func.sig.generics.type_params().map(|t| t.ident.to_string()).collect();
+    let has_receiver = func.sig.receiver().is_some();
+    let concrete = |ty: &Type| is_concrete(ty, &generics, has_receiver);
     let mut params = Vec::new();
     let mut receiver = Receiver::None;
     for (index, input) in func.sig.inputs.iter().enumerate() {
@@ -74,6 +85,7 @@ pub(crate) fn analyse(func: &ItemFn, errors: &mut Vec<syn::Error>) -> Function {
 
                         kind,
                         span,
+                        concrete: concrete(&pt.ty),
                     }),
                     Pat::Wild(_) => params.push(Param {
                         name: format!("arg{index}"),
@@ -82,6 +94,7 @@ pub(crate) fn analyse(func: &ItemFn, errors: &mut Vec<syn::Error>) -> Function {
 
                         kind,
                         span,
+                        concrete: concrete(&pt.ty),
                     }),
                     other => {
                         let mut names = Vec::new();
@@ -98,6 +111,7 @@ pub(crate) fn analyse(func: &ItemFn, errors: &mut Vec<syn::Error>) -> Function {
 
                             kind,
                             span,
+                            concrete: concrete(&pt.ty),
                         });
                     }
                 }
@@ -105,9 +119,9 @@ pub(crate) fn analyse(func: &ItemFn, errors: &mut Vec<syn::Error>) -> Function {
         }
     }
     let _ = errors;
-    let (ret, ret_has_impl_trait) = match &func.sig.output {
-        ReturnType::Default => (None, false),
-        ReturnType::Type(_, ty) => (Some(ty.clone()), contains_impl_trait(ty)),
+    let (ret, ret_has_impl_trait, ret_concrete) = match &func.sig.output {
+        ReturnType::Default => (None, false, true),
+        ReturnType::Type(_, ty) => (Some(ty.clone()), contains_impl_trait(ty), concrete(ty)),
     };
     Function {
         params,
@@ -115,6 +129,7 @@ pub(crate) fn analyse(func: &ItemFn, errors: &mut Vec<syn::Error>) -> Function {
         is_async: func.sig.asyncness.is_some(),
         ret,
         ret_has_impl_trait,
+        ret_concrete,
     }
 }
 
@@ -147,4 +162,60 @@ fn contains_impl_trait(ty: &Type) -> bool {
     let mut f = Finder(false);
     syn::visit::Visit::visit_type(&mut f, ty);
     f.0
+}
+
+/// Whether `ty` (behind its outermost reference) is surely concrete and
+/// `'static`. Conservative: when unsure, say no.
+fn is_concrete(ty: &Type, generics: &[String], in_impl: bool) -> bool {
+    let inner = match ty {
+        Type::Reference(r) => r.elem.as_ref(),
+        other => other,
+    };
+    struct Check<'g> {
+        generics: &'g [String],
+        in_impl: bool,
+        ok: bool,
+    }
+    impl<'a> syn::visit::Visit<'a> for Check<'_> {
+        fn visit_type_impl_trait(&mut self, _: &'a syn::TypeImplTrait) {
+            self.ok = false;
+        }
+        fn visit_type_reference(&mut self, r: &'a syn::TypeReference) {
+            // A nested reference is 'static only when it says so.
+            if r.lifetime.as_ref().is_none_or(|l| l.ident != "static") {
+                self.ok = false;
+            }
+            syn::visit::visit_type_reference(self, r);
+        }
+        fn visit_lifetime(&mut self, l: &'a syn::Lifetime) {
+            if l.ident != "static" {
+                self.ok = false;
+            }
+        }
+        fn visit_type_trait_object(&mut self, _: &'a syn::TypeTraitObject) {
+            self.ok = false;
+        }
+        fn visit_type_path(&mut self, p: &'a syn::TypePath) {
+            if p.qself.is_some() {
+                self.ok = false;
+            }
+            if let Some(first) = p.path.segments.first() {
+                let name = first.ident.to_string();
+                let looks_generic = p.path.segments.len() == 1
+                    && name.len() <= 2
+                    && name.chars().next().is_some_and(|c| c.is_ascii_uppercase());
+                if name == "Self" || self.generics.contains(&name) || (self.in_impl && looks_generic) {
+                    self.ok = false;
+                }
+            }
+            syn::visit::visit_type_path(self, p);
+        }
+    }
+    let mut c = Check {
+        generics,
+        in_impl,
+        ok: true,
+    };
+    syn::visit::Visit::visit_type(&mut c, inner);
+    c.ok
 }

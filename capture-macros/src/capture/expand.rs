@@ -39,11 +39,18 @@ pub(crate) fn expand(opts: &Options, f: &Function, mut func: ItemFn) -> TokenStr
     }
 
     let site_opts = site_options(opts, f, &func, &pv);
-    let dispatch = |expr: TokenStream| {
+    // The registry layers need `T: 'static`, which only concrete types are
+    // known to satisfy; for the others those traits are simply not in scope.
+    let dispatch = |expr: TokenStream, concrete: bool| {
+        let registry = if concrete {
+            quote!(ViaRegistry as _, ViaRegistryDebug as _,)
+        } else {
+            quote!()
+        };
         quote! {
             |__capture_ctx: &mut #pv::EncodeCtx<'_>| {
                 #[allow(unused_imports)]
-                use #pv::dispatch::{ViaDebug as _, ViaOpaque as _, ViaReducible as _, ViaRegistry as _, ViaRegistryDebug as _, ViaSerde as _};
+                use #pv::dispatch::{ViaDebug as _, ViaOpaque as _, ViaReducible as _, ViaSerde as _, #registry};
                 (&&&&&&#pv::dispatch::Wrap(#expr)).__capture_encode(__capture_ctx)
             }
         }
@@ -55,7 +62,7 @@ pub(crate) fn expand(opts: &Options, f: &Function, mut func: ItemFn) -> TokenStr
             Receiver::Value => quote!(&self),
             _ => quote!(&*self),
         };
-        let enc = dispatch(expr.clone());
+        let enc = dispatch(expr.clone(), false);
         arg_stmts.push(quote!(__capture_sink.arg("self", #pv::type_name_of(#expr), #enc);));
     }
     for p in &f.params {
@@ -66,7 +73,7 @@ pub(crate) fn expand(opts: &Options, f: &Function, mut func: ItemFn) -> TokenStr
             ParamKind::RefMut => quote_spanned!(p.span=> &*#ident),
             ParamKind::Owned => quote_spanned!(p.span=> &#ident),
         };
-        let enc = dispatch(expr.clone());
+        let enc = dispatch(expr.clone(), p.concrete);
         arg_stmts.push(quote!(__capture_sink.arg(#name, #pv::type_name_of(#expr), #enc);));
     }
 
@@ -103,7 +110,7 @@ pub(crate) fn expand(opts: &Options, f: &Function, mut func: ItemFn) -> TokenStr
         } else {
             quote!((|| { #fake #block })())
         };
-        let enc_ret = dispatch(quote!(&__capture_ret));
+        let enc_ret = dispatch(quote!(&__capture_ret), f.ret_concrete && !f.ret_has_impl_trait);
         let after: Vec<TokenStream> = f
             .params
             .iter()
@@ -111,7 +118,7 @@ pub(crate) fn expand(opts: &Options, f: &Function, mut func: ItemFn) -> TokenStr
             .map(|p| {
                 let ident = &p.ident;
                 let name = &p.name;
-                let enc = dispatch(quote!(&*#ident));
+                let enc = dispatch(quote!(&*#ident), p.concrete);
                 quote!(__capture_guard.after(#name, #pv::type_name_of(&*#ident), #enc);)
             })
             .collect();
