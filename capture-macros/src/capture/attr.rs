@@ -163,7 +163,13 @@ impl Options {
             "self" => {
                 self.once(meta, "self")?;
                 self.flag(meta, "self")?;
-                self.capture_self = Some(Span::call_site());
+                self.capture_self = Some(
+                    meta.path
+                        .segments
+                        .first()
+                        .map(|s| s.ident.span())
+                        .unwrap_or_else(Span::call_site),
+                );
             }
             "name" => {
                 self.once(meta, "name")?;
