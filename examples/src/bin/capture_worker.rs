@@ -5,7 +5,9 @@
 //!   `threads x calls` calls of `work_item` and of `kept_five` (retention 5);
 //! - `capture_worker count <function>` loads the store through the default
 //!   location (`CAPTURE_DIR`) and prints how many calls it holds, and the
-//!   arguments of the latest.
+//!   arguments of the latest;
+//! - `capture_worker precedence [n]` makes 12 calls of `plain_item` and
+//!   `kept_five`, after `configure(retention = n)` when `n` is given.
 
 use capture_runtime::capture_args;
 
@@ -21,9 +23,29 @@ pub fn kept_five(worker: u32, thread: u32, i: u32) -> u32 {
     worker + thread + i
 }
 
+/// No options: retention comes from the environment, `configure` or the default.
+#[capture_args]
+pub fn plain_item(i: u32) -> u32 {
+    i
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     match args.get(1).map(String::as_str) {
+        Some("precedence") => {
+            // `precedence [configure-retention]`: 12 calls of `plain_item` and `kept_five`.
+            if let Some(n) = args.get(2).and_then(|s| s.parse().ok()) {
+                capture_runtime::configure(capture_runtime::Config {
+                    retention: Some(n),
+                    ..Default::default()
+                });
+            }
+            for i in 0..12 {
+                plain_item(i);
+                kept_five(0, 0, i);
+            }
+            capture_runtime::flush();
+        }
         Some("write") => {
             let num = |i: usize| {
                 args.get(i)
