@@ -1,3 +1,15 @@
 //! The capture user guide. Each chapter is a Markdown file in this folder;
-//! including them here makes `cargo test` compile and run their examples.
+//! including them here makes `cargo test -p capture-docs` compile and run
+//! their examples.
 #![doc = include_str!("README.md")]
+
+#[doc = include_str!("getting-started.md")]
+pub mod getting_started {}
+#[doc = include_str!("capturing.md")]
+pub mod capturing {}
+#[doc = include_str!("configuration.md")]
+pub mod configuration {}
+#[doc = include_str!("loading.md")]
+pub mod loading {}
+#[doc = include_str!("format.md")]
+pub mod format {}

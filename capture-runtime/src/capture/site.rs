@@ -163,7 +163,9 @@ fn resolve(opts: &SiteOptions, self_type: Option<&'static str>, generation: u64)
     }
 }
 
-static STORES: Mutex<Option<HashMap<(PathBuf, Codec, bool), Store>>> = Mutex::new(None);
+/// Store handles shared by every site writing to the same folder, codec and fsync policy.
+type StoreKey = (PathBuf, Codec, bool);
+static STORES: Mutex<Option<HashMap<StoreKey, Store>>> = Mutex::new(None);
 
 fn shared_store(root: PathBuf, codec: Codec, durability: Durability) -> Store {
     let mut guard = STORES.lock().unwrap_or_else(|e| e.into_inner());
