@@ -204,7 +204,6 @@ fn site_options(opts: &Options, f: &Function, func: &ItemFn, pv: &TokenStream) -
             sample: #sample,
             max_size: #max_size,
             ret: #ret,
-            debug_build: ::core::cfg!(debug_assertions),
         }
     }
 }

@@ -30,7 +30,6 @@ pub struct SiteOptions {
     pub sample: Option<f64>,
     pub max_size: Option<u64>,
     pub ret: bool,
-    pub debug_build: bool,
 }
 
 /// Settings of a site after resolving every layer.
