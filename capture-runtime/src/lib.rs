@@ -9,6 +9,8 @@
 //! #[capture_args(ret)]
 //! fn add(a: i32, b: i32) -> i32 { a + b }
 //!
+//! # let dir = tempfile::tempdir().unwrap();
+//! # capture_runtime::configure(capture_runtime::Config { dir: Some(dir.path().into()), ..Default::default() });
 //! assert_eq!(add(2, 3), 5); // behaves exactly as written; the call is recorded
 //! ```
 //!
@@ -28,6 +30,26 @@ pub mod store;
 pub mod value;
 
 pub use capture::writer::{flush, stats, Stats};
+/// Record the arguments of every call of a function into the capture store.
+///
+/// The function's signature, docs, attributes and behaviour are unchanged.
+/// Options (all optional): `path = "dir"`, `retention = N`, `max_age = "7d"`,
+/// `ignore(arg, ..)`, `redact(arg, ..)`, `allow(arg, ..)`, `ret`, `self`,
+/// `name = "id"`, `sample = 0.1`, `max_size = "64KiB"`, `enabled = bool`,
+/// `crate = "path"`. See the user guide's "Capturing calls" chapter.
+///
+/// ```
+/// use capture_runtime::capture_args;
+///
+/// #[capture_args(retention = 3, max_age = "7d", ignore(password), ret, name = "auth")]
+/// fn authenticate(user: &str, password: &str) -> Result<String, String> {
+///     if password.is_empty() { Err("empty password".into()) } else { Ok(format!("session-{user}")) }
+/// }
+///
+/// # let dir = tempfile::tempdir().unwrap();
+/// # capture_runtime::configure(capture_runtime::Config { dir: Some(dir.path().into()), ..Default::default() });
+/// assert_eq!(authenticate("ada", "pw"), Ok("session-ada".to_string()));
+/// ```
 pub use capture_macros::capture_args;
 pub use codec::Codec;
 pub use config::{check_config, configure, set_enabled, Config};
