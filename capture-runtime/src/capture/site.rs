@@ -163,6 +163,7 @@ fn resolve(opts: &SiteOptions, self_type: Option<&'static str>, generation: u64)
     }
 }
 
+#[allow(clippy::type_complexity)]
 static STORES: Mutex<Option<HashMap<(PathBuf, Codec, bool), Store>>> = Mutex::new(None);
 
 fn shared_store(root: PathBuf, codec: Codec, durability: Durability) -> Store {
