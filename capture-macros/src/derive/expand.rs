@@ -83,7 +83,7 @@ fn encode_part(cx: &Cx, expr: TokenStream, ty: &Type) -> TokenStream {
 /// Rebuild a `ty` from `value` (a `&Value`) through the rebuild chain.
 fn rebuild_part(cx: &Cx, value: TokenStream, ty: &Type) -> TokenStream {
     let pv = &cx.pv;
-    quote!((&&&#pv::dispatch::Want::<#ty>::new()).__capture_rebuild(#value, __cx))
+    quote!((&&&&#pv::dispatch::Want::<#ty>::new()).__capture_rebuild(#value, __cx))
 }
 
 fn default_expr(f: &Field) -> TokenStream {

@@ -5,7 +5,7 @@
 //! Generated code calls `(&&&&&&Wrap(&value)).__capture_encode(ctx)`; method
 //! resolution picks the first layer whose bounds hold. In generic functions the
 //! choice follows the bounds in scope. Rebuilding mirrors it with
-//! `(&&&Want::<T>::new()).__capture_rebuild(&value, cx)` (or `__capture_decode`
+//! `(&&&&Want::<T>::new()).__capture_rebuild(&value, cx)` (four `&`: one per layer) (or `__capture_decode`
 //! from stored bytes). `#[derive(Reducible)]` runs the same chain on every
 //! field, so a field's type needs no annotation unless serde cannot handle it.
 //!
