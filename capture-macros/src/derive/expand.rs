@@ -214,6 +214,9 @@ fn pattern(v: &Variant) -> TokenStream {
 }
 
 fn reduce_enum(cx: &Cx, variants: &[Variant]) -> TokenStream {
+    if variants.is_empty() {
+        return quote!(match *self {});
+    }
     let pv = &cx.pv;
     let enum_name = &cx.name;
     let arms = variants.iter().enumerate().map(|(idx, v)| {
