@@ -2,6 +2,7 @@
 //! (first wins, concurrent registration), file handles, sockets and closures
 //! as placeholders, a reducer that panics, a global-registry ("metaclass")
 //! type, content ids independent of hash order, and `explain!`.
+#![allow(clippy::needless_borrow)] // autoref dispatch needs every `&`
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
