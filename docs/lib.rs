@@ -13,3 +13,6 @@ pub mod configuration {}
 pub mod loading {}
 #[doc = include_str!("format.md")]
 pub mod format {}
+/// Making types capturable: `#[derive(Reducible)]`, the registry, sharing, `explain!`.
+#[doc = include_str!("reducible.md")]
+pub mod reducible {}

@@ -10,6 +10,7 @@
 use proc_macro::TokenStream;
 
 mod capture;
+mod derive;
 
 /// Record the arguments of every call of the function into the capture store.
 ///
@@ -17,4 +18,18 @@ mod capture;
 #[proc_macro_attribute]
 pub fn capture_args(attr: TokenStream, item: TokenStream) -> TokenStream {
     capture::entry(attr.into(), item.into()).into()
+}
+
+/// Derive `capture_runtime::Reducible`: capture a type serde cannot handle,
+/// field by field, and rebuild it for replay.
+///
+/// Every field goes through the capture chain (Reducible > serde > registered
+/// reducer > placeholder), so only fields serde cannot handle need an
+/// attribute. Field options: `skip`, `default`/`default = path`,
+/// `with = module`, `placeholder`, `rename = ".."`. Container options:
+/// `bound = ".."`, `crate = ".."`, `from`/`into = "Proxy"`,
+/// `constructor = "Self::new(a, b)"`. See the `reducible` chapter of the guide.
+#[proc_macro_derive(Reducible, attributes(reduce))]
+pub fn derive_reducible(input: TokenStream) -> TokenStream {
+    derive::entry(input.into()).into()
 }

@@ -51,13 +51,15 @@ pub use capture::writer::{flush, stats, Stats};
 /// assert_eq!(authenticate("ada", "pw"), Ok("session-ada".to_string()));
 /// ```
 pub use capture_macros::capture_args;
+pub use capture_macros::Reducible;
 pub use codec::Codec;
 pub use config::{check_config, configure, set_enabled, Config};
 pub use error::{CaptureError, Result};
 pub use hash::{BadContentId, ContentId};
 pub use load::{load_latest, CaptureLoader, CapturedCall};
 pub use record::CallRecord;
-pub use reduce::Reducible;
+pub use reduce::explain::Explanation;
+pub use reduce::{RebuildCtx, RebuildError, Reducible};
 pub use store::Store;
 
 /// Items used by generated code. Not public API: names may change in any release.
@@ -67,7 +69,9 @@ pub mod __private {
     pub use crate::capture::dispatch;
     pub use crate::capture::site::{Site, SiteOptions};
     pub use crate::config::enabled;
-    pub use crate::value::EncodeCtx;
+    pub use crate::reduce::derive_support as derive;
+    pub use crate::reduce::{RebuildCtx, RebuildError, Reducible};
+    pub use crate::value::{EncodeCtx, EncodeError, Value};
 
     /// `std::any::type_name` of a value's type (works for `impl Trait` arguments).
     #[inline(always)]

@@ -4,3 +4,4 @@
 //! replays them.
 
 pub mod checkout;
+pub mod shapes;

@@ -58,6 +58,9 @@ fn thread_id_number() -> u64 {
 pub struct ArgSink<'r> {
     resolved: &'r Resolved,
     args: Vec<PendingArg>,
+    /// Shared-pointer memo carried from one argument to the next, so arguments
+    /// pointing to one `Rc`/`Arc` store it once (later ones as a reference).
+    memo: crate::reduce::EncodeState,
 }
 
 impl ArgSink<'_> {
@@ -68,7 +71,7 @@ impl ArgSink<'_> {
         type_name: &'static str,
         encode: impl FnOnce(&mut EncodeCtx<'_>) -> Encoded,
     ) {
-        let arg = encode_arg(self.resolved, name, type_name, encode);
+        let arg = encode_arg_shared(self.resolved, name, type_name, Some(&mut self.memo), encode);
         self.args.push(arg);
     }
 }
@@ -79,6 +82,17 @@ pub(crate) fn encode_arg(
     resolved: &Resolved,
     name: &str,
     type_name: &str,
+    encode: impl FnOnce(&mut EncodeCtx<'_>) -> Encoded,
+) -> PendingArg {
+    encode_arg_shared(resolved, name, type_name, None, encode)
+}
+
+/// [`encode_arg`] continuing the shared-pointer memo of earlier arguments of the call.
+fn encode_arg_shared(
+    resolved: &Resolved,
+    name: &str,
+    type_name: &str,
+    memo: Option<&mut crate::reduce::EncodeState>,
     encode: impl FnOnce(&mut EncodeCtx<'_>) -> Encoded,
 ) -> PendingArg {
     let mut record = ArgRecord {
@@ -99,8 +113,15 @@ pub(crate) fn encode_arg(
     }
     let mut ctx = EncodeCtx::with_policy(&resolved.policy);
     ctx.begin(name);
+    let mut memo = memo;
+    if let Some(m) = memo.as_deref_mut() {
+        ctx.reduce.put_memo(std::mem::take(m));
+    }
     let encoded = catch_unwind(AssertUnwindSafe(|| encode(&mut ctx)))
         .unwrap_or_else(|_| Encoded::Failed(format!("encoding `{type_name}` panicked")));
+    if let Some(m) = memo {
+        *m = ctx.reduce.take_memo();
+    }
     record.redacted = std::mem::take(&mut ctx.report.redacted);
     let mut body = None;
     record.slot = match encoded {
@@ -217,6 +238,7 @@ impl Site {
         let mut sink = ArgSink {
             resolved: &resolved,
             args: Vec::with_capacity(4),
+            memo: Default::default(),
         };
         args(&mut sink);
         let thread = std::thread::current();

@@ -4,7 +4,16 @@
 //!
 //! Generated code calls `(&&&&&&Wrap(&value)).__capture_encode(ctx)`; method
 //! resolution picks the first layer whose bounds hold. In generic functions the
-//! choice follows the bounds in scope.
+//! choice follows the bounds in scope. Rebuilding mirrors it with
+//! `(&&&&Want::<T>::new()).__capture_rebuild(&value, cx)` (four `&`: one per layer) (or `__capture_decode`
+//! from stored bytes). `#[derive(Reducible)]` runs the same chain on every
+//! field, so a field's type needs no annotation unless serde cannot handle it.
+//!
+//! Sharing across the arguments of one call: the encode context keeps one
+//! memo of `Rc`/`Arc` pointers for the whole call (see `ArgSink`), so a pointer
+//! seen in an earlier argument is written as a reference to it. Rebuild the
+//! arguments in order with one [`RebuildCtx`] (`__capture_decode_in`) to get the
+//! sharing back.
 
 use std::any::Any;
 use std::fmt::Debug;
@@ -13,7 +22,8 @@ use std::marker::PhantomData;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::reduce::{registry, Reducible};
+use crate::reduce::explain::{self, Route};
+use crate::reduce::{from_value, registry, RebuildCtx, RebuildError, Reducible};
 use crate::value::{to_value, EncodeCtx, EncodeError, Value};
 
 /// Longest `Debug` text kept in a placeholder.
@@ -57,6 +67,7 @@ pub trait ViaReducible {
 }
 impl<T: Reducible + ?Sized> ViaReducible for &&&&&Wrap<'_, T> {
     fn __capture_encode(&self, ctx: &mut EncodeCtx<'_>) -> Encoded {
+        explain::note(ctx, T::__capture_route(), std::any::type_name::<T>(), String::new);
         Encoded::from_result(self.0.reduce(ctx))
     }
 }
@@ -68,6 +79,7 @@ pub trait ViaSerde {
 }
 impl<T: Serialize + ?Sized> ViaSerde for &&&&Wrap<'_, T> {
     fn __capture_encode(&self, ctx: &mut EncodeCtx<'_>) -> Encoded {
+        explain::note(ctx, Route::Serde, std::any::type_name::<T>(), String::new);
         Encoded::from_result(to_value(self.0, ctx))
     }
 }
@@ -79,7 +91,8 @@ pub trait ViaRegistryDebug {
 }
 impl<T: Any + Debug> ViaRegistryDebug for &&&Wrap<'_, T> {
     fn __capture_encode(&self, ctx: &mut EncodeCtx<'_>) -> Encoded {
-        registered(self.0).unwrap_or_else(|| placeholder(Some(self.0 as &dyn Debug), std::any::type_name::<T>(), ctx))
+        registered(self.0, ctx)
+            .unwrap_or_else(|| placeholder(Some(self.0 as &dyn Debug), std::any::type_name::<T>(), ctx))
     }
 }
 
@@ -90,7 +103,7 @@ pub trait ViaRegistry {
 }
 impl<T: Any> ViaRegistry for &&Wrap<'_, T> {
     fn __capture_encode(&self, ctx: &mut EncodeCtx<'_>) -> Encoded {
-        registered(self.0).unwrap_or_else(|| placeholder(None, std::any::type_name::<T>(), ctx))
+        registered(self.0, ctx).unwrap_or_else(|| placeholder(None, std::any::type_name::<T>(), ctx))
     }
 }
 
@@ -116,43 +129,82 @@ impl<T: ?Sized> ViaOpaque for Wrap<'_, T> {
     }
 }
 
-fn registered<T: Any>(v: &T) -> Option<Encoded> {
+/// Description of a value for `#[reduce(placeholder)]` fields: its `Debug` text when it has one.
+pub trait DescribeDebug {
+    /// Capped `Debug` text.
+    fn __capture_describe(&self, ctx: &mut EncodeCtx<'_>) -> Option<String>;
+}
+impl<T: Debug + ?Sized> DescribeDebug for &Wrap<'_, T> {
+    fn __capture_describe(&self, ctx: &mut EncodeCtx<'_>) -> Option<String> {
+        debug_text(&self.0, ctx)
+    }
+}
+
+/// Description of a value without `Debug`: nothing.
+pub trait DescribeOpaque {
+    /// Nothing.
+    fn __capture_describe(&self, ctx: &mut EncodeCtx<'_>) -> Option<String>;
+}
+impl<T: ?Sized> DescribeOpaque for Wrap<'_, T> {
+    fn __capture_describe(&self, _: &mut EncodeCtx<'_>) -> Option<String> {
+        None
+    }
+}
+
+fn registered<T: Any>(v: &T, ctx: &mut EncodeCtx<'_>) -> Option<Encoded> {
     let r = registry::lookup::<T>()?;
+    let type_name = std::any::type_name::<T>();
+    explain::note(ctx, Route::Registry, type_name, || {
+        format!("reducer registered for `{}`", r.type_name())
+    });
+    explain::log_once(
+        Route::Registry,
+        &ctx.path_text(),
+        type_name,
+        "encoded by a reducer registered at run time",
+    );
     Some(
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| r.reduce(v))) {
-            Ok(Some(value)) => Encoded::Value(value),
+            // Pass the reducer's output through the encoder so redaction and the size limit apply to it.
+            Ok(Some(value)) => Encoded::from_result(to_value(&value, ctx)),
             Ok(None) => Encoded::Failed(format!(
                 "registered reducer for `{}` did not accept the value",
-                r.type_name
+                r.type_name()
             )),
-            Err(_) => Encoded::Failed(format!("registered reducer for `{}` panicked", r.type_name)),
+            Err(_) => {
+                let m = format!("registered reducer for `{}` panicked", r.type_name());
+                explain::note(ctx, Route::Failed, type_name, || m.clone());
+                Encoded::Failed(m)
+            }
         },
     )
 }
 
-fn placeholder(debug: Option<&dyn Debug>, type_name: &str, ctx: &mut EncodeCtx<'_>) -> Encoded {
-    let debug = debug.and_then(|d| {
-        let text = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| format!("{d:?}"))).ok()?;
-        let mut text = match ctx.policy().and_then(|p| p.scan_str(&text)) {
-            Some((clean, _)) => clean,
-            None => text,
-        };
-        if text.len() > DEBUG_CAP {
-            let mut cut = DEBUG_CAP;
-            while !text.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            text.truncate(cut);
-            text.push('…');
+fn debug_text(d: &dyn Debug, ctx: &mut EncodeCtx<'_>) -> Option<String> {
+    let text = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| format!("{d:?}"))).ok()?;
+    let mut text = match ctx.policy().and_then(|p| p.scan_str(&text)) {
+        Some((clean, _)) => clean,
+        None => text,
+    };
+    if text.len() > DEBUG_CAP {
+        let mut cut = DEBUG_CAP;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
         }
-        Some(text)
-    });
-    Encoded::Placeholder {
-        debug,
-        reason: format!(
-            "`{type_name}` implements neither Reducible nor serde::Serialize and has no registered reducer; derive one of them or call capture_runtime::reduce::registry::register"
-        ),
+        text.truncate(cut);
+        text.push('…');
     }
+    Some(text)
+}
+
+fn placeholder(debug: Option<&dyn Debug>, type_name: &str, ctx: &mut EncodeCtx<'_>) -> Encoded {
+    let debug = debug.and_then(|d| debug_text(d, ctx));
+    let reason = format!(
+        "`{type_name}` implements neither Reducible nor serde::Serialize and has no registered reducer; derive one of them, call capture_runtime::reduce::registry::register, or mark the field #[reduce(skip)]"
+    );
+    explain::note(ctx, Route::Placeholder, type_name, || reason.clone());
+    explain::log_once(Route::Placeholder, &ctx.path_text(), type_name, &reason);
+    Encoded::Placeholder { debug, reason }
 }
 
 /// Names the type to rebuild, for decode dispatch.
@@ -168,13 +220,23 @@ impl<T> Want<T> {
 
 /// Layer 1 of rebuilding: `Reducible`.
 pub trait RebuildViaReducible<T> {
-    /// Rebuild from stored bytes.
+    /// Rebuild from stored bytes (one value on its own).
     fn __capture_decode(&self, codec: crate::Codec, bytes: &[u8]) -> Result<T, String>;
+    /// Rebuild from stored bytes, sharing `cx` with the other arguments of the call.
+    fn __capture_decode_in(&self, codec: crate::Codec, bytes: &[u8], cx: &mut RebuildCtx) -> Result<T, String>;
+    /// Rebuild from a value tree (a part of a reducible value).
+    fn __capture_rebuild(&self, v: &Value, cx: &mut RebuildCtx) -> Result<T, RebuildError>;
 }
 impl<T: Reducible> RebuildViaReducible<T> for &&&Want<T> {
     fn __capture_decode(&self, codec: crate::Codec, bytes: &[u8]) -> Result<T, String> {
+        self.__capture_decode_in(codec, bytes, &mut RebuildCtx::new())
+    }
+    fn __capture_decode_in(&self, codec: crate::Codec, bytes: &[u8], cx: &mut RebuildCtx) -> Result<T, String> {
         let v: Value = codec.decode(bytes)?;
-        T::rebuild(&v).map_err(|e| e.message)
+        T::rebuild(&v, cx).map_err(|e| e.to_string())
+    }
+    fn __capture_rebuild(&self, v: &Value, cx: &mut RebuildCtx) -> Result<T, RebuildError> {
+        T::rebuild(v, cx)
     }
 }
 
@@ -182,10 +244,20 @@ impl<T: Reducible> RebuildViaReducible<T> for &&&Want<T> {
 pub trait RebuildViaSerde<T> {
     /// Rebuild from stored bytes.
     fn __capture_decode(&self, codec: crate::Codec, bytes: &[u8]) -> Result<T, String>;
+    /// Rebuild from stored bytes (serde values share nothing).
+    fn __capture_decode_in(&self, codec: crate::Codec, bytes: &[u8], cx: &mut RebuildCtx) -> Result<T, String>;
+    /// Rebuild from a value tree.
+    fn __capture_rebuild(&self, v: &Value, cx: &mut RebuildCtx) -> Result<T, RebuildError>;
 }
 impl<T: DeserializeOwned> RebuildViaSerde<T> for &&Want<T> {
     fn __capture_decode(&self, codec: crate::Codec, bytes: &[u8]) -> Result<T, String> {
         codec.decode(bytes)
+    }
+    fn __capture_decode_in(&self, codec: crate::Codec, bytes: &[u8], _: &mut RebuildCtx) -> Result<T, String> {
+        codec.decode(bytes)
+    }
+    fn __capture_rebuild(&self, v: &Value, _: &mut RebuildCtx) -> Result<T, RebuildError> {
+        from_value(v)
     }
 }
 
@@ -193,32 +265,65 @@ impl<T: DeserializeOwned> RebuildViaSerde<T> for &&Want<T> {
 pub trait RebuildViaRegistry<T> {
     /// Rebuild from stored bytes.
     fn __capture_decode(&self, codec: crate::Codec, bytes: &[u8]) -> Result<T, String>;
+    /// Rebuild from stored bytes.
+    fn __capture_decode_in(&self, codec: crate::Codec, bytes: &[u8], cx: &mut RebuildCtx) -> Result<T, String>;
+    /// Rebuild from a value tree.
+    fn __capture_rebuild(&self, v: &Value, cx: &mut RebuildCtx) -> Result<T, RebuildError>;
 }
 impl<T: Any> RebuildViaRegistry<T> for &Want<T> {
     fn __capture_decode(&self, codec: crate::Codec, bytes: &[u8]) -> Result<T, String> {
-        let name = std::any::type_name::<T>();
-        let r = registry::lookup::<T>().ok_or_else(|| no_rebuild(name))?;
         let v: Value = codec.decode(bytes)?;
-        let any = r
-            .rebuild(&v)
-            .ok_or_else(|| format!("the reducer registered for `{name}` has no rebuild function"))??;
-        any.downcast::<T>()
-            .map(|b| *b)
-            .map_err(|_| format!("registered rebuilder for `{name}` returned another type"))
+        registry_rebuild(&v).map_err(|e| e.to_string())
     }
+    fn __capture_decode_in(&self, codec: crate::Codec, bytes: &[u8], _: &mut RebuildCtx) -> Result<T, String> {
+        self.__capture_decode(codec, bytes)
+    }
+    fn __capture_rebuild(&self, v: &Value, _: &mut RebuildCtx) -> Result<T, RebuildError> {
+        registry_rebuild(v)
+    }
+}
+
+fn registry_rebuild<T: Any>(v: &Value) -> Result<T, RebuildError> {
+    let name = std::any::type_name::<T>();
+    if let Value::Marker(m) = v {
+        return Err(RebuildError::from_marker(m));
+    }
+    let r = registry::lookup::<T>().ok_or_else(|| RebuildError::new(no_rebuild(name)))?;
+    let any = r.rebuild(v).ok_or_else(|| {
+        RebuildError::new(format!(
+            "the reducer registered for `{name}` has no rebuild function: register one with Reducer::rebuild"
+        ))
+    })?;
+    any.map_err(RebuildError::new)?
+        .downcast::<T>()
+        .map(|b| *b)
+        .map_err(|_| RebuildError::new(format!("registered rebuilder for `{name}` returned another type")))
 }
 
 /// Layer 4 of rebuilding: impossible.
 pub trait RebuildNever<T> {
     /// Always fails, naming the fix.
     fn __capture_decode(&self, codec: crate::Codec, bytes: &[u8]) -> Result<T, String>;
+    /// Always fails, naming the fix.
+    fn __capture_decode_in(&self, codec: crate::Codec, bytes: &[u8], cx: &mut RebuildCtx) -> Result<T, String>;
+    /// Always fails, naming the fix.
+    fn __capture_rebuild(&self, v: &Value, cx: &mut RebuildCtx) -> Result<T, RebuildError>;
 }
 impl<T> RebuildNever<T> for Want<T> {
     fn __capture_decode(&self, _: crate::Codec, _: &[u8]) -> Result<T, String> {
         Err(no_rebuild(std::any::type_name::<T>()))
     }
+    fn __capture_decode_in(&self, _: crate::Codec, _: &[u8], _: &mut RebuildCtx) -> Result<T, String> {
+        Err(no_rebuild(std::any::type_name::<T>()))
+    }
+    fn __capture_rebuild(&self, v: &Value, _: &mut RebuildCtx) -> Result<T, RebuildError> {
+        if let Value::Marker(m) = v {
+            return Err(RebuildError::from_marker(m));
+        }
+        Err(RebuildError::new(no_rebuild(std::any::type_name::<T>())))
+    }
 }
 
 fn no_rebuild(name: &str) -> String {
-    format!("`{name}` cannot be rebuilt: derive Reducible or serde::Deserialize for it, or register a rebuild function")
+    format!("`{name}` cannot be rebuilt: derive Reducible or serde::Deserialize for it, or register a rebuild function with capture_runtime::reduce::registry")
 }

@@ -26,6 +26,8 @@ pub struct EncodeCtx<'p> {
     limit: Option<u64>,
     /// What happened during encoding.
     pub report: EncodeReport,
+    /// Per-call state of `Reducible` encoding (shared-pointer memo, explain trace).
+    pub(crate) reduce: crate::reduce::EncodeState,
 }
 
 /// What the encoder did besides encoding.
@@ -51,6 +53,7 @@ impl<'p> EncodeCtx<'p> {
             size: 0,
             limit: None,
             report: EncodeReport::default(),
+            reduce: Default::default(),
         }
     }
 
@@ -62,6 +65,7 @@ impl<'p> EncodeCtx<'p> {
             size: 0,
             limit: policy.size_limit(),
             report: EncodeReport::default(),
+            reduce: Default::default(),
         }
     }
 
@@ -503,5 +507,65 @@ impl ser::SerializeStructVariant for StructBuilder<'_, '_> {
     }
     fn end(self) -> R {
         self.finish()
+    }
+}
+
+/// Hooks for `Reducible` implementations (derived or by hand): encode a part
+/// under its name, index or key so the policy (sensitive names) and the path
+/// (in redaction reports and `explain!`) apply to it as they do to serde types.
+impl EncodeCtx<'_> {
+    /// Encode the field `name` with `f`; a sensitive name gives a redaction marker instead.
+    ///
+    /// ```
+    /// use capture_runtime::value::{EncodeCtx, Value};
+    /// let mut ctx = EncodeCtx::plain();
+    /// let v = ctx.field_with("qty", |_| Ok(Value::U64(3))).unwrap();
+    /// assert_eq!(v, Value::U64(3));
+    /// ```
+    pub fn field_with(
+        &mut self,
+        name: &'static str,
+        f: impl FnOnce(&mut Self) -> Result<Value, EncodeError>,
+    ) -> Result<Value, EncodeError> {
+        if self.name_sensitive(name) {
+            self.path.push(Seg::Field(Name::Borrowed(name)));
+            let m = self.redacted_marker(format!("name:{name}"));
+            self.path.pop();
+            return Ok(m);
+        }
+        self.path.push(Seg::Field(Name::Borrowed(name)));
+        let v = f(self);
+        self.path.pop();
+        v
+    }
+
+    /// Encode the element at `index` with `f`.
+    pub fn index_with(
+        &mut self,
+        index: usize,
+        f: impl FnOnce(&mut Self) -> Result<Value, EncodeError>,
+    ) -> Result<Value, EncodeError> {
+        self.path.push(Seg::Index(index));
+        let v = f(self);
+        self.path.pop();
+        v
+    }
+
+    /// Encode the map value under `key` with `f`; a sensitive key name gives a redaction marker instead.
+    pub fn entry_with(
+        &mut self,
+        key: &Value,
+        f: impl FnOnce(&mut Self) -> Result<Value, EncodeError>,
+    ) -> Result<Value, EncodeError> {
+        let text = key.key_text();
+        self.path.push(Seg::Key(text.clone()));
+        let v = match key {
+            Value::Str(_) | Value::Char(_) if self.name_sensitive(&text) => {
+                Ok(self.redacted_marker(format!("name:{text}")))
+            }
+            _ => f(self),
+        };
+        self.path.pop();
+        v
     }
 }
