@@ -235,7 +235,7 @@ fn node() -> impl Strategy<Value = G<Node>> {
         1 => (secret(), word()).prop_map(|(p, label)| (Node::Login { password: p.clone(), label }, vec![p.into_bytes()])),
         1 => any::<u32>().prop_map(|n| (Node::Num(n.into()), vec![])),
     ];
-    leaf.prop_recursive(4, 32, 4, |inner| {
+    leaf.prop_recursive(3, 20, 3, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..4).prop_map(|items| {
                 let (nodes, secrets): (Vec<_>, Vec<_>) = items.into_iter().unzip();
@@ -408,5 +408,5 @@ fn no_secret_reaches_disk_or_logs_msgpack() {
 
 #[test]
 fn no_secret_reaches_disk_or_logs_json() {
-    run(1_000, Codec::Json);
+    run(500, Codec::Json);
 }
