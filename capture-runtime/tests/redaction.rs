@@ -190,6 +190,63 @@ fn assert_no_bytes(dir: &Path, needles: &[&[u8]]) {
     }
 }
 
+#[derive(Serialize)]
+#[allow(dead_code)]
+enum Credential {
+    Password(String),
+    ApiKey { id: u32, value: String },
+    Pin(u16, u16),
+    Anonymous,
+}
+
+#[capture_args]
+fn authenticate(creds: &[Credential]) {
+    let _ = creds;
+}
+
+#[test]
+fn enum_variants_with_sensitive_names_hide_their_payload() {
+    let (_g, dir) = setup(Config::default());
+    authenticate(&[
+        Credential::Password("pw-zz-3".into()),
+        Credential::ApiKey {
+            id: 9,
+            value: "key-zz-4".into(),
+        },
+        Credential::Pin(12, 34),
+        Credential::Anonymous,
+    ]);
+    let call = last(dir.path(), "authenticate");
+    let Value::Seq(items) = call.value("creds").unwrap() else {
+        panic!()
+    };
+    let redacted = |v: &Value, name: &str, ty: &str| {
+        assert_eq!(
+            field(v, name),
+            &Value::Marker(Marker::Redacted {
+                reason: format!("name:{name}"),
+                type_name: ty.into()
+            })
+        )
+    };
+    redacted(&items[0], "Password", "alloc::string::String");
+    redacted(&items[1], "ApiKey", "Credential::ApiKey");
+    assert_eq!(
+        field(&items[2], "Pin"),
+        &Value::Seq(vec![Value::U64(12), Value::U64(34)])
+    );
+    assert_eq!(items[3], Value::Str("Anonymous".into()));
+    let paths: Vec<&str> = call
+        .arg_record("creds")
+        .unwrap()
+        .redacted
+        .iter()
+        .map(|(p, _)| p.as_str())
+        .collect();
+    assert_eq!(paths, ["creds[0].Password", "creds[1].ApiKey"]);
+    assert_no_bytes(dir.path(), &[b"pw-zz-3", b"key-zz-4"]);
+}
+
 // ------------------------------------------------------------ overrides
 
 #[derive(Serialize)]

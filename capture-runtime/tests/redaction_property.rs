@@ -31,6 +31,7 @@ enum Node {
     Text(String),
     Num(u64),
     Login { password: String, label: String },
+    Token(String),
     List(Vec<Node>),
     Map(BTreeMap<String, Node>),
     Maybe(Option<Box<Node>>),
@@ -234,6 +235,7 @@ fn node() -> impl Strategy<Value = G<Node>> {
         3 => pii_text().prop_map(|(t, s)| (Node::Text(t), s)),
         1 => (secret(), word()).prop_map(|(p, label)| (Node::Login { password: p.clone(), label }, vec![p.into_bytes()])),
         1 => any::<u32>().prop_map(|n| (Node::Num(n.into()), vec![])),
+        1 => secret().prop_map(|s| (Node::Token(s.clone()), vec![s.into_bytes()])),
     ];
     leaf.prop_recursive(3, 20, 3, |inner| {
         prop_oneof![

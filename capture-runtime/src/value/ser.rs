@@ -124,6 +124,19 @@ impl<'p> EncodeCtx<'p> {
         })
     }
 
+    /// The marker replacing the payload of an enum variant whose name is
+    /// sensitive (`Credential::Password(..)`).
+    fn variant_marker(&mut self, variant: &'static str, type_name: &str) -> Value {
+        self.path.push(Seg::Field(Name::Borrowed(variant)));
+        let reason = format!("name:{variant}");
+        self.note_redacted(reason.clone());
+        self.path.pop();
+        Value::Marker(Marker::Redacted {
+            reason,
+            type_name: type_name.to_owned(),
+        })
+    }
+
     /// The marker for a type skipped by the policy, if `name` is one.
     fn skipped(&mut self, name: &str) -> Option<Value> {
         let m = self.policy?.skip_type_marker(name)?;
@@ -373,7 +386,13 @@ impl<'c, 'p> ser::Serializer for ValueSerializer<'c, 'p> {
             return Ok(m);
         }
         self.ctx.grow(variant.len() + 2)?;
-        let body = value.serialize(ValueSerializer { ctx: self.ctx })?;
+        if self.ctx.name_sensitive(variant) {
+            // `Credential::Password(..)` is `{"Password": ..}` on the wire:
+            // the variant name is a key like any other.
+            let marker = self.ctx.variant_marker(variant, std::any::type_name::<T>());
+            return Ok(variant_value(name, index, variant, VariantBody::Newtype(marker)));
+        }
+        let body = self.ctx.nested(Seg::Field(Name::Borrowed(variant)), value)?;
         Ok(variant_value(name, index, variant, VariantBody::Newtype(body)))
     }
     fn serialize_seq(self, len: Option<usize>) -> Result<SeqBuilder<'c, 'p>, EncodeError> {
@@ -396,7 +415,12 @@ impl<'c, 'p> ser::Serializer for ValueSerializer<'c, 'p> {
         len: usize,
     ) -> Result<SeqBuilder<'c, 'p>, EncodeError> {
         self.ctx.grow(variant.len() + 6)?;
-        let skipped = self.ctx.skipped(name);
+        let skipped = self.ctx.skipped(name).or_else(|| {
+            self.ctx.name_sensitive(variant).then(|| {
+                let marker = self.ctx.variant_marker(variant, &format!("{name}::{variant}"));
+                variant_value(name, index, variant, VariantBody::Newtype(marker))
+            })
+        });
         Ok(SeqBuilder::new(
             self.ctx,
             Some(len),
@@ -428,7 +452,12 @@ impl<'c, 'p> ser::Serializer for ValueSerializer<'c, 'p> {
         len: usize,
     ) -> Result<StructBuilder<'c, 'p>, EncodeError> {
         self.ctx.grow(variant.len() + 6)?;
-        let skipped = self.ctx.skipped(name);
+        let skipped = self.ctx.skipped(name).or_else(|| {
+            self.ctx.name_sensitive(variant).then(|| {
+                let marker = self.ctx.variant_marker(variant, &format!("{name}::{variant}"));
+                variant_value(name, index, variant, VariantBody::Newtype(marker))
+            })
+        });
         Ok(StructBuilder::new(self.ctx, name, len, Some((index, variant)), skipped))
     }
 }
