@@ -16,3 +16,5 @@ pub mod format {}
 /// Making types capturable: `#[derive(Reducible)]`, the registry, sharing, `explain!`.
 #[doc = include_str!("reducible.md")]
 pub mod reducible {}
+#[doc = include_str!("security.md")]
+pub mod security {}

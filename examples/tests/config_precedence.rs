@@ -80,7 +80,9 @@ fn capture_format_json_writes_json_that_loads() {
     run(store.path(), &[("CAPTURE_FORMAT", "json")], &[]);
     let call = CaptureLoader::new(store.path()).latest("plain_item").unwrap();
     assert_eq!(call.arg::<u32>("i").unwrap(), 11);
-    let capture_runtime::record::Slot::Stored { id, .. } = call.metadata().args[0].slot else { panic!("stored") };
+    let capture_runtime::record::Slot::Stored { id, .. } = call.metadata().args[0].slot else {
+        panic!("stored")
+    };
     let (codec, body) = call.store().get_object(&id).unwrap();
     assert_eq!(codec, capture_runtime::Codec::Json);
     assert_eq!(body, b"11");

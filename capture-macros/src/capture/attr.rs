@@ -24,6 +24,8 @@ pub(crate) struct Options {
     pub name: Option<Spanned<String>>,
     pub enabled: Option<bool>,
     pub sample: Option<Spanned<f64>>,
+    /// `sample_by = "args"` -> true, `"call"` -> false.
+    pub sample_by_args: Option<bool>,
     pub max_size: Option<Spanned<u64>>,
     pub capture_self: Option<Span>,
     pub krate: Option<syn::Path>,
@@ -31,7 +33,7 @@ pub(crate) struct Options {
 }
 
 const KNOWN: &str =
-    "path, retention, max_age, ignore(..), redact(..), allow(..), ret, name, enabled, sample, max_size, self, crate";
+    "path, retention, max_age, ignore(..), redact(..), allow(..), ret, name, enabled, sample, sample_by, max_size, self, crate";
 
 pub(crate) fn parse(attr: TokenStream, errors: &mut Vec<syn::Error>) -> Options {
     let mut opts = Options::default();
@@ -135,6 +137,20 @@ impl Options {
                 }
                 self.sample = Some(Spanned { value: v });
             }
+            "sample_by" => {
+                self.once(meta, "sample_by")?;
+                let s: LitStr = meta.value()?.parse()?;
+                self.sample_by_args = Some(match s.value().as_str() {
+                    "args" => true,
+                    "call" => false,
+                    _ => {
+                        return Err(syn::Error::new(
+                            s.span(),
+                            "`sample_by` is \"call\" (random per call) or \"args\" (the same arguments are always in or out)",
+                        ))
+                    }
+                });
+            }
             "ignore" | "redact" | "allow" => {
                 self.once(meta, &key)?;
                 let mut names = Vec::new();
@@ -217,7 +233,7 @@ impl Options {
 }
 
 fn suggest(key: &str) -> Option<&'static str> {
-    const ALL: [&str; 13] = [
+    const ALL: [&str; 14] = [
         "path",
         "retention",
         "max_age",
@@ -228,6 +244,7 @@ fn suggest(key: &str) -> Option<&'static str> {
         "name",
         "enabled",
         "sample",
+        "sample_by",
         "max_size",
         "self",
         "crate",

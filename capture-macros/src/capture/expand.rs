@@ -179,6 +179,10 @@ fn site_options(opts: &Options, f: &Function, func: &ItemFn, pv: &TokenStream) -
         }
         None => quote!(::core::option::Option::None),
     };
+    let sample_by_args = match opts.sample_by_args {
+        Some(b) => quote!(::core::option::Option::Some(#b)),
+        None => quote!(::core::option::Option::None),
+    };
     let names = |list: &[syn::Ident]| {
         let s: Vec<String> = list.iter().map(|i| i.to_string()).collect();
         quote!(&[#(#s),*])
@@ -202,6 +206,7 @@ fn site_options(opts: &Options, f: &Function, func: &ItemFn, pv: &TokenStream) -
             redact: #redact,
             allow: #allow,
             sample: #sample,
+            sample_by_args: #sample_by_args,
             max_size: #max_size,
             ret: #ret,
         }

@@ -144,7 +144,7 @@ fn reduce_fields(
         let v = field_value(cx, f, access(f, i));
         stmts.push(match style {
             Style::Named => quote! {
-                __fields.push((#pv::derive::Name::Borrowed(#name), __ctx.field_with(#name, |__ctx| ::core::result::Result::Ok(#v))?));
+                __fields.push((#pv::derive::Name::Borrowed(#name), __ctx.field_with(#name, ::core::any::type_name::<#ty>(), |__ctx| ::core::result::Result::Ok(#v))?));
             },
             _ => quote! {
                 __items.push(__ctx.index_with(#pos, |__ctx| ::core::result::Result::Ok(#v))?);

@@ -12,6 +12,7 @@ use super::dispatch::Encoded;
 use super::site::{Resolved, Site};
 use super::writer::{self, PendingArg, PendingCall};
 use crate::codec::FORMAT_VERSION;
+use crate::config::SampleBy;
 use crate::record::{ArgRecord, CallRecord, Outcome, Slot};
 use crate::value::EncodeCtx;
 
@@ -124,10 +125,15 @@ fn encode_arg_shared(
     }
     record.redacted = std::mem::take(&mut ctx.report.redacted);
     let mut body = None;
+    let policy = &resolved.policy;
     record.slot = match encoded {
         Encoded::Value(v) => match resolved.store.codec().encode(&v) {
-            Ok(bytes) => match resolved.policy.size_limit() {
-                Some(limit) if bytes.len() as u64 > limit => Slot::TooLarge { limit },
+            // The encoder truncates at the limit (estimated in the serde data
+            // model); this is a hard stop for codecs that expand far beyond it.
+            Ok(bytes) => match policy.size_limit() {
+                Some(limit) if bytes.len() as u64 > limit.saturating_mul(2).saturating_add(4096) => {
+                    Slot::TooLarge { limit }
+                }
                 _ => {
                     let len = bytes.len() as u64;
                     body = Some(bytes);
@@ -137,11 +143,22 @@ fn encode_arg_shared(
                     }
                 }
             },
-            Err(error) => Slot::Failed { error },
+            Err(error) => Slot::Failed {
+                error: safe_text(policy, error),
+            },
         },
-        Encoded::Placeholder { debug, reason } => Slot::Placeholder { debug, reason },
+        // `Debug` text was PII-scanned by the dispatcher; field names and map
+        // keys that are sensitive are redacted here, before it is stored.
+        Encoded::Placeholder { debug, reason } => Slot::Placeholder {
+            debug: debug.map(|d| safe_text(policy, d)),
+            reason,
+        },
         Encoded::TooLarge(limit) => Slot::TooLarge { limit },
-        Encoded::Failed(error) => Slot::Failed { error },
+        // Serializer messages are withheld at their source (`value::ser`);
+        // this catches anything else that quotes a value.
+        Encoded::Failed(error) => Slot::Failed {
+            error: safe_text(policy, error),
+        },
     };
     if let Slot::Failed { error } | Slot::Placeholder { reason: error, .. } = &record.slot {
         crate::config::report_once(&format!(
@@ -150,6 +167,54 @@ fn encode_arg_shared(
         ));
     }
     PendingArg { record, body }
+}
+
+/// `text` with sensitive `name: value` pairs and PII redacted.
+fn safe_text(policy: &crate::filter::Policy, text: String) -> String {
+    policy.scrub_debug(&text).unwrap_or(text)
+}
+
+/// Whether a call whose (redacted) arguments are `args` is in a
+/// deterministic sample of rate `rate`: a stable hash of the argument names,
+/// how each was recorded and its encoded bytes, mapped to [0, 1). The hash
+/// never leaves this function and only sees redacted encodings, so the
+/// decision cannot depend on a secret.
+pub(crate) fn sampled_by_args(args: &[PendingArg], rate: f64) -> bool {
+    const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+    let mut h = FNV_OFFSET;
+    let mut feed = |bytes: &[u8]| {
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(FNV_PRIME);
+        }
+        // Field separator, so ("ab", "c") and ("a", "bc") differ.
+        h = (h ^ 0xff).wrapping_mul(FNV_PRIME);
+    };
+    for a in args {
+        feed(a.record.name.as_bytes());
+        match (&a.body, &a.record.slot) {
+            (Some(body), _) => feed(body),
+            (None, Slot::Placeholder { debug, .. }) => feed(debug.as_deref().unwrap_or("").as_bytes()),
+            (None, slot) => feed(slot_tag(slot).as_bytes()),
+        }
+    }
+    // splitmix64 finaliser: spreads FNV's weak high bits.
+    let mut z = h;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    ((z >> 11) as f64 / (1u64 << 53) as f64) < rate
+}
+
+fn slot_tag(slot: &Slot) -> &'static str {
+    match slot {
+        Slot::Stored { .. } => "stored",
+        Slot::Ignored => "ignored",
+        Slot::Redacted { .. } => "redacted",
+        Slot::Placeholder { .. } => "placeholder",
+        Slot::TooLarge { .. } => "too_large",
+        Slot::Failed { .. } => "failed",
+    }
 }
 
 /// Lives for the duration of a captured call (used by generated code).
@@ -232,7 +297,8 @@ impl Site {
         if depth > 0 && !resolved.nested {
             return CallGuard::none();
         }
-        if resolved.sample < 1.0 && random_unit() >= resolved.sample {
+        let by_args = resolved.sample < 1.0 && resolved.sample_by == SampleBy::Args;
+        if resolved.sample <= 0.0 || (resolved.sample < 1.0 && !by_args && random_unit() >= resolved.sample) {
             return CallGuard::none();
         }
         let mut sink = ArgSink {
@@ -241,6 +307,9 @@ impl Site {
             memo: Default::default(),
         };
         args(&mut sink);
+        if by_args && !sampled_by_args(&sink.args, resolved.sample) {
+            return CallGuard::none();
+        }
         let thread = std::thread::current();
         let record = CallRecord {
             function: resolved.fn_id.clone(),

@@ -182,10 +182,9 @@ fn registered<T: Any>(v: &T, ctx: &mut EncodeCtx<'_>) -> Option<Encoded> {
 
 fn debug_text(d: &dyn Debug, ctx: &mut EncodeCtx<'_>) -> Option<String> {
     let text = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| format!("{d:?}"))).ok()?;
-    let mut text = match ctx.policy().and_then(|p| p.scan_str(&text)) {
-        Some((clean, _)) => clean,
-        None => text,
-    };
+    // Sensitive `name: value` pairs and PII are scrubbed before the cap, so a
+    // cut can never expose half of a secret.
+    let mut text = ctx.policy().and_then(|p| p.scrub_debug(&text)).unwrap_or(text);
     if text.len() > DEBUG_CAP {
         let mut cut = DEBUG_CAP;
         while !text.is_char_boundary(cut) {

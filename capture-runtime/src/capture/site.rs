@@ -28,6 +28,8 @@ pub struct SiteOptions {
     pub redact: &'static [&'static str],
     pub allow: &'static [&'static str],
     pub sample: Option<f64>,
+    /// `sample_by = "args"` (Some(true)) or `"call"` (Some(false)).
+    pub sample_by_args: Option<bool>,
     pub max_size: Option<u64>,
     pub ret: bool,
 }
@@ -42,6 +44,7 @@ pub struct Resolved {
     pub ignore: Vec<String>,
     pub policy: Policy,
     pub sample: f64,
+    pub sample_by: config::SampleBy,
     pub ret: bool,
     pub nested: bool,
     pub writer: WriterMode,
@@ -135,6 +138,9 @@ fn resolve(opts: &SiteOptions, self_type: Option<&'static str>, generation: u64)
     ignore.extend(env.ignore_args.iter().cloned());
     ignore.extend(prog.ignore_args.iter().cloned());
     let mut policy = prog.policy.clone().unwrap_or_default();
+    if let Some(d) = env.detectors.or(prog.detectors).or(preset.detectors) {
+        policy = policy.detectors(d);
+    }
     for r in opts.redact {
         policy = policy.redact_name(r);
     }
@@ -145,7 +151,7 @@ fn resolve(opts: &SiteOptions, self_type: Option<&'static str>, generation: u64)
     policy = policy.max_size(max_size);
     Resolved {
         fn_id: function_id(opts, self_type),
-        store: shared_store(root, codec, durability),
+        store: shared_store(root, codec, durability, env.quota.or(prog.quota).or(preset.quota)),
         retention,
         ignore,
         policy,
@@ -155,6 +161,15 @@ fn resolve(opts: &SiteOptions, self_type: Option<&'static str>, generation: u64)
             .or(prog.sample_rate)
             .or(preset.sample_rate)
             .unwrap_or(1.0),
+        sample_by: match opts.sample_by_args {
+            Some(true) => config::SampleBy::Args,
+            Some(false) => config::SampleBy::Call,
+            None => env
+                .sample_by
+                .or(prog.sample_by)
+                .or(preset.sample_by)
+                .unwrap_or_default(),
+        },
         ret: opts.ret,
         nested: prog.nested.unwrap_or(true),
         writer: prog.writer.or(preset.writer).unwrap_or_default(),
@@ -162,16 +177,23 @@ fn resolve(opts: &SiteOptions, self_type: Option<&'static str>, generation: u64)
     }
 }
 
-/// Store handles shared by every site writing to the same folder, codec and fsync policy.
-type StoreKey = (PathBuf, Codec, bool);
+/// Store handles shared by every site writing to the same folder, codec, fsync policy and quota.
+type StoreKey = (PathBuf, Codec, bool, Option<u64>);
 static STORES: Mutex<Option<HashMap<StoreKey, Store>>> = Mutex::new(None);
 
-fn shared_store(root: PathBuf, codec: Codec, durability: Durability) -> Store {
+/// One `Store` per folder and settings, so sites writing to the same store
+/// share its quota counter.
+fn shared_store(root: PathBuf, codec: Codec, durability: Durability, quota: Option<u64>) -> Store {
     let mut guard = STORES.lock().unwrap_or_else(|e| e.into_inner());
     let map = guard.get_or_insert_with(HashMap::new);
-    map.entry((root.clone(), codec, durability == Durability::PerWrite))
+    map.entry((root.clone(), codec, durability == Durability::PerWrite, quota))
         .or_insert_with(|| {
-            Store::with_backend(Arc::new(LocalBackend::new(root).with_durability(durability))).with_codec(codec)
+            let store =
+                Store::with_backend(Arc::new(LocalBackend::new(root).with_durability(durability))).with_codec(codec);
+            match quota {
+                Some(q) => store.with_quota(q),
+                None => store,
+            }
         })
         .clone()
 }

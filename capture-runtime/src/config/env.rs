@@ -4,8 +4,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::parse::{parse_bool, parse_duration, parse_rate, parse_size};
+use super::SampleBy;
 use crate::codec::Codec;
 use crate::error::CaptureError;
+use crate::filter::DetectorSet;
 
 /// Values read from `CAPTURE_*` variables, with the errors of those that did not parse.
 ///
@@ -36,6 +38,12 @@ pub struct EnvConfig {
     pub format: Option<Codec>,
     /// `CAPTURE_MAX_SIZE`
     pub max_size: Option<u64>,
+    /// `CAPTURE_SAMPLE_BY` (`call` or `args`)
+    pub sample_by: Option<SampleBy>,
+    /// `CAPTURE_DETECTORS` (`all`, `none`, `email,jwt`, `-iban`)
+    pub detectors: Option<DetectorSet>,
+    /// `CAPTURE_QUOTA` (a size such as `1GiB`)
+    pub quota: Option<u64>,
     /// Values that did not parse.
     pub errors: Vec<CaptureError>,
 }
@@ -66,6 +74,12 @@ impl EnvConfig {
         let prod = read("CAPTURE_PRODUCTION", "1/0, true/false");
         let format = read("CAPTURE_FORMAT", "msgpack or json");
         let max_size = read("CAPTURE_MAX_SIZE", "a size such as 64KiB");
+        let sample_by = read("CAPTURE_SAMPLE_BY", "call or args");
+        let detectors = read(
+            "CAPTURE_DETECTORS",
+            "all, none, or detector names such as email,jwt or -iban",
+        );
+        let quota = read("CAPTURE_QUOTA", "a size such as 1GiB");
         let mut check = |key: &str, value: Option<String>, f: &dyn Fn(&str) -> Result<(), String>| {
             if let Some(v) = value.as_deref() {
                 if let Err(expected) = f(v) {
@@ -102,6 +116,15 @@ impl EnvConfig {
         cfg.format = check("CAPTURE_FORMAT", format, &|v| v.parse::<Codec>().map(drop)).and_then(|v| v.parse().ok());
         cfg.max_size =
             check("CAPTURE_MAX_SIZE", max_size, &|v| parse_size(v).map(drop)).and_then(|v| parse_size(&v).ok());
+        cfg.sample_by =
+            check("CAPTURE_SAMPLE_BY", sample_by, &|v| v.parse::<SampleBy>().map(drop)).and_then(|v| v.parse().ok());
+        cfg.detectors = check("CAPTURE_DETECTORS", detectors, &|v| DetectorSet::parse(v).map(drop))
+            .and_then(|v| DetectorSet::parse(&v).ok());
+        cfg.quota = check("CAPTURE_QUOTA", quota, &|v| match parse_size(v) {
+            Ok(0) => Err(format!("`{v}`: the quota must be more than 0 bytes")),
+            other => other.map(drop),
+        })
+        .and_then(|v| parse_size(&v).ok().filter(|n| *n > 0));
         cfg.errors = errors;
         cfg
     }

@@ -17,7 +17,7 @@ pub use parse::{parse_bool, parse_duration, parse_rate, parse_size};
 
 use crate::codec::Codec;
 use crate::error::CaptureError;
-use crate::filter::Policy;
+use crate::filter::{DetectorSet, Policy};
 use crate::store::Durability;
 
 /// How captures get to disk.
@@ -79,22 +79,76 @@ pub struct Config {
     pub durability: Option<Durability>,
     /// Whether nested captured calls (depth > 0) are recorded. Default true.
     pub nested: Option<bool>,
+    /// How calls are sampled when the rate is below 1 (default: at random).
+    pub sample_by: Option<SampleBy>,
+    /// PII detectors that run on strings, overriding those of `policy`.
+    pub detectors: Option<DetectorSet>,
+    /// Store-wide disk quota in bytes: past it, the oldest calls of any
+    /// function are evicted (local stores only).
+    pub quota: Option<u64>,
+}
+
+/// How a sampling rate below 1 picks the calls it records.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SampleBy {
+    /// Each call is recorded with the given probability, independently
+    /// (costs one random number per call; nothing is encoded on a miss).
+    #[default]
+    Call,
+    /// Deterministic: a hash of the call's *redacted* encoded arguments
+    /// decides, so the same input is always in or always out, in every
+    /// process. The arguments are encoded before the decision, so a miss
+    /// costs an encoding.
+    Args,
+}
+
+impl std::str::FromStr for SampleBy {
+    type Err = String;
+
+    /// `call` / `random`, or `args` / `deterministic`.
+    ///
+    /// ```
+    /// use capture_runtime::config::SampleBy;
+    /// assert_eq!("args".parse::<SampleBy>(), Ok(SampleBy::Args));
+    /// assert!("sometimes".parse::<SampleBy>().is_err());
+    /// ```
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "call" | "calls" | "random" => Ok(SampleBy::Call),
+            "args" | "arguments" | "deterministic" => Ok(SampleBy::Args),
+            _ => Err(format!(
+                "`{s}`: expected `call` (random per call) or `args` (deterministic by argument hash)"
+            )),
+        }
+    }
 }
 
 impl Config {
-    /// The production preset: 1% sampling, 16 KiB size limit, retention 1,
-    /// every PII detector on, background writer dropping when full.
+    /// The production preset, a starting point for services that capture
+    /// real traffic: 1% of calls sampled at random, a 16 KiB size limit per
+    /// argument, retention 1 per function, a 256 MiB store-wide quota with
+    /// oldest-first eviction, every PII detector on (whatever the base
+    /// policy says), and the background writer dropping captures when its
+    /// queue is full. Turned on by `CAPTURE_PRODUCTION=1` or
+    /// `Config { production: Some(true), .. }`; every value can still be
+    /// overridden by attributes, environment and the other `Config` fields.
     ///
     /// ```
-    /// let c = capture_runtime::Config::production();
+    /// use capture_runtime::{filter::DetectorSet, Config};
+    /// let c = Config::production();
     /// assert_eq!(c.retention, Some(1));
+    /// assert_eq!(c.detectors, Some(DetectorSet::ALL));
+    /// assert_eq!(c.quota, Some(256 << 20));
     /// ```
     pub fn production() -> Config {
         Config {
             production: Some(true),
             sample_rate: Some(0.01),
+            sample_by: Some(SampleBy::Call),
             max_size: Some(16 * 1024),
             retention: Some(1),
+            quota: Some(PRODUCTION_QUOTA),
+            detectors: Some(DetectorSet::ALL),
             writer: Some(WriterMode::Background {
                 capacity: 1024,
                 when_full: WhenFull::Drop,
@@ -103,6 +157,9 @@ impl Config {
         }
     }
 }
+
+/// Store-wide quota of the production preset (256 MiB).
+pub const PRODUCTION_QUOTA: u64 = 256 << 20;
 
 /// Default number of calls kept per function when nothing says otherwise.
 pub const DEFAULT_RETENTION: usize = 10;
@@ -219,6 +276,10 @@ pub fn check_config() -> Result<(), CaptureError> {
 }
 
 /// Log a problem once per process (tracing, and stderr so it is never silent).
+///
+/// Every message is built by capture itself from names, paths and type
+/// names: never from a captured value (serializer errors are withheld,
+/// `Debug` text is not logged).
 pub(crate) fn report_once(message: &str) {
     let mut seen = REPORTED.lock().unwrap_or_else(|e| e.into_inner());
     if seen.iter().any(|m| m == message) || seen.len() > 256 {
@@ -227,4 +288,16 @@ pub(crate) fn report_once(message: &str) {
     seen.push(message.to_owned());
     tracing::error!(target: "capture", "{message}");
     eprintln!("capture: {message}");
+}
+
+/// Every message [`report_once`] has logged so far in this process (each
+/// went to `tracing` and, prefixed with `capture: `, to stderr). For tests
+/// that check what capture logs.
+///
+/// ```
+/// assert!(capture_runtime::config::reported_messages().len() <= 257);
+/// ```
+#[doc(hidden)]
+pub fn reported_messages() -> Vec<String> {
+    REPORTED.lock().unwrap_or_else(|e| e.into_inner()).clone()
 }

@@ -166,6 +166,60 @@ impl DetectorSet {
     pub const fn is_empty(self) -> bool {
         self.0 == 0
     }
+
+    /// The kinds that are on, in declaration order.
+    pub fn kinds(self) -> impl Iterator<Item = PiiKind> {
+        PiiKind::ALL.into_iter().filter(move |k| self.contains(*k))
+    }
+
+    /// Parse a detector list as written in `CAPTURE_DETECTORS`: `all`,
+    /// `none`, or comma-separated kind names ([`PiiKind::name`]) to turn on;
+    /// a name prefixed with `-` turns that kind off. A list that starts with
+    /// a `-name` starts from every detector.
+    ///
+    /// ```
+    /// use capture_runtime::filter::{DetectorSet, PiiKind};
+    /// assert_eq!(DetectorSet::parse("all").unwrap(), DetectorSet::ALL);
+    /// assert_eq!(DetectorSet::parse("-iban").unwrap(), DetectorSet::ALL.without(PiiKind::Iban));
+    /// assert_eq!(DetectorSet::parse("email, jwt").unwrap(), DetectorSet::NONE.with(PiiKind::Email).with(PiiKind::Jwt));
+    /// assert!(DetectorSet::parse("emails").is_err());
+    /// ```
+    pub fn parse(text: &str) -> Result<DetectorSet, String> {
+        let items: Vec<&str> = text.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+        if items.is_empty() {
+            return Err(format!("`{text}`: expected `all`, `none` or detector names"));
+        }
+        let mut set = if items[0].starts_with('-') {
+            DetectorSet::ALL
+        } else {
+            DetectorSet::NONE
+        };
+        for item in items {
+            let (off, name) = match item.strip_prefix('-') {
+                Some(rest) => (true, rest.trim()),
+                None => (false, item),
+            };
+            set = match (name.to_ascii_lowercase().as_str(), off) {
+                ("all", false) => DetectorSet::ALL,
+                ("none", false) => DetectorSet::NONE,
+                _ => {
+                    let kind = PiiKind::from_name(name).ok_or_else(|| {
+                        let known: Vec<&str> = PiiKind::ALL.iter().map(|k| k.name()).collect();
+                        format!(
+                            "`{name}` is not a detector; use all, none or any of {} (prefix `-` to turn one off)",
+                            known.join(", ")
+                        )
+                    })?;
+                    if off {
+                        set.without(kind)
+                    } else {
+                        set.with(kind)
+                    }
+                }
+            };
+        }
+        Ok(set)
+    }
 }
 
 /// A detector: appends its (possibly overlapping) candidates for the text.
@@ -215,12 +269,23 @@ pub fn find_pii(text: &str, set: DetectorSet) -> Vec<PiiMatch> {
 #[must_use]
 pub fn redact_pii(text: &str, set: DetectorSet) -> Option<String> {
     let found = find_pii(text, set);
-    if found.is_empty() {
-        return None;
-    }
+    (!found.is_empty()).then(|| redact_matches(text, &found))
+}
+
+/// Replace the given matches (as returned by [`find_pii`]: sorted, not
+/// overlapping) by `[REDACTED:<kind>]`, without scanning again.
+///
+/// ```
+/// use capture_runtime::filter::detect::{find_pii, redact_matches, DetectorSet};
+/// let text = "mail bob@example.com now";
+/// let found = find_pii(text, DetectorSet::ALL);
+/// assert_eq!(redact_matches(text, &found), "mail [REDACTED:email] now");
+/// ```
+#[must_use]
+pub fn redact_matches(text: &str, found: &[PiiMatch]) -> String {
     let mut out = String::with_capacity(text.len() + 16 * found.len());
     let mut last = 0;
-    for m in &found {
+    for m in found {
         out.push_str(&text[last..m.start]);
         out.push_str("[REDACTED:");
         out.push_str(m.kind.name());
@@ -228,7 +293,7 @@ pub fn redact_pii(text: &str, set: DetectorSet) -> Option<String> {
         last = m.end;
     }
     out.push_str(&text[last..]);
-    Some(out)
+    out
 }
 
 /// Luhn check over the digits of a string (ignoring spaces and dashes).

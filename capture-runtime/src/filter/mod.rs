@@ -1,6 +1,7 @@
 //! What may reach disk: sensitive names, PII in strings, skipped types and the
 //! size limit, gathered in one [`Policy`] applied while values are encoded.
 
+mod debug_text;
 pub mod detect;
 pub mod names;
 
@@ -165,20 +166,29 @@ impl Policy {
     }
 
     /// Scan a string for PII and user filters; `Some((cleaned, kinds))` when
-    /// anything was redacted.
+    /// anything was redacted. The detectors run once over the text (one
+    /// linear scan per enabled detector); user filters then see the text
+    /// already cleaned of PII.
+    ///
+    /// ```
+    /// use capture_runtime::filter::Policy;
+    /// let (clean, kinds) = Policy::default().scan_str("card 4111 1111 1111 1111").unwrap();
+    /// assert_eq!(clean, "card [REDACTED:credit_card]");
+    /// assert_eq!(kinds, ["credit_card"]);
+    /// assert!(Policy::default().scan_str("order 1234567812345678").is_none());
+    /// ```
     pub fn scan_str(&self, s: &str) -> Option<(String, Vec<String>)> {
-        let mut kinds = Vec::new();
+        let mut kinds: Vec<String> = Vec::new();
         let mut current: Option<String> = None;
         if !self.detectors.is_empty() {
             let found = detect::find_pii(s, self.detectors);
             if !found.is_empty() {
                 for m in &found {
-                    let k = m.kind.name().to_string();
-                    if !kinds.contains(&k) {
-                        kinds.push(k);
+                    if !kinds.iter().any(|k| k == m.kind.name()) {
+                        kinds.push(m.kind.name().to_owned());
                     }
                 }
-                current = detect::redact_pii(s, self.detectors);
+                current = Some(detect::redact_matches(s, &found));
             }
         }
         for (name, f) in &self.filters {
@@ -189,6 +199,34 @@ impl Policy {
             }
         }
         current.map(|c| (c, kinds))
+    }
+
+    /// The PII detectors that are on.
+    pub fn detector_set(&self) -> DetectorSet {
+        self.detectors
+    }
+
+    /// Clean `Debug` text (as kept in placeholders): the value after any
+    /// sensitive field name or map key (`password: "…"`, `"api_key": …`) is
+    /// replaced by `[REDACTED]`, then PII detectors and filters run on the
+    /// rest. `None` when nothing was changed.
+    ///
+    /// ```
+    /// use capture_runtime::filter::Policy;
+    /// let p = Policy::default();
+    /// let text = r#"Login { user: "ann", password: "hunter2", mfa: Some(Otp { token: 123456 }) }"#;
+    /// assert_eq!(
+    ///     p.scrub_debug(text).unwrap(),
+    ///     r#"Login { user: "ann", password: [REDACTED], mfa: Some(Otp { token: [REDACTED] }) }"#
+    /// );
+    /// assert!(p.scrub_debug("Point { x: 1, y: 2 }").is_none());
+    /// ```
+    pub fn scrub_debug(&self, text: &str) -> Option<String> {
+        let named = debug_text::redact_named(text, |name| self.is_sensitive_name(name));
+        match (self.scan_str(named.as_deref().unwrap_or(text)), named) {
+            (Some((clean, _)), _) => Some(clean),
+            (None, named) => named,
+        }
     }
 
     /// The marker replacing a value of type `name`, when that type is skipped.

@@ -64,7 +64,7 @@ pub fn skipped(ctx: &mut EncodeCtx<'_>, name: &'static str, type_name: &'static 
     if ctx.reduce.trace.is_none() {
         return;
     }
-    let _ = ctx.field_with(name, |ctx| {
+    let _ = ctx.field_with(name, type_name, |ctx| {
         explain::note(ctx, Route::Skipped, type_name, || {
             format!("not stored; rebuilt from {rebuilt_from}")
         });

@@ -161,7 +161,7 @@ fn map_entries<'a, K: Serialize + 'a, V: Reducible + 'a>(
     let mut entries = Vec::new();
     for (k, v) in iter {
         let key = to_value(k, ctx)?;
-        let value = ctx.entry_with(&key, |ctx| v.reduce(ctx))?;
+        let value = ctx.entry_with(&key, std::any::type_name::<V>(), |ctx| v.reduce(ctx))?;
         entries.push((key, value));
     }
     entries.sort_by(|a, b| a.0.canonical_cmp(&b.0));

@@ -3,6 +3,7 @@
 
 mod backend;
 pub mod layout;
+pub mod quota;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -10,6 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 pub use backend::{Backend, Durability, Listing, LocalBackend};
+pub use quota::{Quota, QuotaReport};
 
 use crate::codec::{frame, unframe, Codec, FileKind};
 use crate::error::{CaptureError, Result};
@@ -50,6 +52,7 @@ pub struct GcReport {
 pub struct Store {
     backend: Arc<dyn Backend>,
     codec: Codec,
+    quota: Option<Arc<Quota>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -69,6 +72,44 @@ impl Store {
         Store {
             backend,
             codec: Codec::MsgPack,
+            quota: None,
+        }
+    }
+
+    /// Bound the whole store to `bytes`, evicting the oldest calls of any
+    /// function past it (see [`quota`] for how writes stay cheap). Local
+    /// stores only: other backends report an error when enforcing.
+    ///
+    /// ```
+    /// use capture_runtime::Store;
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let store = Store::open(dir.path()).with_quota(1 << 20);
+    /// assert_eq!(store.quota_limit(), Some(1 << 20));
+    /// ```
+    pub fn with_quota(mut self, bytes: u64) -> Store {
+        self.quota = Some(Arc::new(Quota::new(bytes)));
+        self
+    }
+
+    /// The store-wide quota in bytes, if any.
+    pub fn quota_limit(&self) -> Option<u64> {
+        self.quota.as_ref().map(|q| q.limit())
+    }
+
+    /// Measure the store now and evict down to the quota's low watermark if
+    /// it is above it (`Ok(None)` without a quota).
+    pub fn enforce_quota(&self) -> Result<Option<QuotaReport>> {
+        match &self.quota {
+            Some(q) => q.flush(self, true),
+            None => Ok(None),
+        }
+    }
+
+    /// Bytes of every file under a local store (one walk of the folder).
+    pub fn disk_usage(&self) -> Result<u64> {
+        match self.local_root() {
+            Some(root) => quota::measure(root),
+            None => Ok(0),
         }
     }
 
@@ -149,11 +190,16 @@ impl Store {
         let bytes = frame(self.codec, FileKind::Call, &body);
         if retention.max_count.is_none() && retention.max_age.is_none() {
             self.backend.put(&key, &bytes)?;
-            return Ok(key);
+        } else {
+            let _lock = self.backend.lock(&format!("{dir}/.lock"))?;
+            self.backend.put(&key, &bytes)?;
+            self.trim(&dir, retention)?;
         }
-        let _lock = self.backend.lock(&format!("{dir}/.lock"))?;
-        self.backend.put(&key, &bytes)?;
-        self.trim(&dir, retention)?;
+        if let Some(q) = &self.quota {
+            if let Err(e) = q.note(self, bytes.len() as u64 + quota::new_object_bytes(record)) {
+                crate::config::report_once(&format!("could not apply the store quota: {e}"));
+            }
+        }
         Ok(key)
     }
 

@@ -104,7 +104,10 @@ fn marker_from_map(entries: &[(Value, Value)]) -> Option<Marker> {
         return None;
     };
     Some(match kind.as_str() {
-        "redacted" => Marker::Redacted { reason: text("reason") },
+        "redacted" => Marker::Redacted {
+            reason: text("reason"),
+            type_name: text("type"),
+        },
         "placeholder" => Marker::Placeholder {
             type_name: text("type"),
             debug: match get("debug") {

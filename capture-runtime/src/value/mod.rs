@@ -102,8 +102,11 @@ pub enum VariantBody {
 pub enum Marker {
     /// A sensitive value (by name or by content) that was redacted.
     Redacted {
-        /// Why: `name:password`, `pii:email`, `filter:<name>`.
+        /// Why: `name:password` (a sensitive field or map key).
         reason: String,
+        /// `std::any::type_name` of the value that was redacted (empty when
+        /// read from a store written before this field existed).
+        type_name: String,
     },
     /// A value that cannot be encoded: its type name and `Debug` text if any.
     Placeholder {
@@ -129,7 +132,8 @@ impl Marker {
     /// Short, human-readable description (never contains the value).
     pub fn describe(&self) -> String {
         match self {
-            Marker::Redacted { reason } => format!("redacted ({reason})"),
+            Marker::Redacted { reason, type_name } if type_name.is_empty() => format!("redacted ({reason})"),
+            Marker::Redacted { reason, type_name } => format!("redacted `{type_name}` ({reason})"),
             Marker::Placeholder { type_name, reason, .. } => {
                 format!("placeholder for `{type_name}` ({reason})")
             }

@@ -24,6 +24,8 @@ pub struct EncodeCtx<'p> {
     path: Vec<Seg>,
     size: u64,
     limit: Option<u64>,
+    /// Where a `Serialize` impl first returned an error, for the message.
+    error_path: Option<String>,
     /// What happened during encoding.
     pub report: EncodeReport,
     /// Per-call state of `Reducible` encoding (shared-pointer memo, explain trace).
@@ -33,7 +35,10 @@ pub struct EncodeCtx<'p> {
 /// What the encoder did besides encoding.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct EncodeReport {
-    /// Paths whose values were replaced by a redaction marker, with the reason.
+    /// Paths whose values were replaced by a marker, with the reason:
+    /// `name:<field>` and `pii:<kinds>` (redacted), `type:<name>` (type
+    /// skipped by policy), `too_large:<what was dropped>` (size limit).
+    /// Paths and reasons never contain a redacted value.
     pub redacted: Vec<(String, String)>,
 }
 
@@ -52,6 +57,7 @@ impl<'p> EncodeCtx<'p> {
             path: Vec::new(),
             size: 0,
             limit: None,
+            error_path: None,
             report: EncodeReport::default(),
             reduce: Default::default(),
         }
@@ -64,6 +70,7 @@ impl<'p> EncodeCtx<'p> {
             path: Vec::new(),
             size: 0,
             limit: policy.size_limit(),
+            error_path: None,
             report: EncodeReport::default(),
             reduce: Default::default(),
         }
@@ -79,6 +86,7 @@ impl<'p> EncodeCtx<'p> {
         self.path.clear();
         self.path.push(Seg::Field(Name::Owned(root.to_owned())));
         self.size = 0;
+        self.error_path = None;
     }
 
     /// The current path, as `order.items[2].card`.
@@ -109,9 +117,45 @@ impl<'p> EncodeCtx<'p> {
         self.policy.is_some_and(|p| p.is_sensitive_name(name))
     }
 
-    fn redacted_marker(&mut self, reason: String) -> Value {
+    /// The marker for a value under a sensitive name: records the reason and
+    /// the type, never the value.
+    fn redacted_marker<T: ?Sized>(&mut self, name: &str) -> Value {
+        self.redacted_marker_of(name, std::any::type_name::<T>())
+    }
+
+    fn redacted_marker_of(&mut self, name: &str, type_name: &str) -> Value {
+        let reason = format!("name:{name}");
         self.note_redacted(reason.clone());
-        Value::Marker(Marker::Redacted { reason })
+        Value::Marker(Marker::Redacted {
+            reason,
+            type_name: type_name.to_owned(),
+        })
+    }
+
+    /// The marker replacing the payload of an enum variant whose name is
+    /// sensitive (`Credential::Password(..)`).
+    fn variant_marker(&mut self, variant: &'static str, type_name: &str) -> Value {
+        self.path.push(Seg::Field(Name::Borrowed(variant)));
+        let reason = format!("name:{variant}");
+        self.note_redacted(reason.clone());
+        self.path.pop();
+        Value::Marker(Marker::Redacted {
+            reason,
+            type_name: type_name.to_owned(),
+        })
+    }
+
+    /// The marker for a type skipped by the policy, if `name` is one.
+    fn skipped(&mut self, name: &str) -> Option<Value> {
+        let m = self.policy?.skip_type_marker(name)?;
+        self.note_redacted(format!("type:{name}"));
+        Some(Value::Marker(m))
+    }
+
+    /// Record what the size limit dropped here and return its marker.
+    fn dropped(&mut self, limit: u64, what: String) -> Value {
+        self.note_redacted(format!("too_large:{what} (limit {limit} bytes)"));
+        Value::Marker(Marker::TooLarge { limit, what })
     }
 
     fn grow(&mut self, n: usize) -> Result<(), EncodeError> {
@@ -122,32 +166,64 @@ impl<'p> EncodeCtx<'p> {
         }
     }
 
-    fn field<T: Serialize + ?Sized>(&mut self, name: Name, value: &T) -> Result<Value, EncodeError> {
-        if self.name_sensitive(&name) {
-            return Ok(self.redacted_marker(format!("name:{name}")));
-        }
-        self.path.push(Seg::Field(name));
+    /// Encode `value` one level down, at `seg`.
+    fn nested<T: Serialize + ?Sized>(&mut self, seg: Seg, value: &T) -> R {
+        self.path.push(seg);
         let v = value.serialize(ValueSerializer { ctx: self });
+        if matches!(v, Err(EncodeError::Custom(_))) && self.error_path.is_none() {
+            self.error_path = Some(self.path_text());
+        }
         self.path.pop();
         v
+    }
+
+    fn field<T: Serialize + ?Sized>(&mut self, name: Name, value: &T) -> R {
+        if self.name_sensitive(&name) {
+            self.path.push(Seg::Field(name.clone()));
+            let m = self.redacted_marker::<T>(&name);
+            self.path.pop();
+            return Ok(m);
+        }
+        self.nested(Seg::Field(name), value)
     }
 }
 
 /// Encode `value` into a [`Value`], applying `ctx`'s policy.
 ///
+/// Sensitive names become [`Marker::Redacted`], PII inside strings is
+/// replaced by `[REDACTED:<kind>]`, skipped types become placeholders, and
+/// once the size limit is reached the rest of each open sequence, map or
+/// struct is replaced by a [`Marker::TooLarge`] saying what was dropped (a
+/// single value larger than the limit is an [`EncodeError::TooLarge`]).
+///
 /// ```
-/// use capture_runtime::value::{to_value, EncodeCtx, Value};
+/// use capture_runtime::filter::Policy;
+/// use capture_runtime::value::{to_value, EncodeCtx, Marker, Value};
 /// let v = to_value("hi", &mut EncodeCtx::plain()).unwrap();
 /// assert_eq!(v, Value::Str("hi".into()));
+///
+/// let policy = Policy::default().max_size(Some(64));
+/// let mut ctx = EncodeCtx::with_policy(&policy);
+/// let Value::Seq(items) = to_value(&vec![7u64; 100], &mut ctx).unwrap() else { panic!() };
+/// let Some(Value::Marker(Marker::TooLarge { what, .. })) = items.last() else { panic!() };
+/// assert!(what.ends_with("of 100 elements"), "{what}");
 /// ```
 pub fn to_value<T: Serialize + ?Sized>(value: &T, ctx: &mut EncodeCtx<'_>) -> Result<Value, EncodeError> {
-    value.serialize(ValueSerializer { ctx })
+    match value.serialize(ValueSerializer { ctx }) {
+        Err(EncodeError::Custom(m)) => Err(EncodeError::Custom(match ctx.error_path.take() {
+            Some(path) => format!("{m} (at `{path}`)"),
+            None => m,
+        })),
+        other => other,
+    }
 }
 
 /// Why a value could not be encoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EncodeError {
-    /// The value's `Serialize` impl reported an error.
+    /// The value's `Serialize` impl reported an error. The text never
+    /// contains the impl's own message (it may quote the value), except for
+    /// a few fixed messages of serde's standard impls.
     Custom(String),
     /// The encoded value exceeded the size limit.
     TooLarge {
@@ -169,9 +245,27 @@ impl fmt::Display for EncodeError {
 
 impl std::error::Error for EncodeError {}
 
+/// Messages of serde's own `Serialize` impls that never contain data.
+const KNOWN_SAFE_MESSAGES: &[&str] = &[
+    "path contains invalid UTF-8 characters",
+    "lock poison error while serializing",
+    "already mutably borrowed",
+    "can only flatten structs and maps",
+    "SystemTime must be later than UNIX_EPOCH",
+];
+
 impl ser::Error for EncodeError {
+    /// A `Serialize` impl's error text can quote the very value being
+    /// captured (`custom(format!("bad token {t}"))`), and it would end up in
+    /// the call record and the log: it is withheld.
     fn custom<T: fmt::Display>(msg: T) -> Self {
-        EncodeError::Custom(msg.to_string())
+        let text = msg.to_string();
+        if let Some(known) = KNOWN_SAFE_MESSAGES.iter().find(|k| text.starts_with(**k)) {
+            return EncodeError::Custom(format!("the type's Serialize impl failed: {known}"));
+        }
+        EncodeError::Custom(
+            "the type's Serialize impl returned an error (message withheld: it may quote the value)".to_owned(),
+        )
     }
 }
 
@@ -270,16 +364,22 @@ impl<'c, 'p> ser::Serializer for ValueSerializer<'c, 'p> {
         self.ctx.grow(1)?;
         Ok(Value::Unit)
     }
-    fn serialize_unit_struct(self, _name: &'static str) -> R {
+    fn serialize_unit_struct(self, name: &'static str) -> R {
+        if let Some(m) = self.ctx.skipped(name) {
+            return Ok(m);
+        }
         self.serialize_unit()
     }
     fn serialize_unit_variant(self, name: &'static str, index: u32, variant: &'static str) -> R {
+        if let Some(m) = self.ctx.skipped(name) {
+            return Ok(m);
+        }
         self.ctx.grow(variant.len() + 1)?;
         Ok(variant_value(name, index, variant, VariantBody::Unit))
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(self, name: &'static str, value: &T) -> R {
-        if let Some(m) = self.ctx.policy.and_then(|p| p.skip_type_marker(name)) {
-            return Ok(Value::Marker(m));
+        if let Some(m) = self.ctx.skipped(name) {
+            return Ok(m);
         }
         Ok(Value::Newtype(Name::Borrowed(name), Box::new(value.serialize(self)?)))
     }
@@ -290,19 +390,30 @@ impl<'c, 'p> ser::Serializer for ValueSerializer<'c, 'p> {
         variant: &'static str,
         value: &T,
     ) -> R {
+        if let Some(m) = self.ctx.skipped(name) {
+            return Ok(m);
+        }
         self.ctx.grow(variant.len() + 2)?;
-        let body = value.serialize(ValueSerializer { ctx: self.ctx })?;
+        if self.ctx.name_sensitive(variant) {
+            // `Credential::Password(..)` is `{"Password": ..}` on the wire:
+            // the variant name is a key like any other.
+            let marker = self.ctx.variant_marker(variant, std::any::type_name::<T>());
+            return Ok(variant_value(name, index, variant, VariantBody::Newtype(marker)));
+        }
+        let body = self.ctx.nested(Seg::Field(Name::Borrowed(variant)), value)?;
         Ok(variant_value(name, index, variant, VariantBody::Newtype(body)))
     }
     fn serialize_seq(self, len: Option<usize>) -> Result<SeqBuilder<'c, 'p>, EncodeError> {
         self.ctx.grow(5)?;
-        Ok(SeqBuilder::new(self.ctx, len, None))
+        Ok(SeqBuilder::new(self.ctx, len, None, None))
     }
     fn serialize_tuple(self, len: usize) -> Result<SeqBuilder<'c, 'p>, EncodeError> {
         self.serialize_seq(Some(len))
     }
-    fn serialize_tuple_struct(self, _name: &'static str, len: usize) -> Result<SeqBuilder<'c, 'p>, EncodeError> {
-        self.serialize_seq(Some(len))
+    fn serialize_tuple_struct(self, name: &'static str, len: usize) -> Result<SeqBuilder<'c, 'p>, EncodeError> {
+        self.ctx.grow(5)?;
+        let skipped = self.ctx.skipped(name);
+        Ok(SeqBuilder::new(self.ctx, Some(len), None, skipped))
     }
     fn serialize_tuple_variant(
         self,
@@ -312,7 +423,18 @@ impl<'c, 'p> ser::Serializer for ValueSerializer<'c, 'p> {
         len: usize,
     ) -> Result<SeqBuilder<'c, 'p>, EncodeError> {
         self.ctx.grow(variant.len() + 6)?;
-        Ok(SeqBuilder::new(self.ctx, Some(len), Some((name, index, variant))))
+        let skipped = self.ctx.skipped(name).or_else(|| {
+            self.ctx.name_sensitive(variant).then(|| {
+                let marker = self.ctx.variant_marker(variant, &format!("{name}::{variant}"));
+                variant_value(name, index, variant, VariantBody::Newtype(marker))
+            })
+        });
+        Ok(SeqBuilder::new(
+            self.ctx,
+            Some(len),
+            Some((name, index, variant)),
+            skipped,
+        ))
     }
     fn serialize_map(self, len: Option<usize>) -> Result<MapBuilder<'c, 'p>, EncodeError> {
         self.ctx.grow(5)?;
@@ -320,18 +442,15 @@ impl<'c, 'p> ser::Serializer for ValueSerializer<'c, 'p> {
             ctx: self.ctx,
             entries: Vec::with_capacity(len.unwrap_or(0).min(1024)),
             key: None,
+            skip_value: false,
+            dropped: 0,
+            limit: 0,
         })
     }
     fn serialize_struct(self, name: &'static str, len: usize) -> Result<StructBuilder<'c, 'p>, EncodeError> {
         self.ctx.grow(5)?;
-        let skipped = self.ctx.policy.and_then(|p| p.skip_type_marker(name));
-        Ok(StructBuilder {
-            ctx: self.ctx,
-            name,
-            fields: Vec::with_capacity(len),
-            variant: None,
-            skipped,
-        })
+        let skipped = self.ctx.skipped(name);
+        Ok(StructBuilder::new(self.ctx, name, len, None, skipped))
     }
     fn serialize_struct_variant(
         self,
@@ -341,13 +460,13 @@ impl<'c, 'p> ser::Serializer for ValueSerializer<'c, 'p> {
         len: usize,
     ) -> Result<StructBuilder<'c, 'p>, EncodeError> {
         self.ctx.grow(variant.len() + 6)?;
-        Ok(StructBuilder {
-            ctx: self.ctx,
-            name,
-            fields: Vec::with_capacity(len),
-            variant: Some((index, variant)),
-            skipped: None,
-        })
+        let skipped = self.ctx.skipped(name).or_else(|| {
+            self.ctx.name_sensitive(variant).then(|| {
+                let marker = self.ctx.variant_marker(variant, &format!("{name}::{variant}"));
+                variant_value(name, index, variant, VariantBody::Newtype(marker))
+            })
+        });
+        Ok(StructBuilder::new(self.ctx, name, len, Some((index, variant)), skipped))
     }
 }
 
@@ -360,28 +479,66 @@ fn variant_value(name: &'static str, index: u32, variant: &'static str, body: Va
     }))
 }
 
+/// Sequences, tuples, tuple structs and tuple variants. Once the size limit
+/// is hit, the remaining elements are counted, not encoded, and one
+/// [`Marker::TooLarge`] ends the sequence.
 struct SeqBuilder<'c, 'p> {
     ctx: &'c mut EncodeCtx<'p>,
     items: Vec<Value>,
     variant: Option<(&'static str, u32, &'static str)>,
+    skipped: Option<Value>,
+    dropped: usize,
+    limit: u64,
 }
 
 impl<'c, 'p> SeqBuilder<'c, 'p> {
-    fn new(ctx: &'c mut EncodeCtx<'p>, len: Option<usize>, variant: Option<(&'static str, u32, &'static str)>) -> Self {
+    fn new(
+        ctx: &'c mut EncodeCtx<'p>,
+        len: Option<usize>,
+        variant: Option<(&'static str, u32, &'static str)>,
+        skipped: Option<Value>,
+    ) -> Self {
+        let cap = if skipped.is_some() {
+            0
+        } else {
+            len.unwrap_or(0).min(4096)
+        };
         SeqBuilder {
             ctx,
-            items: Vec::with_capacity(len.unwrap_or(0).min(4096)),
+            items: Vec::with_capacity(cap),
             variant,
+            skipped,
+            dropped: 0,
+            limit: 0,
         }
     }
     fn push<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), EncodeError> {
-        self.ctx.path.push(Seg::Index(self.items.len()));
-        let v = value.serialize(ValueSerializer { ctx: self.ctx });
-        self.ctx.path.pop();
-        self.items.push(v?);
+        if self.skipped.is_some() {
+            return Ok(());
+        }
+        if self.dropped > 0 {
+            self.dropped += 1;
+            return Ok(());
+        }
+        match self.ctx.nested(Seg::Index(self.items.len()), value) {
+            Ok(v) => self.items.push(v),
+            Err(EncodeError::TooLarge { limit }) => {
+                self.dropped = 1;
+                self.limit = limit;
+            }
+            Err(e) => return Err(e),
+        }
         Ok(())
     }
-    fn finish(self) -> R {
+    fn finish(mut self) -> R {
+        if let Some(m) = self.skipped {
+            return Ok(m);
+        }
+        if self.dropped > 0 {
+            let what = format!("{} of {} elements", self.dropped, self.items.len() + self.dropped);
+            let marker = self.ctx.dropped(self.limit, what);
+            self.items.push(marker);
+        }
         Ok(match self.variant {
             None => Value::Seq(self.items),
             Some((name, index, variant)) => variant_value(name, index, variant, VariantBody::Tuple(self.items)),
@@ -408,10 +565,17 @@ seq_impl!(SerializeTuple, serialize_element);
 seq_impl!(SerializeTupleStruct, serialize_field);
 seq_impl!(SerializeTupleVariant, serialize_field);
 
+/// Key under which a truncated map records what the size limit dropped.
+pub(crate) const TRUNCATED_KEY: &str = "$capture:truncated";
+
 struct MapBuilder<'c, 'p> {
     ctx: &'c mut EncodeCtx<'p>,
     entries: Vec<(Value, Value)>,
     key: Option<Value>,
+    /// The key of this entry was dropped: drop its value too.
+    skip_value: bool,
+    dropped: usize,
+    limit: u64,
 }
 
 impl ser::SerializeMap for MapBuilder<'_, '_> {
@@ -419,34 +583,53 @@ impl ser::SerializeMap for MapBuilder<'_, '_> {
     type Error = EncodeError;
 
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), EncodeError> {
-        // Keys are encoded without PII scanning of the key path itself;
-        // a key that is a secret name redacts its value below.
-        self.key = Some(key.serialize(ValueSerializer { ctx: self.ctx })?);
+        // Keys are scanned for PII like any string; a key that is a
+        // sensitive name redacts its value below.
+        if self.dropped > 0 {
+            self.dropped += 1;
+            self.skip_value = true;
+            return Ok(());
+        }
+        match key.serialize(ValueSerializer { ctx: self.ctx }) {
+            Ok(k) => self.key = Some(k),
+            Err(EncodeError::TooLarge { limit }) => {
+                self.dropped = 1;
+                self.limit = limit;
+                self.skip_value = true;
+            }
+            Err(e) => return Err(e),
+        }
         Ok(())
     }
 
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), EncodeError> {
+        if std::mem::take(&mut self.skip_value) {
+            return Ok(());
+        }
         let key = self
             .key
             .take()
             .ok_or_else(|| EncodeError::Custom("map value without key".into()))?;
-        let key_text = match &key {
-            Value::Str(s) => Some(s.clone()),
-            Value::Char(c) => Some(c.to_string()),
-            _ => None,
+        let sensitive = match &key {
+            Value::Str(s) => self.ctx.name_sensitive(s),
+            Value::Char(c) => self.ctx.name_sensitive(c.encode_utf8(&mut [0; 4])),
+            _ => false,
         };
-        let value = match key_text {
-            Some(k) if self.ctx.name_sensitive(&k) => {
-                self.ctx.path.push(Seg::Key(k.clone()));
-                let m = self.ctx.redacted_marker(format!("name:{k}"));
-                self.ctx.path.pop();
-                m
-            }
-            _ => {
-                self.ctx.path.push(Seg::Key(key.key_text()));
-                let v = value.serialize(ValueSerializer { ctx: self.ctx });
-                self.ctx.path.pop();
-                v?
+        let value = if sensitive {
+            let k = key.key_text();
+            self.ctx.path.push(Seg::Key(k.clone()));
+            let m = self.ctx.redacted_marker::<T>(&k);
+            self.ctx.path.pop();
+            m
+        } else {
+            match self.ctx.nested(Seg::Key(key.key_text()), value) {
+                Ok(v) => v,
+                Err(EncodeError::TooLarge { limit }) => {
+                    self.dropped = 1;
+                    self.limit = limit;
+                    return Ok(());
+                }
+                Err(e) => return Err(e),
             }
         };
         self.entries.push((key, value));
@@ -454,32 +637,80 @@ impl ser::SerializeMap for MapBuilder<'_, '_> {
     }
 
     fn end(mut self) -> R {
+        if self.dropped > 0 {
+            let what = format!("{} of {} entries", self.dropped, self.entries.len() + self.dropped);
+            let marker = self.ctx.dropped(self.limit, what);
+            self.entries.push((Value::Str(TRUNCATED_KEY.to_owned()), marker));
+        }
         self.entries.sort_by(|a, b| a.0.canonical_cmp(&b.0));
         Ok(Value::Map(self.entries))
     }
 }
 
+/// Structs and struct variants. Once the size limit is hit, each remaining
+/// field keeps its name and gets a [`Marker::TooLarge`] (the shape stays).
 struct StructBuilder<'c, 'p> {
     ctx: &'c mut EncodeCtx<'p>,
     name: &'static str,
     fields: Vec<(Name, Value)>,
     variant: Option<(u32, &'static str)>,
-    skipped: Option<Marker>,
+    skipped: Option<Value>,
+    dropped: usize,
+    limit: u64,
 }
 
-impl StructBuilder<'_, '_> {
+impl<'c, 'p> StructBuilder<'c, 'p> {
+    fn new(
+        ctx: &'c mut EncodeCtx<'p>,
+        name: &'static str,
+        len: usize,
+        variant: Option<(u32, &'static str)>,
+        skipped: Option<Value>,
+    ) -> Self {
+        let cap = if skipped.is_some() { 0 } else { len };
+        StructBuilder {
+            ctx,
+            name,
+            fields: Vec::with_capacity(cap),
+            variant,
+            skipped,
+            dropped: 0,
+            limit: 0,
+        }
+    }
     fn push<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), EncodeError> {
         if self.skipped.is_some() {
             return Ok(());
         }
-        self.ctx.grow(key.len() + 1)?;
-        let v = self.ctx.field(Name::Borrowed(key), value)?;
-        self.fields.push((Name::Borrowed(key), v));
+        if self.dropped == 0 {
+            let encoded = self
+                .ctx
+                .grow(key.len() + 1)
+                .and_then(|()| self.ctx.field(Name::Borrowed(key), value));
+            match encoded {
+                Ok(v) => {
+                    self.fields.push((Name::Borrowed(key), v));
+                    return Ok(());
+                }
+                Err(EncodeError::TooLarge { limit }) => self.limit = limit,
+                Err(e) => return Err(e),
+            }
+        }
+        self.dropped += 1;
+        let marker = Value::Marker(Marker::TooLarge {
+            limit: self.limit,
+            what: format!("field `{key}`"),
+        });
+        self.fields.push((Name::Borrowed(key), marker));
         Ok(())
     }
     fn finish(self) -> R {
         if let Some(m) = self.skipped {
-            return Ok(Value::Marker(m));
+            return Ok(m);
+        }
+        if self.dropped > 0 {
+            let what = format!("{} of {} fields of `{}`", self.dropped, self.fields.len(), self.name);
+            self.ctx.dropped(self.limit, what);
         }
         Ok(match self.variant {
             None => Value::Struct(Name::Borrowed(self.name), self.fields),
@@ -519,17 +750,18 @@ impl EncodeCtx<'_> {
     /// ```
     /// use capture_runtime::value::{EncodeCtx, Value};
     /// let mut ctx = EncodeCtx::plain();
-    /// let v = ctx.field_with("qty", |_| Ok(Value::U64(3))).unwrap();
+    /// let v = ctx.field_with("qty", "u64", |_| Ok(Value::U64(3))).unwrap();
     /// assert_eq!(v, Value::U64(3));
     /// ```
     pub fn field_with(
         &mut self,
         name: &'static str,
+        type_name: &str,
         f: impl FnOnce(&mut Self) -> Result<Value, EncodeError>,
     ) -> Result<Value, EncodeError> {
         if self.name_sensitive(name) {
             self.path.push(Seg::Field(Name::Borrowed(name)));
-            let m = self.redacted_marker(format!("name:{name}"));
+            let m = self.redacted_marker_of(name, type_name);
             self.path.pop();
             return Ok(m);
         }
@@ -555,13 +787,14 @@ impl EncodeCtx<'_> {
     pub fn entry_with(
         &mut self,
         key: &Value,
+        type_name: &str,
         f: impl FnOnce(&mut Self) -> Result<Value, EncodeError>,
     ) -> Result<Value, EncodeError> {
         let text = key.key_text();
         self.path.push(Seg::Key(text.clone()));
         let v = match key {
             Value::Str(_) | Value::Char(_) if self.name_sensitive(&text) => {
-                Ok(self.redacted_marker(format!("name:{text}")))
+                Ok(self.redacted_marker_of(&text, type_name))
             }
             _ => f(self),
         };

@@ -54,9 +54,10 @@ impl Serialize for Marker {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(None)?;
         match self {
-            Marker::Redacted { reason } => {
+            Marker::Redacted { reason, type_name } => {
                 m.serialize_entry(MARKER_KEY, "redacted")?;
                 m.serialize_entry("reason", reason)?;
+                m.serialize_entry("type", type_name)?;
             }
             Marker::Placeholder {
                 type_name,

@@ -1,0 +1,315 @@
+//! Store-wide disk quota with oldest-first eviction.
+//!
+//! # Keeping the per-write cost flat
+//!
+//! A write never scans the store. Each process counts the bytes it writes
+//! (an atomic add) and, every [`FLUSH_WRITES`] writes or every
+//! `min(64 KiB, quota / 16)` bytes, adds them to a small ledger file
+//! (`quota.ledger`, the store's estimated size) under the `quota.lock` lock,
+//! shared by every process writing to the store. Only when the ledger passes
+//! the quota does that process measure the store (one walk) and evict the
+//! oldest call records of any function, and the objects only they
+//! referenced, until the store is under [`LOW_WATERMARK_PERCENT`] of the
+//! quota. The next walk therefore needs at least a fifth of the quota in new
+//! writes: the cost of a walk is spread over the writes that made it
+//! necessary.
+//!
+//! The ledger over-estimates (objects already present and records removed
+//! by retention are still counted until the next walk corrects it) and may
+//! miss the last few writes of a process that exits: the quota is a bound
+//! enforced within one flush interval, not to the byte.
+//!
+//! Sizes come from the file system, so quotas apply to local stores; other
+//! backends should use their own lifecycle rules.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+use super::layout::{CALLS, CALL_EXT, OBJECTS};
+use super::Store;
+use crate::codec::{unframe, FileKind};
+use crate::error::{CaptureError, Result};
+use crate::hash::ContentId;
+use crate::record::{CallRecord, Slot};
+
+/// Ledger file at the store root: `usage <bytes>`.
+pub const LEDGER: &str = "quota.ledger";
+/// Lock guarding the ledger and eviction.
+pub const LOCK: &str = "quota.lock";
+/// Flush the local count to the ledger at least every this many writes.
+pub const FLUSH_WRITES: u64 = 32;
+/// Eviction brings the store down to this share of the quota.
+pub const LOW_WATERMARK_PERCENT: u64 = 80;
+/// Temp files older than this are leftovers of crashed writers.
+const STALE_TMP: Duration = Duration::from_secs(3600);
+/// Unreferenced objects younger than this may be about to be referenced.
+const ORPHAN_GRACE: Duration = Duration::from_secs(60);
+
+/// The quota of one store, shared by every handle on it in this process.
+#[derive(Debug)]
+pub struct Quota {
+    limit: u64,
+    pending_bytes: AtomicU64,
+    pending_writes: AtomicU64,
+}
+
+/// What one enforcement found and removed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct QuotaReport {
+    /// Bytes under the store before eviction.
+    pub before: u64,
+    /// Bytes after eviction.
+    pub after: u64,
+    /// Call records evicted (oldest first, any function).
+    pub calls_removed: usize,
+    /// Objects removed (referenced only by evicted calls, or by none).
+    pub objects_removed: usize,
+    /// Stale temp files removed.
+    pub tmp_removed: usize,
+}
+
+impl Quota {
+    /// A quota of `limit` bytes.
+    pub fn new(limit: u64) -> Quota {
+        Quota {
+            limit,
+            pending_bytes: AtomicU64::new(0),
+            pending_writes: AtomicU64::new(0),
+        }
+    }
+
+    /// The limit in bytes.
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+
+    fn flush_bytes(&self) -> u64 {
+        (self.limit / 16).clamp(1, 64 * 1024)
+    }
+
+    /// Count `bytes` just written; flush to the ledger (and evict when over
+    /// the quota) when a flush is due. Cheap otherwise.
+    pub(crate) fn note(&self, store: &Store, bytes: u64) -> Result<Option<QuotaReport>> {
+        let total = self.pending_bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        let writes = self.pending_writes.fetch_add(1, Ordering::Relaxed) + 1;
+        if total < self.flush_bytes() && writes < FLUSH_WRITES {
+            return Ok(None);
+        }
+        self.flush(store, false)
+    }
+
+    /// Add the local count to the ledger; measure and evict when the ledger
+    /// passes the quota (or always, with `force`).
+    pub(crate) fn flush(&self, store: &Store, force: bool) -> Result<Option<QuotaReport>> {
+        let root = local_root(store)?;
+        let _lock = store.backend().lock(LOCK)?;
+        let delta = self.pending_bytes.swap(0, Ordering::Relaxed);
+        self.pending_writes.store(0, Ordering::Relaxed);
+        let estimate = match read_ledger(store)? {
+            Some(n) => n.saturating_add(delta),
+            None => measure(root)?,
+        };
+        if !force && estimate <= self.limit {
+            write_ledger(store, estimate)?;
+            return Ok(None);
+        }
+        let report = evict(store, root, self.limit / 100 * LOW_WATERMARK_PERCENT)?;
+        write_ledger(store, report.after)?;
+        Ok(Some(report))
+    }
+}
+
+fn local_root(store: &Store) -> Result<&Path> {
+    store.local_root().ok_or_else(|| CaptureError::Config {
+        key: "quota".into(),
+        value: store.describe(),
+        expected: "a local store: quotas measure files on disk; use the object store's lifecycle rules instead".into(),
+    })
+}
+
+fn read_ledger(store: &Store) -> Result<Option<u64>> {
+    Ok(store
+        .backend()
+        .get(LEDGER)?
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|t| t.trim().strip_prefix("usage ")?.trim().parse().ok()))
+}
+
+fn write_ledger(store: &Store, usage: u64) -> Result<()> {
+    store.backend().put(LEDGER, format!("usage {usage}\n").as_bytes())
+}
+
+/// One file under the store.
+struct Entry {
+    key: String,
+    size: u64,
+    modified: Option<SystemTime>,
+}
+
+/// Every file under `root`, by top-level folder.
+fn walk(root: &Path) -> Result<Vec<Entry>> {
+    fn go(root: &Path, dir: &Path, out: &mut Vec<Entry>) -> Result<()> {
+        let rd = match fs::read_dir(dir) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(CaptureError::io(dir, e)),
+        };
+        for entry in rd.flatten() {
+            let Ok(meta) = entry.metadata() else { continue };
+            let path = entry.path();
+            if meta.is_dir() {
+                go(root, &path, out)?;
+            } else if let Ok(rel) = path.strip_prefix(root) {
+                let key = rel
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>();
+                out.push(Entry {
+                    key: key.join("/"),
+                    size: meta.len(),
+                    modified: meta.modified().ok(),
+                });
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    go(root, root, &mut out)?;
+    Ok(out)
+}
+
+/// Bytes of every file under the store.
+pub(crate) fn measure(root: &Path) -> Result<u64> {
+    Ok(walk(root)?.iter().map(|e| e.size).sum())
+}
+
+/// The timestamp in a call record's file name (`<nanos>-<pid>-<seq>.call`).
+fn call_nanos(key: &str) -> u64 {
+    key.rsplit('/')
+        .next()
+        .and_then(|n| n.split('-').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+fn object_id(key: &str) -> Option<ContentId> {
+    let rest = key.strip_prefix(OBJECTS)?.strip_prefix('/')?;
+    rest.replace('/', "").parse().ok()
+}
+
+/// Object bytes a record adds, as an estimate without asking the store:
+/// the arguments for a start record, the return value and after-states
+/// for a final one (objects already present are counted again; the next
+/// measurement corrects that).
+pub(crate) fn new_object_bytes(record: &CallRecord) -> u64 {
+    let len = |a: &crate::record::ArgRecord| match a.slot {
+        Slot::Stored { len, .. } => len + crate::codec::HEADER_LEN as u64,
+        _ => 0,
+    };
+    if record.outcome == crate::record::Outcome::Started {
+        record.args.iter().map(len).sum()
+    } else {
+        record.ret.iter().chain(record.after.iter()).map(len).sum()
+    }
+}
+
+fn stored_ids(record: &CallRecord) -> impl Iterator<Item = ContentId> + '_ {
+    record
+        .args
+        .iter()
+        .chain(record.ret.iter())
+        .chain(record.after.iter())
+        .filter_map(|a| match a.slot {
+            Slot::Stored { id, .. } => Some(id),
+            _ => None,
+        })
+}
+
+/// Measure the store and, when it is over `target` bytes, remove stale temp
+/// files, old orphan objects, then the oldest calls (and the objects only
+/// they referenced) until it is at most `target` bytes.
+fn evict(store: &Store, root: &Path, target: u64) -> Result<QuotaReport> {
+    let files = walk(root)?;
+    let before: u64 = files.iter().map(|e| e.size).sum();
+    let mut report = QuotaReport {
+        before,
+        after: before,
+        ..QuotaReport::default()
+    };
+    if before <= target {
+        return Ok(report);
+    }
+    let now = SystemTime::now();
+    let older_than = |e: &Entry, age: Duration| {
+        e.modified
+            .and_then(|m| now.duration_since(m).ok())
+            .is_some_and(|a| a >= age)
+    };
+    let mut usage = before;
+    let mut objects: HashMap<ContentId, (String, u64, bool)> = HashMap::new();
+    let mut calls: Vec<(u64, &Entry)> = Vec::new();
+    for e in &files {
+        if e.key.starts_with("tmp/") {
+            if older_than(e, STALE_TMP) {
+                store.backend().delete(&e.key)?;
+                usage = usage.saturating_sub(e.size);
+                report.tmp_removed += 1;
+            }
+        } else if let Some(id) = object_id(&e.key) {
+            objects.insert(id, (e.key.clone(), e.size, older_than(e, ORPHAN_GRACE)));
+        } else if e.key.starts_with(CALLS) && e.key.ends_with(CALL_EXT) {
+            calls.push((call_nanos(&e.key), e));
+        }
+    }
+    // Reference counts, and which objects each call holds.
+    let mut refs: HashMap<ContentId, u32> = HashMap::new();
+    let mut held: Vec<Vec<ContentId>> = Vec::with_capacity(calls.len());
+    calls.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.key.cmp(&b.1.key)));
+    for (_, e) in &calls {
+        let ids: Vec<ContentId> = read_record(store, root, &e.key)
+            .map(|r| stored_ids(&r).collect())
+            .unwrap_or_default();
+        for id in &ids {
+            *refs.entry(*id).or_default() += 1;
+        }
+        held.push(ids);
+    }
+    // Orphans first: garbage whatever the quota.
+    for (id, (key, size, old)) in &objects {
+        if *old && !refs.contains_key(id) {
+            store.backend().delete(key)?;
+            usage = usage.saturating_sub(*size);
+            report.objects_removed += 1;
+        }
+    }
+    for ((_, e), ids) in calls.iter().zip(held) {
+        if usage <= target {
+            break;
+        }
+        store.backend().delete(&e.key)?;
+        usage = usage.saturating_sub(e.size);
+        report.calls_removed += 1;
+        for id in ids {
+            let n = refs.get_mut(&id).expect("counted above");
+            *n -= 1;
+            if *n == 0 {
+                if let Some((key, size, _)) = objects.get(&id) {
+                    store.backend().delete(key)?;
+                    usage = usage.saturating_sub(*size);
+                    report.objects_removed += 1;
+                }
+            }
+        }
+    }
+    report.after = usage;
+    Ok(report)
+}
+
+fn read_record(store: &Store, root: &Path, key: &str) -> Option<CallRecord> {
+    let bytes = store.backend().get(key).ok()??;
+    let un = unframe(&root.join(key), &bytes, FileKind::Call).ok()?;
+    un.codec.decode(un.body).ok()
+}
