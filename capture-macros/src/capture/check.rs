@@ -39,9 +39,9 @@ pub(crate) fn validate(opts: &Options, f: &Function, func: &ItemFn, errors: &mut
             }
         }
     }
-    if opts.capture_self.is_some() && f.receiver == Receiver::None {
+    if let (Some(span), Receiver::None) = (opts.capture_self, f.receiver) {
         errors.push(syn::Error::new(
-            opts.capture_self.expect("checked"),
+            span,
             "`self` asks to capture the receiver, but this function has no `self` parameter; remove the option",
         ));
     }

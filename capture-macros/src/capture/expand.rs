@@ -134,7 +134,7 @@ pub(crate) fn expand(opts: &Options, f: &Function, mut func: ItemFn) -> TokenStr
             #block
         }
     };
-    func.block = Box::new(parse_quote!({ #body }));
+    *func.block = parse_quote!({ #body });
     quote!(#func)
 }
 

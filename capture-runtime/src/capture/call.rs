@@ -71,6 +71,22 @@ impl ArgSink<'_> {
         let arg = encode_arg(self.resolved, name, type_name, encode);
         self.args.push(arg);
     }
+
+    /// Record argument `name` with the schema of its type (from a probe that
+    /// costs a cached look-up), so replay can tell what changed if the type drifts.
+    pub fn arg_with_schema(
+        &mut self,
+        name: &'static str,
+        type_name: &'static str,
+        schema: Option<&'static crate::record::Schema>,
+        encode: impl FnOnce(&mut EncodeCtx<'_>) -> Encoded,
+    ) {
+        let mut arg = encode_arg(self.resolved, name, type_name, encode);
+        if matches!(arg.record.slot, Slot::Stored { .. }) {
+            arg.record.schema = schema.cloned();
+        }
+        self.args.push(arg);
+    }
 }
 
 /// Encode one value under `name`, applying ignore lists, name redaction and
