@@ -50,6 +50,7 @@ pub mod __private {
     pub use crate::replay::__adapter as replay;
     pub use crate::replay::{block_on, ReplayCx};
     pub use crate::value::EncodeCtx;
+    pub use serde;
 
     /// `std::any::type_name` of a value's type (works for `impl Trait` arguments).
     #[inline(always)]

@@ -183,8 +183,12 @@ impl<'a> ReplayCx<'a> {
             State::Skipped(reason) => ReplayOutcome::Skipped { reason },
             State::Failed(message) => {
                 let inputs = self.call.map(describe_inputs).unwrap_or_default();
+                let notes: String = self.notes.iter().map(|n| format!("  note: {n}\n")).collect();
                 ReplayOutcome::Failed {
-                    message: format!("replay of `{function}` capture {} failed:\n{message}{inputs}", self.id),
+                    message: format!(
+                        "replay of `{function}` capture {} failed:\n{message}{notes}{inputs}",
+                        self.id
+                    ),
                 }
             }
             State::Running if self.call.is_some() && self.resolved.is_none() => ReplayOutcome::Failed {
@@ -280,7 +284,19 @@ impl<'a> ReplayCx<'a> {
             }
             Err(e) => return self.fail(format!("argument `{name}`: {e}")),
         };
-        let patched = !rec.redacted.is_empty() || self.opts.stand_ins.has_parts(name);
+        let uncovered: Vec<String> = rec
+            .redacted
+            .iter()
+            .filter(|(path, _)| !self.opts.stand_ins.covers(path))
+            .map(|(path, why)| format!("{path} ({why})"))
+            .collect();
+        if !uncovered.is_empty() {
+            self.notes.push(format!(
+                "redacted at capture time and replayed as recorded: {}; supply stand-ins (`with {{ path = value }}`) if the function depends on them",
+                uncovered.join(", ")
+            ));
+        }
+        let patched = self.opts.stand_ins.has_parts(name);
         let result = if patched {
             let mut tree: Value = match codec.decode(&bytes) {
                 Ok(v) => v,

@@ -57,6 +57,11 @@ impl StandIns {
         self.entries.iter().rev().find(|(p, _)| p == arg).map(|(_, v)| v)
     }
 
+    /// Whether a stand-in replaces `path` (itself or an enclosing value).
+    pub(crate) fn covers(&self, path: &str) -> bool {
+        self.entries.iter().any(|(p, _)| p == path || part_of(path, p))
+    }
+
     /// Whether any stand-in targets a part of `arg`.
     pub(crate) fn has_parts(&self, arg: &str) -> bool {
         self.entries.iter().any(|(p, _)| part_of(p, arg))
