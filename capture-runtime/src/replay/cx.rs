@@ -390,7 +390,11 @@ impl<'a> ReplayCx<'a> {
             return None;
         }
         let recorded = call.metadata().outcome;
-        match catch_unwind(AssertUnwindSafe(f)) {
+        let result = {
+            let _replaying = super::ReplayingGuard::enter();
+            catch_unwind(AssertUnwindSafe(f))
+        };
+        match result {
             Ok(out) if recorded == Outcome::Panicked => {
                 drop(out);
                 self.fail("the recorded call panicked, but the replay returned normally".into())

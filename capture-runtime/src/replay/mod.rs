@@ -22,9 +22,38 @@ pub use block_on::block_on;
 pub use cx::{Check, Located, ReplayCx, ReplayOptions, SnapshotFn, SnapshotInfo};
 pub use stand_in::StandIns;
 
+use std::cell::Cell;
+
 use crate::hash::ContentId;
 use crate::load::CapturedCall;
 use crate::record::Slot;
+
+thread_local! {
+    static REPLAYING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether this thread is inside a replayed call: captures are suppressed
+/// there, so replaying never records new calls (nor trims the fixtures the
+/// replay reads through retention).
+pub(crate) fn replaying() -> bool {
+    REPLAYING.with(|r| r.get())
+}
+
+/// Marks the thread as replaying until dropped (panic-safe).
+pub(crate) struct ReplayingGuard(bool);
+
+impl ReplayingGuard {
+    pub(crate) fn enter() -> Self {
+        ReplayingGuard(REPLAYING.with(|r| r.replace(true)))
+    }
+}
+
+impl Drop for ReplayingGuard {
+    fn drop(&mut self) {
+        let previous = self.0;
+        REPLAYING.with(|r| r.set(previous));
+    }
+}
 
 /// How one replay ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
