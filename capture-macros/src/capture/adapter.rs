@@ -117,6 +117,7 @@ pub(crate) fn emit(opts: &Options, f: &Function, func: &ItemFn, site_opts: Token
         quote!(::core::option::Option::None)
     };
 
+    let generic: Vec<bool> = typed.iter().map(|t| mentions(t, &type_params)).collect();
     let body = if let Some(reason) = unsupported {
         quote! {
             __cx.__unsupported(#reason)?;
@@ -124,13 +125,13 @@ pub(crate) fn emit(opts: &Options, f: &Function, func: &ItemFn, site_opts: Token
             ::core::option::Option::Some(())
         }
     } else {
-        body(f, func, &plans, &pv, in_impl)
+        body(opts, f, func, &plans, &generic, &pv, in_impl)
     };
 
     quote! {
         #(#cfgs)*
         #[doc(hidden)]
-        #[allow(non_snake_case, dead_code, unused_mut, unused_variables, unused_braces, clippy::all)]
+        #[allow(non_snake_case, dead_code, unused_mut, unused_variables, unused_braces, unreachable_code, clippy::all)]
         #vis fn #name #impl_generics(
             __cx: &mut #pv::ReplayCx<'_>,
             __check: #check_ty,
@@ -142,7 +143,16 @@ pub(crate) fn emit(opts: &Options, f: &Function, func: &ItemFn, site_opts: Token
     }
 }
 
-fn body(f: &Function, func: &ItemFn, plans: &[Plan], pv: &TokenStream, in_impl: bool) -> TokenStream {
+#[allow(clippy::too_many_arguments)]
+fn body(
+    opts: &Options,
+    f: &Function,
+    func: &ItemFn,
+    plans: &[Plan],
+    generic: &[bool],
+    pv: &TokenStream,
+    in_impl: bool,
+) -> TokenStream {
     let decode = |ty: &Type| {
         quote! {
             |__codec, __bytes| {
@@ -152,7 +162,12 @@ fn body(f: &Function, func: &ItemFn, plans: &[Plan], pv: &TokenStream, in_impl: 
             }
         }
     };
-    let schema = |ty: &Type| {
+    // Trait selection ignores lifetimes, so a probe needing `'static` must not
+    // see types built from generic parameters (nor `Self`, which may be).
+    let schema = |ty: &Type, generic: bool| {
+        if generic {
+            return quote!(::core::option::Option::None);
+        }
         quote! {{
             #[allow(unused_imports)]
             use #pv::replay::{TypeViaNone as _, TypeViaTrace as _};
@@ -173,9 +188,19 @@ fn body(f: &Function, func: &ItemFn, plans: &[Plan], pv: &TokenStream, in_impl: 
     let recv = match f.receiver {
         Receiver::None => None,
         kind => {
-            let ty: Type = parse_quote!(Self);
-            let (d, s) = (decode(&ty), schema(&ty));
-            stmts.push(quote!(let mut __capture_self: Self = __cx.__arg("self", #s, #d)?;));
+            // Rebuilding `Self` is only emitted when the receiver is captured:
+            // in a generic `impl` the dispatch could otherwise demand bounds
+            // the user never asked for.
+            if opts.capture_self.is_some() {
+                let ty: Type = parse_quote!(Self);
+                let (d, s) = (decode(&ty), schema(&ty, true));
+                stmts.push(quote!(let mut __capture_self: Self = __cx.__arg("self", #s, #d)?;));
+            } else {
+                stmts.push(quote! {
+                    __cx.__unsupported("receiver not recorded: add `self` to #[capture_args(..)] and re-record")?;
+                    let mut __capture_self: Self = ::core::unreachable!();
+                });
+            }
             Some(match kind {
                 Receiver::Ref => quote!(&__capture_self),
                 Receiver::RefMut => quote!(&mut __capture_self),
@@ -185,9 +210,9 @@ fn body(f: &Function, func: &ItemFn, plans: &[Plan], pv: &TokenStream, in_impl: 
     };
     let locals: Vec<syn::Ident> = (0..plans.len()).map(|i| format_ident!("__capture_a{}", i)).collect();
     let mut call_args = Vec::new();
-    for ((p, plan), local) in f.params.iter().zip(plans).zip(&locals) {
+    for (((p, plan), local), &g) in f.params.iter().zip(plans).zip(&locals).zip(generic) {
         let (name, ty) = (&p.name, &plan.rebuilt);
-        let (d, s) = (decode(ty), schema(ty));
+        let (d, s) = (decode(ty), schema(ty, g));
         stmts.push(quote_spanned!(p.span=> let mut #local: #ty = __cx.__arg(#name, #s, #d)?;));
         call_args.push(match (p.kind, plan.deref) {
             (ParamKind::Ref, true) => quote!(&*#local),
@@ -233,7 +258,7 @@ fn body(f: &Function, func: &ItemFn, plans: &[Plan], pv: &TokenStream, in_impl: 
 
     let mut afters = Vec::new();
     let mut views = Vec::new();
-    for ((p, plan), local) in f.params.iter().zip(plans).zip(&locals) {
+    for (((p, plan), local), &g) in f.params.iter().zip(plans).zip(&locals).zip(generic) {
         let name = &p.name;
         let view_expr = if plan.deref { quote!(&*#local) } else { quote!(&#local) };
         match p.kind {
@@ -246,7 +271,7 @@ fn body(f: &Function, func: &ItemFn, plans: &[Plan], pv: &TokenStream, in_impl: 
             ParamKind::Owned => {
                 // The call consumed it: rebuild it again for the check.
                 let ty = &plan.rebuilt;
-                let (d, s) = (decode(ty), schema(ty));
+                let (d, s) = (decode(ty), schema(ty, g));
                 let v = format_ident!("{}_view", local);
                 views.push((Some(quote!(let #v: #ty = __cx.__arg(#name, #s, #d)?;)), quote!(&#v)));
             }
@@ -409,10 +434,28 @@ fn mentions_self(func: &ItemFn) -> bool {
 
 /// The capture-time schema probe of a borrowed argument (`expr: &T`): a cached
 /// look-up of `T`'s schema, `None` when it has none.
-pub(crate) fn schema_probe(expr: &TokenStream, pv: &TokenStream) -> TokenStream {
+pub(crate) fn schema_probe(expr: &TokenStream, pv: &TokenStream, generic: bool) -> TokenStream {
+    if generic {
+        // Trait selection ignores lifetimes: a probe needing `'static` must not
+        // see generic parameters.
+        return quote!(::core::option::Option::None);
+    }
     quote! {{
         #[allow(unused_imports)]
         use #pv::replay::{ViaNone as _, ViaSlice as _, ViaStr as _, ViaTrace as _};
         (&&#pv::replay::SchemaOf(#expr)).__capture_schema()
     }}
+}
+
+/// For each typed parameter, whether its type mentions a generic type parameter.
+pub(crate) fn generic_params(func: &ItemFn) -> Vec<bool> {
+    let type_params: Vec<&syn::Ident> = func.sig.generics.type_params().map(|t| &t.ident).collect();
+    func.sig
+        .inputs
+        .iter()
+        .filter_map(|i| match i {
+            FnArg::Typed(pt) => Some(mentions(&pt.ty, &type_params) || has_impl_trait(&pt.ty)),
+            FnArg::Receiver(_) => None,
+        })
+        .collect()
 }

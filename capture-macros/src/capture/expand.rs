@@ -56,10 +56,11 @@ pub(crate) fn expand(opts: &Options, f: &Function, mut func: ItemFn) -> TokenStr
             _ => quote!(&*self),
         };
         let enc = dispatch(expr.clone());
-        let schema = super::adapter::schema_probe(&expr, &pv);
+        let schema = super::adapter::schema_probe(&expr, &pv, true);
         arg_stmts.push(quote!(__capture_sink.arg_with_schema("self", #pv::type_name_of(#expr), #schema, #enc);));
     }
-    for p in &f.params {
+    let generic = super::adapter::generic_params(&func);
+    for (p, &g) in f.params.iter().zip(&generic) {
         let ident = &p.ident;
         let name = &p.name;
         let expr = match p.kind {
@@ -68,7 +69,7 @@ pub(crate) fn expand(opts: &Options, f: &Function, mut func: ItemFn) -> TokenStr
             ParamKind::Owned => quote_spanned!(p.span=> &#ident),
         };
         let enc = dispatch(expr.clone());
-        let schema = super::adapter::schema_probe(&expr, &pv);
+        let schema = super::adapter::schema_probe(&expr, &pv, g);
         arg_stmts.push(quote!(__capture_sink.arg_with_schema(#name, #pv::type_name_of(#expr), #schema, #enc);));
     }
 
