@@ -11,7 +11,16 @@
 //! harness = false
 //! ```
 //!
-//! ```ignore
+//! ```no_run
+//! # mod checkout {
+//! #     use capture_runtime::capture_args;
+//! #     #[capture_args(ret)] pub fn price(cents: u64, discount: f64) -> u64 { cents - (cents as f64 * discount) as u64 }
+//! #     #[capture_args(ret, ignore(password))] pub fn authorize(user: &str, password: &str) -> bool { !password.is_empty() }
+//! #     #[capture_args(ret)] pub fn apply_coupon(total: &mut u64, code: &str) -> bool { *total /= 2; true }
+//! #     #[capture_args(ret)] pub fn total(xs: &[f64]) -> f64 { xs.iter().sum() }
+//! # }
+//! # mod parse { #[capture_runtime::capture_args] pub fn tokenize(input: &str) -> Vec<String> { input.split(' ').map(String::from).collect() } }
+//! # mod stats { #[capture_runtime::capture_args(ret)] pub fn largest<T: Copy + PartialOrd + serde::Serialize>(xs: &[T]) -> T { xs[0] } }
 //! // tests/replay.rs
 //! capture_test::replay_main! {
 //!     checkout::price,                                      // compare with the recorded return value
@@ -69,7 +78,11 @@ pub use harness::{discover, replay_one, Adapter, Harness};
 /// `&mut`) and the output. Without a check, the recorded return value and
 /// `&mut` after-states are compared when they were recorded.
 ///
-/// ```ignore
+/// ```no_run
+/// # mod checkout {
+/// #     #[capture_runtime::capture_args(ret)] pub fn price(cents: u64) -> u64 { cents }
+/// #     #[capture_runtime::capture_args(ret, ignore(password))] pub fn authorize(user: &str, password: &str) -> bool { true }
+/// # }
 /// capture_test::replay_main! { checkout::price, checkout::authorize with { password = "pw" } => snapshot }
 /// ```
 pub use capture_macros::replay_main;

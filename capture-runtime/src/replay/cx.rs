@@ -181,7 +181,10 @@ impl<'a> ReplayCx<'a> {
             .unwrap_or_else(|| self.opts.label.clone());
         match self.state {
             State::Skipped(reason) => ReplayOutcome::Skipped { reason },
-            State::Failed(message) => {
+            State::Failed(mut message) => {
+                if !message.ends_with('\n') {
+                    message.push('\n');
+                }
                 let inputs = self.call.map(describe_inputs).unwrap_or_default();
                 let notes: String = self.notes.iter().map(|n| format!("  note: {n}\n")).collect();
                 ReplayOutcome::Failed {
