@@ -22,7 +22,14 @@ use parse::{CheckKind, Entries, Entry};
 pub(crate) fn main(input: TokenStream) -> TokenStream {
     let entries = match syn::parse2::<Entries>(input) {
         Ok(e) => e,
-        Err(e) => return e.to_compile_error(),
+        Err(e) => {
+            // Still define `main`, so the syntax error is the only error.
+            let mut out = e.to_compile_error();
+            out.extend(quote!(
+                fn main() {}
+            ));
+            return out;
+        }
     };
     let mut entries = entries.0;
     unique_labels(&mut entries);
