@@ -18,3 +18,5 @@ pub mod format {}
 pub mod reducible {}
 #[doc = include_str!("security.md")]
 pub mod security {}
+#[doc = include_str!("replay.md")]
+pub mod replay {}

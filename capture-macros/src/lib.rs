@@ -11,6 +11,7 @@ use proc_macro::TokenStream;
 
 mod capture;
 mod derive;
+mod replay;
 
 /// Record the arguments of every call of the function into the capture store.
 ///
@@ -32,4 +33,28 @@ pub fn capture_args(attr: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_derive(Reducible, attributes(reduce))]
 pub fn derive_reducible(input: TokenStream) -> TokenStream {
     derive::entry(input.into()).into()
+}
+
+/// One test per stored call: expands to a libtest-mimic `fn main()`.
+///
+/// See `capture_test::replay_main` for the syntax and examples.
+#[proc_macro]
+pub fn replay_main(input: TokenStream) -> TokenStream {
+    replay::main(input.into()).into()
+}
+
+/// The replay outcomes of every stored call of one function (for hand-written tests).
+///
+/// See `capture_test::replay_outcomes`.
+#[proc_macro]
+pub fn replay_outcomes(input: TokenStream) -> TokenStream {
+    replay::outcomes(input.into()).into()
+}
+
+/// Replay every stored call of the listed functions inside one `#[test]`.
+///
+/// See `capture_test::assert_replays`.
+#[proc_macro]
+pub fn assert_replays(input: TokenStream) -> TokenStream {
+    replay::assert_all(input.into()).into()
 }

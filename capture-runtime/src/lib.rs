@@ -26,6 +26,7 @@ mod hash;
 mod load;
 pub mod record;
 pub mod reduce;
+pub mod replay;
 pub mod store;
 pub mod value;
 
@@ -69,9 +70,13 @@ pub mod __private {
     pub use crate::capture::dispatch;
     pub use crate::capture::site::{Site, SiteOptions};
     pub use crate::config::enabled;
+    pub use crate::load::CapturedCall;
     pub use crate::reduce::derive_support as derive;
     pub use crate::reduce::{RebuildCtx, RebuildError, Reducible};
+    pub use crate::replay::__adapter as replay;
+    pub use crate::replay::{block_on, ReplayCx};
     pub use crate::value::{EncodeCtx, EncodeError, Value};
+    pub use serde;
 
     /// `std::any::type_name` of a value's type (works for `impl Trait` arguments).
     #[inline(always)]

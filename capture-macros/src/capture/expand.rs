@@ -63,9 +63,11 @@ pub(crate) fn expand(opts: &Options, f: &Function, mut func: ItemFn) -> TokenStr
             _ => quote!(&*self),
         };
         let enc = dispatch(expr.clone(), false);
-        arg_stmts.push(quote!(__capture_sink.arg("self", #pv::type_name_of(#expr), #enc);));
+        let schema = super::adapter::schema_probe(&expr, &pv, true);
+        arg_stmts.push(quote!(__capture_sink.arg_with_schema("self", #pv::type_name_of(#expr), #schema, #enc);));
     }
-    for p in &f.params {
+    let generic = super::adapter::generic_params(&func);
+    for (p, &g) in f.params.iter().zip(&generic) {
         let ident = &p.ident;
         let name = &p.name;
         let expr = match p.kind {
@@ -74,7 +76,8 @@ pub(crate) fn expand(opts: &Options, f: &Function, mut func: ItemFn) -> TokenStr
             ParamKind::Owned => quote_spanned!(p.span=> &#ident),
         };
         let enc = dispatch(expr.clone(), p.concrete);
-        arg_stmts.push(quote!(__capture_sink.arg(#name, #pv::type_name_of(#expr), #enc);));
+        let schema = super::adapter::schema_probe(&expr, &pv, g);
+        arg_stmts.push(quote!(__capture_sink.arg_with_schema(#name, #pv::type_name_of(#expr), #schema, #enc);));
     }
 
     let self_type = if f.receiver != Receiver::None {
@@ -145,7 +148,7 @@ pub(crate) fn expand(opts: &Options, f: &Function, mut func: ItemFn) -> TokenStr
     quote!(#func)
 }
 
-fn site_options(opts: &Options, f: &Function, func: &ItemFn, pv: &TokenStream) -> TokenStream {
+pub(super) fn site_options(opts: &Options, f: &Function, func: &ItemFn, pv: &TokenStream) -> TokenStream {
     let fn_name = func.sig.ident.to_string();
     let opt_str = |o: &Option<super::attr::Spanned<String>>| match o {
         Some(s) => {

@@ -1,5 +1,6 @@
 //! `#[capture_args]`: parse -> validate -> expand.
 
+mod adapter;
 mod ast;
 mod attr;
 mod check;
@@ -33,8 +34,19 @@ pub(crate) fn entry(attr: TokenStream, item: TokenStream) -> TokenStream {
         out.extend(func.into_token_stream());
         return out;
     }
-    if !cfg!(feature = "enabled") || opts.enabled == Some(false) {
-        return func.into_token_stream();
-    }
-    expand::expand(&opts, &analysed, func)
+    // The replay adapter is emitted even when capturing is compiled out, so
+    // replay tests build the same either way.
+    let krate: syn::Path = opts
+        .krate
+        .clone()
+        .unwrap_or_else(|| syn::parse_quote!(::capture_runtime));
+    let site = expand::site_options(&opts, &analysed, &func, &quote::quote!(#krate::__private));
+    let adapter = adapter::emit(&opts, &analysed, &func, site);
+    let mut out = if !cfg!(feature = "enabled") || opts.enabled == Some(false) {
+        func.into_token_stream()
+    } else {
+        expand::expand(&opts, &analysed, func)
+    };
+    out.extend(adapter);
+    out
 }

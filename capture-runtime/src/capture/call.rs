@@ -75,6 +75,22 @@ impl ArgSink<'_> {
         let arg = encode_arg_shared(self.resolved, name, type_name, Some(&mut self.memo), encode);
         self.args.push(arg);
     }
+
+    /// Record argument `name` with the schema of its type (from a probe that
+    /// costs a cached look-up), so replay can tell what changed if the type drifts.
+    pub fn arg_with_schema(
+        &mut self,
+        name: &'static str,
+        type_name: &'static str,
+        schema: Option<&'static crate::record::Schema>,
+        encode: impl FnOnce(&mut EncodeCtx<'_>) -> Encoded,
+    ) {
+        let mut arg = encode_arg(self.resolved, name, type_name, encode);
+        if matches!(arg.record.slot, Slot::Stored { .. }) {
+            arg.record.schema = schema.cloned();
+        }
+        self.args.push(arg);
+    }
 }
 
 /// Encode one value under `name`, applying ignore lists, name redaction and
@@ -292,6 +308,9 @@ impl Site {
     }
 
     fn begin_inner(&'static self, self_type: Option<&'static str>, args: impl FnOnce(&mut ArgSink<'_>)) -> CallGuard {
+        if crate::replay::replaying() {
+            return CallGuard::none();
+        }
         let resolved = self.resolved(self_type);
         let depth = DEPTH.with(|d| d.get());
         if depth > 0 && !resolved.nested {

@@ -1,0 +1,1 @@
+capture_test::replay_main! {}

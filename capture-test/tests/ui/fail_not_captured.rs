@@ -1,0 +1,9 @@
+mod shop {
+    pub fn total(xs: &[u32]) -> u32 {
+        xs.iter().sum()
+    }
+}
+
+capture_test::replay_main! {
+    shop::total,
+}
