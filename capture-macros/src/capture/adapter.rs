@@ -59,6 +59,11 @@ pub(crate) fn emit(opts: &Options, f: &Function, func: &ItemFn, site_opts: Token
         })
         .collect();
     let mut unsupported: Option<String> = None;
+    if func.sig.unsafety.is_some() {
+        unsupported = Some(format!(
+            "`{fn_ident}` is an `unsafe fn`: replay cannot uphold its safety contract; wrap it in a safe function and capture that"
+        ));
+    }
     if let Some(FnArg::Receiver(r)) = func.sig.inputs.first() {
         if r.colon_token.is_some()
             && r.reference.is_none()
@@ -153,15 +158,7 @@ fn body(
     pv: &TokenStream,
     in_impl: bool,
 ) -> TokenStream {
-    let decode = |ty: &Type| {
-        quote! {
-            |__codec, __bytes| {
-                #[allow(unused_imports)]
-                use #pv::dispatch::{RebuildNever as _, RebuildViaRegistry as _, RebuildViaReducible as _, RebuildViaSerde as _};
-                (&&&&#pv::dispatch::Want::<#ty>::new()).__capture_decode(__codec, __bytes)
-            }
-        }
-    };
+    let decode = |ty: &Type, concrete: bool| super::dispatch::decode(pv, ty, concrete);
     // Trait selection ignores lifetimes, so a probe needing `'static` must not
     // see types built from generic parameters (nor `Self`, which may be).
     let schema = |ty: &Type, generic: bool| {
@@ -174,15 +171,7 @@ fn body(
             (&&#pv::replay::SchemaFor::<#ty>::new()).__capture_schema()
         }}
     };
-    let encode = |expr: TokenStream| {
-        quote! {
-            |__capture_ctx: &mut #pv::EncodeCtx<'_>| {
-                #[allow(unused_imports)]
-                use #pv::dispatch::{ViaDebug as _, ViaOpaque as _, ViaReducible as _, ViaRegistry as _, ViaRegistryDebug as _, ViaSerde as _};
-                (&&&&&&#pv::dispatch::Wrap(#expr)).__capture_encode(__capture_ctx)
-            }
-        }
-    };
+    let encode = |expr: TokenStream, concrete: bool| super::dispatch::encode(pv, expr, concrete);
 
     let mut stmts = Vec::new();
     let recv = match f.receiver {
@@ -193,7 +182,7 @@ fn body(
             // the user never asked for.
             if opts.capture_self.is_some() {
                 let ty: Type = parse_quote!(Self);
-                let (d, s) = (decode(&ty), schema(&ty, true));
+                let (d, s) = (decode(&ty, false), schema(&ty, true));
                 stmts.push(quote!(let mut __capture_self: Self = __cx.__arg("self", #s, #d)?;));
             } else {
                 stmts.push(quote! {
@@ -212,7 +201,7 @@ fn body(
     let mut call_args = Vec::new();
     for (((p, plan), local), &g) in f.params.iter().zip(plans).zip(&locals).zip(generic) {
         let (name, ty) = (&p.name, &plan.rebuilt);
-        let (d, s) = (decode(ty), schema(ty, g));
+        let (d, s) = (decode(ty, p.concrete), schema(ty, g));
         stmts.push(quote_spanned!(p.span=> let mut #local: #ty = __cx.__arg(#name, #s, #d)?;));
         call_args.push(match (p.kind, plan.deref) {
             (ParamKind::Ref, true) => quote!(&*#local),
@@ -263,7 +252,7 @@ fn body(
         let view_expr = if plan.deref { quote!(&*#local) } else { quote!(&#local) };
         match p.kind {
             ParamKind::RefMut => {
-                let enc = encode(quote!(&#local));
+                let enc = encode(quote!(&#local), p.concrete);
                 afters.push(quote!(__cx.__after(#name, #pv::type_name_of(&#local), #enc);));
                 views.push((None, view_expr));
             }
@@ -271,7 +260,7 @@ fn body(
             ParamKind::Owned => {
                 // The call consumed it: rebuild it again for the check.
                 let ty = &plan.rebuilt;
-                let (d, s) = (decode(ty), schema(ty, g));
+                let (d, s) = (decode(ty, p.concrete), schema(ty, g));
                 let v = format_ident!("{}_view", local);
                 views.push((Some(quote!(let #v: #ty = __cx.__arg(#name, #s, #d)?;)), quote!(&#v)));
             }
@@ -279,7 +268,7 @@ fn body(
     }
     let view_lets = views.iter().filter_map(|(l, _)| l.clone());
     let view_exprs = views.iter().map(|(_, e)| e);
-    let enc_out = encode(quote!(&__capture_out));
+    let enc_out = encode(quote!(&__capture_out), f.ret_concrete && !f.ret_has_impl_trait);
     let out_arg = if f.ret_has_impl_trait {
         quote!()
     } else {

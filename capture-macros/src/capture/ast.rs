@@ -58,7 +58,7 @@ pub(crate) struct Function {
 pub(crate) fn analyse(func: &ItemFn, errors: &mut Vec<syn::Error>) -> Function {
     let generics: Vec<String> = func.sig.generics.type_params().map(|t| t.ident.to_string()).collect();
     let has_receiver = func.sig.receiver().is_some();
-    let concrete = |ty: &Type| is_concrete(ty, &generics, has_receiver);
+    let concrete = |ty: &Type| is_concrete(ty, &generics);
     let mut params = Vec::new();
     let mut receiver = Receiver::None;
     for (index, input) in func.sig.inputs.iter().enumerate() {
@@ -166,14 +166,13 @@ fn contains_impl_trait(ty: &Type) -> bool {
 
 /// Whether `ty` (behind its outermost reference) is surely concrete and
 /// `'static`. Conservative: when unsure, say no.
-fn is_concrete(ty: &Type, generics: &[String], in_impl: bool) -> bool {
+fn is_concrete(ty: &Type, generics: &[String]) -> bool {
     let inner = match ty {
         Type::Reference(r) => r.elem.as_ref(),
         other => other,
     };
     struct Check<'g> {
         generics: &'g [String],
-        in_impl: bool,
         ok: bool,
     }
     impl<'a> syn::visit::Visit<'a> for Check<'_> {
@@ -204,7 +203,11 @@ fn is_concrete(ty: &Type, generics: &[String], in_impl: bool) -> bool {
                 let looks_generic = p.path.segments.len() == 1
                     && name.len() <= 2
                     && name.chars().next().is_some_and(|c| c.is_ascii_uppercase());
-                if name == "Self" || self.generics.contains(&name) || (self.in_impl && looks_generic) {
+                // `impl<T> Svc<T>` generics are invisible to an attribute on one
+                // of its functions (methods or not): short upper-case names are
+                // taken as generic parameters, which at worst leaves a concrete
+                // type named `A` without the registry layers.
+                if name == "Self" || self.generics.contains(&name) || looks_generic {
                     self.ok = false;
                 }
             }
@@ -213,7 +216,6 @@ fn is_concrete(ty: &Type, generics: &[String], in_impl: bool) -> bool {
     }
     let mut c = Check {
         generics,
-        in_impl,
         ok: true,
     };
     syn::visit::Visit::visit_type(&mut c, inner);

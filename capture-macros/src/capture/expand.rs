@@ -39,22 +39,7 @@ pub(crate) fn expand(opts: &Options, f: &Function, mut func: ItemFn) -> TokenStr
     }
 
     let site_opts = site_options(opts, f, &func, &pv);
-    // The registry layers need `T: 'static`, which only concrete types are
-    // known to satisfy; for the others those traits are simply not in scope.
-    let dispatch = |expr: TokenStream, concrete: bool| {
-        let registry = if concrete {
-            quote!(ViaRegistry as _, ViaRegistryDebug as _,)
-        } else {
-            quote!()
-        };
-        quote! {
-            |__capture_ctx: &mut #pv::EncodeCtx<'_>| {
-                #[allow(unused_imports)]
-                use #pv::dispatch::{ViaDebug as _, ViaOpaque as _, ViaReducible as _, ViaSerde as _, #registry};
-                (&&&&&&#pv::dispatch::Wrap(#expr)).__capture_encode(__capture_ctx)
-            }
-        }
-    };
+    let dispatch = |expr: TokenStream, concrete: bool| super::dispatch::encode(&pv, expr, concrete);
 
     let mut arg_stmts = Vec::new();
     if opts.capture_self.is_some() && f.receiver != Receiver::None {

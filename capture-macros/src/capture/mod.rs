@@ -4,6 +4,7 @@ mod adapter;
 mod ast;
 mod attr;
 mod check;
+mod dispatch;
 mod expand;
 
 use proc_macro2::TokenStream;

@@ -12,10 +12,9 @@
 //! struct Order { id: u64, customer_email: str, items: [LineItem] }
 //! ```
 //!
-//! Tracing runs once per type (cached by `TypeId`), so capturing pays a map
+//! Tracing runs once per type (cached by type name), so capturing pays a map
 //! look-up per argument, not a trace.
 
-use std::any::TypeId;
 use std::collections::HashMap;
 use std::sync::RwLock;
 
@@ -40,7 +39,11 @@ pub fn from_description(description: String) -> Schema {
     }
 }
 
-static CACHE: RwLock<Option<HashMap<TypeId, Option<&'static Schema>>>> = RwLock::new(None);
+// Keyed by type name rather than `TypeId` so that probes work for types that
+// are not `'static` (generic methods of `impl<T> Svc<T>` blocks), where trait
+// selection, which ignores lifetimes, would otherwise pick a `'static` layer
+// and fail to compile.
+static CACHE: RwLock<Option<HashMap<&'static str, Option<&'static Schema>>>> = RwLock::new(None);
 
 /// The schema of `T`, traced once per process and cached; `None` when the
 /// type cannot be traced (custom `Deserialize` impls that need real input,
@@ -53,8 +56,8 @@ static CACHE: RwLock<Option<HashMap<TypeId, Option<&'static Schema>>>> = RwLock:
 /// let s = capture_runtime::replay::schema::schema_of::<Point>().unwrap();
 /// assert_eq!(s.description, "Point\nstruct Point { x: i32, y: i32 }");
 /// ```
-pub fn schema_of<T: DeserializeOwned + 'static>() -> Option<&'static Schema> {
-    let id = TypeId::of::<T>();
+pub fn schema_of<T: DeserializeOwned>() -> Option<&'static Schema> {
+    let id = std::any::type_name::<T>();
     if let Some(map) = CACHE.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
         if let Some(s) = map.get(&id) {
             return *s;
@@ -69,7 +72,7 @@ pub fn schema_of<T: DeserializeOwned + 'static>() -> Option<&'static Schema> {
 }
 
 /// The schema of `[T]` as captured from a slice argument (same as `Vec<T>`).
-pub fn schema_of_slice<T: DeserializeOwned + 'static>() -> Option<&'static Schema> {
+pub fn schema_of_slice<T: DeserializeOwned>() -> Option<&'static Schema> {
     schema_of::<Vec<T>>()
 }
 
@@ -191,7 +194,7 @@ mod render {
 }
 
 /// Autoref probes used by generated code: the schema of a captured value's
-/// type when it has one (`DeserializeOwned + 'static`, `str`, `[T]`), else `None`.
+/// type when it has one (`DeserializeOwned`, `str`, `[T]`), else `None`.
 #[doc(hidden)]
 pub mod probe {
     use super::*;
@@ -204,7 +207,7 @@ pub mod probe {
         /// The schema.
         fn __capture_schema(&self) -> Option<&'static Schema>;
     }
-    impl<T: DeserializeOwned + 'static> ViaTrace for &&SchemaOf<'_, T> {
+    impl<T: DeserializeOwned> ViaTrace for &&SchemaOf<'_, T> {
         fn __capture_schema(&self) -> Option<&'static Schema> {
             schema_of::<T>()
         }
@@ -226,7 +229,7 @@ pub mod probe {
         /// The schema.
         fn __capture_schema(&self) -> Option<&'static Schema>;
     }
-    impl<T: DeserializeOwned + 'static> ViaSlice for &SchemaOf<'_, [T]> {
+    impl<T: DeserializeOwned> ViaSlice for &SchemaOf<'_, [T]> {
         fn __capture_schema(&self) -> Option<&'static Schema> {
             schema_of_slice::<T>()
         }
@@ -259,7 +262,7 @@ pub mod probe {
         /// The schema.
         fn __capture_schema(&self) -> Option<&'static Schema>;
     }
-    impl<T: DeserializeOwned + 'static> TypeViaTrace for &SchemaFor<T> {
+    impl<T: DeserializeOwned> TypeViaTrace for &SchemaFor<T> {
         fn __capture_schema(&self) -> Option<&'static Schema> {
             schema_of::<T>()
         }

@@ -176,6 +176,7 @@ mod tests {
                 Value::Str("email".into()),
                 Value::Marker(Marker::Redacted {
                     reason: "pii:email".into(),
+                    type_name: "String".into(),
                 }),
             ),
             (
