@@ -27,7 +27,7 @@ pub mod reduce;
 pub mod store;
 pub mod value;
 
-pub use capture::writer::{flush, stats, Stats};
+pub use capture::writer::{flush, init, stats, Stats, WorkerGuard};
 pub use capture_macros::capture_args;
 pub use codec::Codec;
 pub use config::{check_config, configure, set_enabled, Config};

@@ -163,12 +163,14 @@ fn resolve(opts: &SiteOptions, self_type: Option<&'static str>, generation: u64)
     }
 }
 
-static STORES: Mutex<Option<HashMap<(PathBuf, Codec, bool), Store>>> = Mutex::new(None);
+type StoreKey = (PathBuf, Codec, Durability);
+
+static STORES: Mutex<Option<HashMap<StoreKey, Store>>> = Mutex::new(None);
 
 fn shared_store(root: PathBuf, codec: Codec, durability: Durability) -> Store {
     let mut guard = STORES.lock().unwrap_or_else(|e| e.into_inner());
     let map = guard.get_or_insert_with(HashMap::new);
-    map.entry((root.clone(), codec, durability == Durability::PerWrite))
+    map.entry((root.clone(), codec, durability))
         .or_insert_with(|| {
             Store::with_backend(Arc::new(LocalBackend::new(root).with_durability(durability))).with_codec(codec)
         })
