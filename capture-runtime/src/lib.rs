@@ -20,7 +20,7 @@ pub mod codec;
 pub mod config;
 mod error;
 pub mod filter;
-mod hash;
+pub mod hash;
 mod load;
 pub mod record;
 pub mod reduce;

@@ -9,6 +9,12 @@ use proc_macro2::TokenStream;
 use quote::ToTokens;
 
 pub(crate) fn entry(attr: TokenStream, item: TokenStream) -> TokenStream {
+    entry_with(attr, item, cfg!(feature = "enabled"))
+}
+
+/// `shims`: whether the `enabled` feature is on. Off (or `enabled = false`),
+/// the item is returned exactly as it came in: the same tokens, the same spans.
+fn entry_with(attr: TokenStream, item: TokenStream, shims: bool) -> TokenStream {
     let func: syn::ItemFn = match syn::parse2(item.clone()) {
         Ok(f) => f,
         Err(e) => {
@@ -33,8 +39,42 @@ pub(crate) fn entry(attr: TokenStream, item: TokenStream) -> TokenStream {
         out.extend(func.into_token_stream());
         return out;
     }
-    if !cfg!(feature = "enabled") || opts.enabled == Some(false) {
-        return func.into_token_stream();
+    if !shims || opts.enabled == Some(false) {
+        return item;
     }
     expand::expand(&opts, &analysed, func)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::entry_with;
+    use quote::quote;
+
+    fn item() -> proc_macro2::TokenStream {
+        quote! {
+            /// Docs stay.
+            #[inline]
+            pub fn price(order: &Order, (a, b): (u32, u32), discount: f64) -> u64 where Order: Clone {
+                let x = order.total() + a as u64; x - b as u64
+            }
+        }
+    }
+
+    #[test]
+    fn feature_off_leaves_the_function_exactly_as_written() {
+        let out = entry_with(quote!(ret, ignore(discount)), item(), false);
+        assert_eq!(out.to_string(), item().to_string());
+    }
+
+    #[test]
+    fn enabled_false_leaves_the_function_exactly_as_written() {
+        let out = entry_with(quote!(enabled = false), item(), true);
+        assert_eq!(out.to_string(), item().to_string());
+    }
+
+    #[test]
+    fn feature_on_adds_the_shim() {
+        let out = entry_with(quote!(), item(), true).to_string();
+        assert!(out.contains("__CAPTURE_SITE"), "{out}");
+    }
 }

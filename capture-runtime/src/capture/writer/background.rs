@@ -40,6 +40,10 @@ use crate::store::{Retention, Store};
 pub const MAX_BATCH: usize = 4096;
 /// A call still running this long after its start was queued gets its start record written.
 pub const STARTED_AFTER: Duration = Duration::from_millis(50);
+/// Sleep of the writer between polls while captures flow.
+const POLL: Duration = Duration::from_millis(1);
+/// Empty polls before the writer blocks until the next message.
+const IDLE_POLLS: u32 = 200;
 /// Content ids remembered as present per store before the set is reset.
 const KNOWN_CAP: usize = 1 << 20;
 
@@ -66,6 +70,7 @@ struct End {
 struct Queue {
     tx: SyncSender<Msg>,
     capacity: usize,
+    thread: Option<std::thread::Thread>,
 }
 
 static QUEUE: OnceLock<Queue> = OnceLock::new();
@@ -87,12 +92,16 @@ fn queue(capacity: usize) -> &'static Queue {
         let spawned = std::thread::Builder::new()
             .name("capture-writer".into())
             .spawn(move || Worker::default().run(rx));
-        if let Err(e) = spawned {
-            crate::config::report_once(&format!(
-                "could not start the capture writer thread ({e}); captures will be dropped"
-            ));
-        }
-        Queue { tx, capacity }
+        let thread = match spawned {
+            Ok(handle) => Some(handle.thread().clone()),
+            Err(e) => {
+                crate::config::report_once(&format!(
+                    "could not start the capture writer thread ({e}); captures will be dropped"
+                ));
+                None
+            }
+        };
+        Queue { tx, capacity, thread }
     })
 }
 
@@ -162,6 +171,9 @@ pub(crate) fn flush() {
     let (ack, done) = mpsc::sync_channel(1);
     QUEUED.fetch_add(1, Ordering::AcqRel);
     if q.tx.send(Msg::Flush(ack)).is_ok() {
+        if let Some(t) = &q.thread {
+            t.unpark();
+        }
         let _ = done.recv();
     } else {
         QUEUED.fetch_sub(1, Ordering::AcqRel);
@@ -215,19 +227,39 @@ struct Worker {
 
 impl Worker {
     fn run(mut self, rx: Receiver<Msg>) {
+        // While captures flow, the writer polls (sleeping POLL between batches)
+        // instead of blocking in `recv`: a blocked receiver makes every send a
+        // futex wake-up, which would cost the calling thread microseconds.
+        // After IDLE_POLLS empty polls it blocks again (no CPU when idle).
+        let mut idle = 0u32;
         loop {
             let waiting = self.open.values().any(|o| !o.on_disk);
-            let first = if waiting {
-                match rx.recv_timeout(STARTED_AFTER) {
+            let first = match rx.try_recv() {
+                Ok(m) => {
+                    idle = 0;
+                    Some(m)
+                }
+                Err(mpsc::TryRecvError::Disconnected) => return,
+                Err(mpsc::TryRecvError::Empty) if idle < IDLE_POLLS => {
+                    idle += 1;
+                    std::thread::park_timeout(POLL);
+                    if !waiting {
+                        continue;
+                    }
+                    None
+                }
+                Err(mpsc::TryRecvError::Empty) if waiting => match rx.recv_timeout(STARTED_AFTER) {
                     Ok(m) => Some(m),
                     Err(RecvTimeoutError::Timeout) => None,
                     Err(RecvTimeoutError::Disconnected) => return,
-                }
-            } else {
-                match rx.recv() {
-                    Ok(m) => Some(m),
+                },
+                Err(mpsc::TryRecvError::Empty) => match rx.recv() {
+                    Ok(m) => {
+                        idle = 0;
+                        Some(m)
+                    }
                     Err(_) => return,
-                }
+                },
             };
             let mut batch: Vec<Msg> = first.into_iter().collect();
             while batch.len() < MAX_BATCH {
