@@ -20,3 +20,5 @@ pub mod reducible {}
 pub mod security {}
 #[doc = include_str!("replay.md")]
 pub mod replay {}
+#[doc = include_str!("performance.md")]
+pub mod performance {}

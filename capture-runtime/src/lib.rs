@@ -22,7 +22,7 @@ pub mod codec;
 pub mod config;
 mod error;
 pub mod filter;
-mod hash;
+pub mod hash;
 mod load;
 pub mod record;
 pub mod reduce;
@@ -30,7 +30,7 @@ pub mod replay;
 pub mod store;
 pub mod value;
 
-pub use capture::writer::{flush, stats, Stats};
+pub use capture::writer::{flush, init, stats, Stats, WorkerGuard};
 /// Record the arguments of every call of a function into the capture store.
 ///
 /// The function's signature, docs, attributes and behaviour are unchanged.

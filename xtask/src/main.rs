@@ -1,3 +1,290 @@
-fn main() {
-    eprintln!("usage: cargo xtask <ci|bench>");
+//! Developer automation: `cargo xtask bench [--quick]`.
+//!
+//! `bench` runs every benchmark of the `capture-bench` crate (criterion for
+//! the per-call rows, one process for the whole-system rows), times the
+//! compile cost of the macro on a generated crate, and prints ONE table with
+//! every row from this run, its target and whether it was met.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("bench") => match bench(args.iter().any(|a| a == "--quick")) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("xtask bench: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        _ => {
+            eprintln!("usage: cargo xtask bench [--quick]");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask sits in the workspace").to_owned()
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target"))
+}
+
+fn cargo() -> Command {
+    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    c.current_dir(workspace());
+    c
+}
+
+fn run(mut c: Command, what: &str) -> Result<String, String> {
+    eprintln!("xtask: {what}");
+    let out = c.output().map_err(|e| format!("{what}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{what} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr).lines().rev().take(30).collect::<Vec<_>>().join("\n")
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+struct Row {
+    name: &'static str,
+    value: String,
+    target: &'static str,
+    met: Option<bool>,
+    note: String,
+}
+
+fn bench(quick: bool) -> Result<(), String> {
+    let started = Instant::now();
+    let mut rows = Vec::new();
+
+    // Per-call rows: criterion, on-CPU time of the calling thread.
+    let timing: &[&str] = if quick {
+        &["--warm-up-time", "1", "--measurement-time", "2"]
+    } else {
+        &["--warm-up-time", "2", "--measurement-time", "6"]
+    };
+    let mut c = cargo();
+    c.args(["bench", "-p", "capture-bench", "--bench", "micro", "--", "--noplot"]);
+    c.args(timing);
+    run(c, "criterion rows (cargo bench --bench micro)")?;
+    let median = |row: &str| -> Result<f64, String> {
+        let p = target_dir().join(format!("criterion/price/{row}/new/estimates.json"));
+        let text = std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", p.display()))?;
+        v["median"]["point_estimate"]
+            .as_f64()
+            .ok_or_else(|| format!("{}: no median", p.display()))
+    };
+    let base = median("baseline")?;
+    let ns = |v: f64| {
+        if v >= 10_000.0 {
+            format!("{:.1} µs", v / 1000.0)
+        } else {
+            format!("{v:.1} ns")
+        }
+    };
+    rows.push(Row {
+        name: "baseline call, no macro",
+        value: ns(base),
+        target: "reference",
+        met: None,
+        note: "criterion median, caller-thread CPU time".into(),
+    });
+    let disabled = median("disabled")?;
+    rows.push(Row {
+        name: "capture disabled (runtime off)",
+        value: ns(disabled),
+        target: "<= baseline + 1 ns",
+        met: Some(disabled <= base + 1.0),
+        note: format!("+{:.1} ns, {:.2}x baseline", disabled - base, disabled / base),
+    });
+    let bg = median("background")?;
+    rows.push(Row {
+        name: "enabled, background writer, caller's thread",
+        value: ns(bg),
+        target: "<= 1 µs",
+        met: Some(bg <= 1000.0),
+        note: format!("{:.0}x baseline", bg / base),
+    });
+    let sync = median("sync")?;
+    rows.push(Row {
+        name: "enabled, synchronous local store",
+        value: ns(sync),
+        target: "report",
+        met: None,
+        note: format!("{:.0}x baseline; two file writes + retention per call", sync / base),
+    });
+    let tr = median("tracing")?;
+    rows.push(Row {
+        name: "tracing::instrument (Debug args, no-op writer)",
+        value: ns(tr),
+        target: "report; background not slower",
+        met: Some(bg <= tr),
+        note: format!("{:.0}x baseline; background / tracing = {:.2}", tr / base, bg / tr),
+    });
+
+    // Whole-system rows.
+    let mut c = cargo();
+    c.args(["bench", "-p", "capture-bench", "--bench", "macro", "--"]);
+    if quick {
+        c.arg("--quick");
+    }
+    let out = run(c, "whole-system rows (cargo bench --bench macro)")?;
+    let get = |name: &str| -> Result<(f64, String), String> {
+        out.lines()
+            .filter_map(|l| l.strip_prefix("ROW|"))
+            .map(|l| l.splitn(4, '|').collect::<Vec<_>>())
+            .find(|p| p[0] == name)
+            .map(|p| (p[1].parse().unwrap_or(f64::NAN), p[3].to_owned()))
+            .ok_or_else(|| format!("the macro bench printed no `{name}` row"))
+    };
+    let (v, note) = get("sustained")?;
+    rows.push(Row {
+        name: "sustained captures/s into local store",
+        value: format!("{v:.0}/s"),
+        target: ">= 200,000/s",
+        met: Some(v >= 200_000.0),
+        note,
+    });
+    let (v, note) = get("sha256_exact")?;
+    let ratio = note
+        .split("ratio ")
+        .nth(1)
+        .and_then(|r| r.trim_end_matches('%').parse::<f64>().ok());
+    rows.push(Row {
+        name: "SHA-256 exact, 800 MB Vec<f64>",
+        value: format!("{v:.0} MB/s"),
+        target: ">= 90% of openssl speed",
+        met: ratio.map(|r| r >= 90.0),
+        note,
+    });
+    let (v, note) = get("sha256_sampled")?;
+    rows.push(Row {
+        name: "sampled hash, same 800 MB buffer",
+        value: format!("{v:.1} µs"),
+        target: "<= 50 µs",
+        met: Some(v <= 50.0),
+        note,
+    });
+    let (v, note) = get("per_write_ratio")?;
+    rows.push(Row {
+        name: "per-write cost, 100 vs many stored calls (retention 3)",
+        value: format!("{v:.2}x"),
+        target: "ratio <= 1.5",
+        met: Some(v <= 1.5),
+        note,
+    });
+    let (v, note) = get("replay")?;
+    let n: f64 = note.split_whitespace().next().and_then(|x| x.parse().ok()).unwrap_or(10_000.0);
+    rows.push(Row {
+        name: "replay: discover + replay stored calls",
+        value: format!("{v:.2} s"),
+        target: "<= 2 s for 10,000",
+        met: Some(v * 10_000.0 / n <= 2.0),
+        note,
+    });
+
+    let (annotated, plain, fns) = compile_time(quick)?;
+    let added = annotated - plain;
+    rows.push(Row {
+        name: "compile time, annotated vs plain (debug)",
+        value: format!("+{added:.1} s"),
+        target: "<= 5 s added",
+        met: Some(added <= 5.0),
+        note: format!("{fns} functions: {annotated:.1} s vs {plain:.1} s (crate only, deps prebuilt)"),
+    });
+
+    println!("{}", table(&rows, quick, started.elapsed().as_secs_f64()));
+    Ok(())
+}
+
+fn table(rows: &[Row], quick: bool, secs: f64) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "| row | value | target | met | notes |\n|---|---|---|---|---|"
+    );
+    for r in rows {
+        let met = match r.met {
+            Some(true) => "yes",
+            Some(false) => "NO",
+            None => "-",
+        };
+        let _ = writeln!(s, "| {} | {} | {} | {met} | {} |", r.name, r.value, r.target, r.note);
+    }
+    let _ = write!(
+        s,
+        "\n{} run, {secs:.0} s in all (builds included).",
+        if quick { "--quick" } else { "full" }
+    );
+    s
+}
+
+/// Build a generated crate of `n` functions with and without `#[capture_args]`
+/// (dependencies prebuilt, so only the crate itself is timed).
+fn compile_time(quick: bool) -> Result<(f64, f64, usize), String> {
+    let n = 200;
+    let root = target_dir().join("xtask-compile-bench");
+    let tdir = root.join("target");
+    let runtime = workspace().join("capture-runtime");
+    for variant in ["plain", "annotated"] {
+        let dir = root.join(variant);
+        std::fs::create_dir_all(dir.join("src")).map_err(|e| e.to_string())?;
+        let manifest = format!(
+            "[package]\nname = \"cb-{variant}\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n\
+             [dependencies]\ncapture-runtime = {{ path = {:?} }}\nserde = {{ version = \"1\", features = [\"derive\"] }}\n\n[workspace]\n",
+            runtime.display().to_string()
+        );
+        std::fs::write(dir.join("Cargo.toml"), manifest).map_err(|e| e.to_string())?;
+        let mut src = String::from("#![allow(dead_code)]\nuse serde::{Deserialize, Serialize};\n");
+        for i in 0..n {
+            let attr = if variant == "annotated" {
+                "#[capture_runtime::capture_args(ret)]\n"
+            } else {
+                ""
+            };
+            let _ = write!(
+                src,
+                "#[derive(Clone, Debug, Serialize, Deserialize)]\npub struct In{i} {{ pub a: u64, pub b: String, pub c: Vec<u32> }}\n\
+                 {attr}pub fn f{i}(x: &In{i}, y: u32, s: &str) -> u64 {{ x.a + y as u64 + s.len() as u64 + x.c.len() as u64 }}\n"
+            );
+        }
+        std::fs::write(dir.join("src/lib.rs"), src).map_err(|e| e.to_string())?;
+    }
+    let build = |variant: &str| -> Result<f64, String> {
+        let mut c = cargo();
+        c.current_dir(root.join(variant))
+            .env("CARGO_TARGET_DIR", &tdir)
+            .args(["build", "--quiet"]);
+        let t = Instant::now();
+        run(c, &format!("compile-time crate `{variant}`"))?;
+        Ok(t.elapsed().as_secs_f64())
+    };
+    let touch = |variant: &str| -> Result<(), String> {
+        let p = root.join(variant).join("src/lib.rs");
+        let text = std::fs::read_to_string(&p).map_err(|e| e.to_string())?;
+        std::fs::write(&p, text).map_err(|e| e.to_string())
+    };
+    // Warm: dependencies of both variants.
+    build("plain")?;
+    build("annotated")?;
+    let reps = if quick { 1 } else { 2 };
+    let (mut a, mut p) = (f64::MAX, f64::MAX);
+    for _ in 0..reps {
+        touch("plain")?;
+        p = p.min(build("plain")?);
+        touch("annotated")?;
+        a = a.min(build("annotated")?);
+    }
+    Ok((a, p, n))
 }

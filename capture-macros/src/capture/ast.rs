@@ -57,7 +57,6 @@ pub(crate) struct Function {
 
 pub(crate) fn analyse(func: &ItemFn, errors: &mut Vec<syn::Error>) -> Function {
     let generics: Vec<String> = func.sig.generics.type_params().map(|t| t.ident.to_string()).collect();
-    let has_receiver = func.sig.receiver().is_some();
     let concrete = |ty: &Type| is_concrete(ty, &generics);
     let mut params = Vec::new();
     let mut receiver = Receiver::None;

@@ -11,6 +11,12 @@ use proc_macro2::TokenStream;
 use quote::ToTokens;
 
 pub(crate) fn entry(attr: TokenStream, item: TokenStream) -> TokenStream {
+    entry_with(attr, item, cfg!(feature = "enabled"))
+}
+
+/// `shims`: whether the `enabled` feature is on. Off (or `enabled = false`),
+/// the item is returned exactly as it came in: the same tokens, the same spans.
+fn entry_with(attr: TokenStream, item: TokenStream, shims: bool) -> TokenStream {
     let func: syn::ItemFn = match syn::parse2(item.clone()) {
         Ok(f) => f,
         Err(e) => {
@@ -36,18 +42,57 @@ pub(crate) fn entry(attr: TokenStream, item: TokenStream) -> TokenStream {
         return out;
     }
     // The replay adapter is emitted even when capturing is compiled out, so
-    // replay tests build the same either way.
+    // replay tests build the same either way. The function itself is then the
+    // item exactly as it came in: the same tokens, the same spans.
     let krate: syn::Path = opts
         .krate
         .clone()
         .unwrap_or_else(|| syn::parse_quote!(::capture_runtime));
     let site = expand::site_options(&opts, &analysed, &func, &quote::quote!(#krate::__private));
     let adapter = adapter::emit(&opts, &analysed, &func, site);
-    let mut out = if !cfg!(feature = "enabled") || opts.enabled == Some(false) {
-        func.into_token_stream()
+    let mut out = if !shims || opts.enabled == Some(false) {
+        item
     } else {
         expand::expand(&opts, &analysed, func)
     };
     out.extend(adapter);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::entry_with;
+    use quote::quote;
+
+    fn item() -> proc_macro2::TokenStream {
+        quote! {
+            /// Docs stay.
+            #[inline]
+            pub fn price(order: &Order, (a, b): (u32, u32), discount: f64) -> u64 where Order: Clone {
+                let x = order.total() + a as u64; x - b as u64
+            }
+        }
+    }
+
+    #[test]
+    fn feature_off_leaves_the_function_exactly_as_written() {
+        let out = entry_with(quote!(ret, ignore(discount)), item(), false).to_string();
+        // The item, token for token, followed only by the hidden replay adapter.
+        let rest = out.strip_prefix(&item().to_string()).expect("the item comes first, unchanged");
+        assert!(rest.trim_start().starts_with("# [doc (hidden)]"), "{rest}");
+        assert!(!out.contains("__CAPTURE_SITE . begin"), "{out}");
+    }
+
+    #[test]
+    fn enabled_false_leaves_the_function_exactly_as_written() {
+        let out = entry_with(quote!(enabled = false), item(), true).to_string();
+        let rest = out.strip_prefix(&item().to_string()).expect("the item comes first, unchanged");
+        assert!(rest.trim_start().starts_with("# [doc (hidden)]"), "{rest}");
+    }
+
+    #[test]
+    fn feature_on_adds_the_shim() {
+        let out = entry_with(quote!(), item(), true).to_string();
+        assert!(out.contains("__CAPTURE_SITE"), "{out}");
+    }
 }

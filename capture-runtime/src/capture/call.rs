@@ -355,6 +355,7 @@ impl Site {
             ret: None,
             after: Vec::new(),
             retention: resolved.retention,
+            queued: false,
         };
         writer::submit_start(&resolved, &mut call);
         DEPTH.with(|d| d.set(depth + 1));

@@ -177,8 +177,8 @@ fn resolve(opts: &SiteOptions, self_type: Option<&'static str>, generation: u64)
     }
 }
 
-/// Store handles shared by every site writing to the same folder, codec, fsync policy and quota.
-type StoreKey = (PathBuf, Codec, bool, Option<u64>);
+/// Store handles shared by every site writing to the same folder, codec, durability and quota.
+type StoreKey = (PathBuf, Codec, Durability, Option<u64>);
 static STORES: Mutex<Option<HashMap<StoreKey, Store>>> = Mutex::new(None);
 
 /// One `Store` per folder and settings, so sites writing to the same store
@@ -186,7 +186,7 @@ static STORES: Mutex<Option<HashMap<StoreKey, Store>>> = Mutex::new(None);
 fn shared_store(root: PathBuf, codec: Codec, durability: Durability, quota: Option<u64>) -> Store {
     let mut guard = STORES.lock().unwrap_or_else(|e| e.into_inner());
     let map = guard.get_or_insert_with(HashMap::new);
-    map.entry((root.clone(), codec, durability == Durability::PerWrite, quota))
+    map.entry((root.clone(), codec, durability, quota))
         .or_insert_with(|| {
             let store =
                 Store::with_backend(Arc::new(LocalBackend::new(root).with_durability(durability))).with_codec(codec);

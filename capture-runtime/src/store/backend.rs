@@ -6,6 +6,7 @@ use std::io::{ErrorKind, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use crate::error::{CaptureError, Result};
@@ -20,11 +21,24 @@ pub struct Listing {
 }
 
 /// When written data is forced to stable storage.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+///
+/// Every policy writes through a temp file and a rename, so a reader never
+/// sees a torn file; they differ in what a power cut can lose.
+///
+/// ```
+/// use capture_runtime::store::{Durability, LocalBackend};
+/// let b = LocalBackend::new("captures").with_durability(Durability::OnFlush);
+/// # let _ = b;
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Durability {
     /// Never fsync: the OS writes back on its own (fastest; a power cut may lose recent captures, never tear one).
     #[default]
     None,
+    /// fsync what was written since the last sync when `capture_runtime::flush()`
+    /// runs (or a `WorkerGuard` drops): one fsync per file at flush time instead
+    /// of one per write on the calling path.
+    OnFlush,
     /// fsync every file before it is renamed into place.
     PerWrite,
 }
@@ -54,6 +68,11 @@ pub trait Backend: Send + Sync + 'static {
     fn local_root(&self) -> Option<&Path> {
         None
     }
+    /// Force what was written so far to stable storage (see [`Durability::OnFlush`]).
+    /// Backends whose puts are durable when they return keep this no-op default.
+    fn sync(&self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Files under a folder: temp file + rename, 0600 files, 0700 folders,
@@ -71,6 +90,8 @@ pub trait Backend: Send + Sync + 'static {
 pub struct LocalBackend {
     root: PathBuf,
     durability: Durability,
+    /// Files written since the last `sync` (only with [`Durability::OnFlush`]).
+    unsynced: Arc<Mutex<Vec<PathBuf>>>,
 }
 
 static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -81,6 +102,7 @@ impl LocalBackend {
         LocalBackend {
             root: root.into(),
             durability: Durability::None,
+            unsynced: Arc::default(),
         }
     }
 
@@ -138,7 +160,18 @@ impl LocalBackend {
         fs::rename(tmp, dest).map_err(|e| {
             let _ = fs::remove_file(tmp);
             CaptureError::io(dest, e)
-        })
+        })?;
+        self.written(dest);
+        Ok(())
+    }
+
+    fn written(&self, dest: &Path) {
+        if self.durability == Durability::OnFlush {
+            self.unsynced
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(dest.to_owned());
+        }
     }
 }
 
@@ -165,7 +198,10 @@ impl Backend for LocalBackend {
         let r = fs::hard_link(&tmp, &dest);
         let _ = fs::remove_file(&tmp);
         match r {
-            Ok(()) => Ok(true),
+            Ok(()) => {
+                self.written(&dest);
+                Ok(true)
+            }
             Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(false),
             Err(e) => Err(CaptureError::io(dest, e)),
         }
@@ -234,6 +270,31 @@ impl Backend for LocalBackend {
 
     fn local_root(&self) -> Option<&Path> {
         Some(&self.root)
+    }
+
+    fn sync(&self) -> Result<()> {
+        let files = std::mem::take(&mut *self.unsynced.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut dirs: Vec<&Path> = Vec::new();
+        for f in &files {
+            // A file removed since (retention) needs no sync.
+            match File::open(f) {
+                Ok(h) => h.sync_all().map_err(|e| CaptureError::io(f, e))?,
+                Err(e) if e.kind() == ErrorKind::NotFound => {}
+                Err(e) => return Err(CaptureError::io(f, e)),
+            }
+            if let Some(d) = f.parent() {
+                if !dirs.contains(&d) {
+                    dirs.push(d);
+                }
+            }
+        }
+        // The renames themselves live in the folders.
+        for d in dirs {
+            if let Ok(h) = File::open(d) {
+                let _ = h.sync_all();
+            }
+        }
+        Ok(())
     }
 }
 

@@ -181,26 +181,77 @@ impl Store {
     /// Write (or rewrite) a call record, then apply `retention` to its function.
     /// Returns the record's key.
     pub fn write_call(&self, record: &CallRecord, retention: Retention) -> Result<String> {
-        let dir = function_dir(&record.function);
-        let key = format!("{dir}/{}", record.file_name());
-        let body = self.codec.encode(record).map_err(|message| CaptureError::Encode {
-            what: "call record".into(),
-            message,
-        })?;
-        let bytes = frame(self.codec, FileKind::Call, &body);
-        if retention.max_count.is_none() && retention.max_age.is_none() {
-            self.backend.put(&key, &bytes)?;
+        let mut keys = self.write_calls(std::slice::from_ref(record), retention)?;
+        Ok(keys.pop().expect("one record in, one key out"))
+    }
+
+    /// Write (or rewrite) several call records of one function under one lock,
+    /// then apply `retention` once: the background writer's batch path.
+    /// Returns the keys, in the order of `records`.
+    ///
+    /// ```
+    /// # use capture_runtime::{record::*, store::{Retention, Store}};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let store = Store::open(dir.path());
+    /// # let rec = |seq| CallRecord { function: "shop::price".into(), crate_name: "shop".into(),
+    /// #     crate_version: "0.1.0".into(), format_version: 1, unix_nanos: 1_000 + seq, pid: 1, seq,
+    /// #     thread_name: None, thread_id: 1, depth: 0, args: vec![], ret: None, after: vec![],
+    /// #     outcome: Outcome::Returned };
+    /// let keep_two = Retention { max_count: Some(2), max_age: None };
+    /// store.write_calls(&[rec(1), rec(2), rec(3)], keep_two).unwrap();
+    /// assert_eq!(store.calls("shop::price").unwrap().len(), 2);
+    /// ```
+    pub fn write_calls(&self, records: &[CallRecord], retention: Retention) -> Result<Vec<String>> {
+        let Some(first) = records.first() else {
+            return Ok(Vec::new());
+        };
+        let dir = function_dir(&first.function);
+        if let Some(other) = records.iter().find(|r| r.function != first.function) {
+            return Err(CaptureError::Encode {
+                what: "call records".into(),
+                message: format!(
+                    "one batch mixes functions `{}` and `{}`; write each function's records separately",
+                    first.function, other.function
+                ),
+            });
+        }
+        let mut framed = Vec::with_capacity(records.len());
+        for record in records {
+            let body = self.codec.encode(record).map_err(|message| CaptureError::Encode {
+                what: "call record".into(),
+                message,
+            })?;
+            framed.push((
+                format!("{dir}/{}", record.file_name()),
+                frame(self.codec, FileKind::Call, &body),
+            ));
+        }
+        let trim = retention.max_count.is_some() || retention.max_age.is_some();
+        let _lock = if trim {
+            Some(self.backend.lock(&format!("{dir}/.lock"))?)
         } else {
-            let _lock = self.backend.lock(&format!("{dir}/.lock"))?;
-            self.backend.put(&key, &bytes)?;
+            None
+        };
+        for (key, bytes) in &framed {
+            self.backend.put(key, bytes)?;
+        }
+        if trim {
             self.trim(&dir, retention)?;
         }
         if let Some(q) = &self.quota {
-            if let Err(e) = q.note(self, bytes.len() as u64 + quota::new_object_bytes(record)) {
+            let added: u64 = framed.iter().map(|(_, bytes)| bytes.len() as u64).sum::<u64>()
+                + records.iter().map(quota::new_object_bytes).sum::<u64>();
+            if let Err(e) = q.note(self, added) {
                 crate::config::report_once(&format!("could not apply the store quota: {e}"));
             }
         }
-        Ok(key)
+        Ok(framed.into_iter().map(|(k, _)| k).collect())
+    }
+
+    /// Force what this store wrote so far to stable storage (a no-op unless the
+    /// backend buffers durability, see [`Durability::OnFlush`]).
+    pub fn sync(&self) -> Result<()> {
+        self.backend.sync()
     }
 
     /// Apply retention to one function folder. Cost is proportional to the

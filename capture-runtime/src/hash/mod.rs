@@ -1,4 +1,5 @@
-//! Content ids: SHA-256 of a value's canonical encoding.
+//! Content ids: SHA-256 of a value's canonical encoding, and the hash
+//! strategies for large values (exact streaming, sampled).
 
 use std::fmt;
 use std::str::FromStr;
@@ -93,3 +94,7 @@ impl<'de> serde::Deserialize<'de> for ContentId {
         s.parse().map_err(serde::de::Error::custom)
     }
 }
+
+mod strategy;
+
+pub use strategy::{exact_hash, hash_serialized, sampled_hash, HashStrategy, NumericBuffer, StreamingHasher};

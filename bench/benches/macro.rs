@@ -1,0 +1,259 @@
+//! Whole-system rows of `cargo xtask bench` (no criterion: each is one long
+//! measurement). Prints one `ROW|name|value|unit|note` line per row for the
+//! xtask to put in its table. `--quick` shrinks the workloads (and says so).
+
+use std::hint::black_box;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use capture_bench::{captured, order, plain, Order};
+use capture_runtime::config::{WhenFull, WriterMode};
+use capture_runtime::hash::{exact_hash, sampled_hash};
+use capture_runtime::record::{ArgRecord, CallRecord, Outcome, Slot};
+use capture_runtime::store::Retention;
+use capture_runtime::{configure, flush, stats, CaptureLoader, Codec, Config, Store};
+
+fn row(name: &str, value: f64, unit: &str, note: &str) {
+    println!("ROW|{name}|{value:.3}|{unit}|{note}");
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let only: Vec<String> = std::env::args()
+        .filter_map(|a| a.strip_prefix("--only=").map(str::to_owned))
+        .collect();
+    let want = |n: &str| only.is_empty() || only.iter().any(|o| o == n);
+    let tmp = tempfile::tempdir().expect("temp dir");
+    if want("sustained") {
+        sustained(tmp.path(), if quick { 200_000 } else { 1_000_000 });
+    }
+    if want("hash") {
+        hashing(quick);
+    }
+    if want("retention") {
+        per_write(tmp.path(), if quick { 5_000 } else { 100_000 });
+    }
+    if want("replay") {
+        replay(tmp.path(), if quick { 2_000 } else { 10_000 });
+    }
+}
+
+/// Captures/s into the local store through the macro and the background
+/// writer: dedup on, distinct arguments every 10th call, default retention.
+fn sustained(root: &Path, calls: u64) {
+    let dir = root.join("sustained");
+    configure(Config {
+        enabled: Some(true),
+        dir: Some(dir.clone()),
+        writer: Some(WriterMode::Background {
+            capacity: 1 << 14,
+            when_full: WhenFull::Block,
+        }),
+        ..Config::default()
+    });
+    let orders: Vec<Order> = (0..calls / 10 + 1).map(order).collect();
+    let before = stats();
+    let t = Instant::now();
+    for i in 0..calls {
+        black_box(captured::price(&orders[(i / 10) as usize], 0.1, "hunter2"));
+    }
+    flush();
+    let el = t.elapsed();
+    let s = stats();
+    let stored = CaptureLoader::new(&dir).load_all("price").map(|c| c.len()).unwrap_or(0);
+    row(
+        "sustained",
+        calls as f64 / el.as_secs_f64(),
+        "captures/s",
+        &format!(
+            "{calls} calls in {:.2} s incl. flush; {} records written, {} coalesced (repeats), {} evicted in batch (retention 10), {} dropped; {stored} on disk",
+            el.as_secs_f64(),
+            s.written - before.written,
+            s.coalesced - before.coalesced,
+            s.evicted - before.evicted,
+            s.dropped - before.dropped
+        ),
+    );
+    configure(Config {
+        enabled: Some(false),
+        ..Config::default()
+    });
+}
+
+/// Exact SHA-256 over 800 MB of f64 vs `openssl speed`, and the sampled hash.
+fn hashing(quick: bool) {
+    let n = 100_000_000usize; // 800 MB
+    let mut v: Vec<f64> = Vec::with_capacity(n);
+    v.extend((0..n).map(|i| i as f64));
+    let runs = if quick { 1 } else { 3 };
+    let mut times = Vec::new();
+    for _ in 0..runs {
+        let t = Instant::now();
+        black_box(exact_hash(black_box(&v)));
+        times.push(t.elapsed());
+    }
+    let t = median(times);
+    let ours = 800.0 / t.as_secs_f64();
+    let secs = if quick { "1" } else { "3" };
+    let openssl = Command::new("openssl")
+        .args(["speed", "-evp", "sha256", "-bytes", "16384", "-seconds", secs])
+        .output()
+        .ok()
+        .and_then(|o| parse_openssl(&String::from_utf8_lossy(&o.stdout)));
+    match openssl {
+        Some(mbs) => row(
+            "sha256_exact",
+            ours,
+            "MB/s",
+            &format!(
+                "{:.0} ms for 800 MB; openssl speed -evp sha256 (16 KiB blocks, 1 core): {mbs:.0} MB/s; ratio {:.1}%",
+                t.as_secs_f64() * 1e3,
+                100.0 * ours / mbs
+            ),
+        ),
+        None => row(
+            "sha256_exact",
+            ours,
+            "MB/s",
+            "openssl CLI not found or unparsable: no reference figure",
+        ),
+    }
+    let mut times = Vec::new();
+    for _ in 0..if quick { 51 } else { 501 } {
+        let t = Instant::now();
+        black_box(sampled_hash(black_box(&v)));
+        times.push(t.elapsed());
+    }
+    let m = median(times);
+    row(
+        "sha256_sampled",
+        m.as_secs_f64() * 1e6,
+        "µs",
+        "median; 3 x 4 KiB blocks + 256 strided cache lines of the same 800 MB buffer",
+    );
+}
+
+/// `openssl speed` prints `sha256   <k/s per size> ...`; the last column is
+/// the largest block size, in thousands of bytes per second.
+fn parse_openssl(out: &str) -> Option<f64> {
+    let line = out.lines().rev().find(|l| l.starts_with("sha256"))?;
+    let last = line.split_whitespace().last()?;
+    let k: f64 = last.trim_end_matches('k').parse().ok()?;
+    Some(k * 1000.0 / 1e6)
+}
+
+fn record(function: &str, seq: u64, args: Vec<ArgRecord>) -> CallRecord {
+    CallRecord {
+        function: function.into(),
+        crate_name: "capture_bench".into(),
+        crate_version: "0.1.0".into(),
+        format_version: capture_runtime::codec::FORMAT_VERSION,
+        unix_nanos: 1_700_000_000_000_000_000 + seq * 1000,
+        pid: 1,
+        seq,
+        thread_name: None,
+        thread_id: 1,
+        depth: 0,
+        args,
+        ret: None,
+        after: Vec::new(),
+        outcome: Outcome::Returned,
+    }
+}
+
+fn stored_arg(store: &Store, name: &str, bytes: &[u8]) -> ArgRecord {
+    let id = store.put_object(bytes).expect("object");
+    ArgRecord {
+        name: name.into(),
+        type_name: "?".into(),
+        slot: Slot::Stored {
+            id,
+            len: bytes.len() as u64,
+        },
+        schema: None,
+        redacted: Vec::new(),
+    }
+}
+
+/// Synchronous per-write cost (object + record + retention 3) once the store
+/// has received 100 calls of the function, and once it has received `big`.
+fn per_write(root: &Path, big: u64) {
+    let store = Store::open(root.join("retention"));
+    let keep3 = Retention {
+        max_count: Some(3),
+        max_age: None,
+    };
+    let f = "capture_bench::retention::price";
+    let write = |seq: u64| {
+        let body = Codec::MsgPack.encode(&order(seq)).expect("encode");
+        let arg = stored_arg(&store, "order", &body);
+        store.write_call(&record(f, seq, vec![arg]), keep3).expect("write");
+    };
+    let sample = |from: u64| {
+        let v: Vec<Duration> = (from..from + 200)
+            .map(|s| {
+                let t = Instant::now();
+                write(s);
+                t.elapsed()
+            })
+            .collect();
+        median(v)
+    };
+    (0..100).for_each(write);
+    let at_small = sample(100);
+    (300..big).for_each(write);
+    let at_big = sample(big);
+    let kept = store.calls(f).map(|c| c.len()).unwrap_or(0);
+    row(
+        "per_write_ratio",
+        at_big.as_secs_f64() / at_small.as_secs_f64(),
+        "x",
+        &format!(
+            "median sync write {:.0} µs after 100 calls vs {:.0} µs after {big} calls (distinct objects; {kept} records kept)",
+            at_small.as_secs_f64() * 1e6,
+            at_big.as_secs_f64() * 1e6
+        ),
+    );
+}
+
+/// Discover + load + decode + call `n` stored calls through `CaptureLoader`.
+fn replay(root: &Path, n: u64) {
+    let dir = root.join("replay");
+    let store = Store::open(&dir);
+    let f = "capture_bench::captured::price";
+    let none = Retention::default();
+    let mut order_arg = None;
+    for seq in 0..n {
+        if seq % 10 == 0 {
+            let body = Codec::MsgPack.encode(&order(seq)).expect("encode");
+            order_arg = Some(stored_arg(&store, "order", &body));
+        }
+        let d = stored_arg(&store, "discount", &Codec::MsgPack.encode(&0.1f64).expect("encode"));
+        let args = vec![order_arg.clone().expect("set at seq 0"), d];
+        store.write_call(&record(f, seq, args), none).expect("write");
+    }
+    let t = Instant::now();
+    let loader = CaptureLoader::new(&dir);
+    let mut replayed = 0u64;
+    for func in loader.functions().expect("functions") {
+        for call in loader.load_all(&func).expect("load") {
+            let o: Order = call.arg("order").expect("order");
+            let d: f64 = call.arg("discount").expect("discount");
+            black_box(plain::price(&o, d, ""));
+            replayed += 1;
+        }
+    }
+    let el = t.elapsed();
+    row(
+        "replay",
+        el.as_secs_f64(),
+        "s",
+        &format!("{replayed} stored calls: discover + load + verify + decode + call via CaptureLoader (not yet the capture-test harness)"),
+    );
+}
