@@ -4,7 +4,9 @@
 # Usage:
 #   scripts/s3-server.sh start    install (idempotent) + start on 127.0.0.1 + create bucket;
 #                                 prints `export VAR=value` lines on stdout, so use:
-#                                   eval "$(scripts/s3-server.sh start)"
+#                                   s3_env="$(scripts/s3-server.sh start)"; eval "$s3_env"
+#                                 (NOT `eval "$(... start)"`: eval of an empty string
+#                                 returns 0, so set -e would not see a failed start)
 #   scripts/s3-server.sh env      print the export lines of the running server
 #   scripts/s3-server.sh status   exit 0 and say so if up, exit 1 if not
 #   scripts/s3-server.sh stop     stop it (idempotent)
@@ -205,8 +207,9 @@ start() {
 
     if [[ -n "${CAPTURE_S3_PORT:-}" ]]; then
         port="$CAPTURE_S3_PORT"
-        [[ "$port" =~ ^[0-9]{1,5}$ ]] && ((10#$port >= 1 && 10#$port <= 65535)) ||
+        if ! [[ "$port" =~ ^[0-9]{1,5}$ ]] || ((10#$port < 1 || 10#$port > 65535)); then
             die "CAPTURE_S3_PORT='$port' is not a port number (1-65535)"
+        fi
         port=$((10#$port))
         port_in_use "$port" && die "port $port (CAPTURE_S3_PORT) is already in use by another process"
     else
@@ -223,9 +226,10 @@ start() {
     : >"$LOG_FILE"
     local detach=nohup
     command -v setsid >/dev/null 2>&1 && detach=setsid
+    # shellcheck disable=SC2016 # $$ and $1 are for the inner bash
     "$detach" bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$PID_FILE" \
         "$VENV/bin/python" "$LAUNCHER" -H "$HOST" -p "$port" \
-        </dev/null >>"$LOG_FILE" 2>&1 &
+        </dev/null >>"$LOG_FILE" 2>&1 9>&- &
     printf '%s' "$port" >"$PORT_FILE"
 
     local deadline=$((SECONDS + TIMEOUT))
@@ -241,7 +245,7 @@ start() {
         fi
         if ((SECONDS >= deadline)); then
             tail -n 20 "$LOG_FILE" >&2 || true
-            [[ "$pid" =~ ^[0-9]+$ ]] && kill "$pid" 2>/dev/null || true
+            if [[ "$pid" =~ ^[0-9]+$ ]]; then kill "$pid" 2>/dev/null || true; fi
             rm -f "$PID_FILE" "$PORT_FILE"
             die "moto server did not answer on $HOST:$port within ${TIMEOUT}s (log: $LOG_FILE)"
         fi
@@ -296,12 +300,21 @@ env_cmd() {
     print_env "$port"
 }
 
+# Serialize concurrent start/stop calls (e.g. from parallel test processes).
+# fd 9 is closed for the server process so it does not keep the lock.
+take_lock() {
+    mkdir -p "$S3_HOME"
+    command -v flock >/dev/null 2>&1 || return 0
+    exec 9>"$S3_HOME/.lock"
+    flock -w 900 9 || die "timed out waiting for $S3_HOME/.lock"
+}
+
 case "${1:-}" in
-start) start ;;
-stop) stop ;;
+start) take_lock; start ;;
+stop) take_lock; stop ;;
 status) status ;;
 env) env_cmd ;;
-install) install ;;
+install) take_lock; install ;;
 *)
     echo "usage: $0 {start|stop|status|env|install}" >&2
     exit 2

@@ -145,7 +145,7 @@ pub(crate) fn expand(opts: &Options, f: &Function, mut func: ItemFn) -> TokenStr
     quote!(#func)
 }
 
-fn site_options(opts: &Options, f: &Function, func: &ItemFn, pv: &TokenStream) -> TokenStream {
+pub(super) fn site_options(opts: &Options, f: &Function, func: &ItemFn, pv: &TokenStream) -> TokenStream {
     let fn_name = func.sig.ident.to_string();
     let opt_str = |o: &Option<super::attr::Spanned<String>>| match o {
         Some(s) => {

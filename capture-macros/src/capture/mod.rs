@@ -2,6 +2,7 @@
 
 mod ast;
 mod attr;
+mod cache_expand;
 mod check;
 mod expand;
 
@@ -25,6 +26,7 @@ pub(crate) fn entry(attr: TokenStream, item: TokenStream) -> TokenStream {
     let opts = attr::parse(attr, &mut errors);
     let analysed = ast::analyse(&func, &mut errors);
     check::validate(&opts, &analysed, &func, &mut errors);
+    cache_expand::validate(&opts, &analysed, &func, &mut errors);
     if let Some(first) = errors.into_iter().reduce(|mut a, b| {
         a.combine(b);
         a
@@ -35,6 +37,9 @@ pub(crate) fn entry(attr: TokenStream, item: TokenStream) -> TokenStream {
     }
     if !cfg!(feature = "enabled") || opts.enabled == Some(false) {
         return func.into_token_stream();
+    }
+    if opts.cache.is_some() {
+        return cache_expand::expand(&opts, &analysed, func);
     }
     expand::expand(&opts, &analysed, func)
 }

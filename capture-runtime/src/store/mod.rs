@@ -149,11 +149,19 @@ impl Store {
         let bytes = frame(self.codec, FileKind::Call, &body);
         if retention.max_count.is_none() && retention.max_age.is_none() {
             self.backend.put(&key, &bytes)?;
-            return Ok(key);
+        } else {
+            let _lock = self.backend.lock(&format!("{dir}/.lock"))?;
+            self.backend.put(&key, &bytes)?;
+            self.trim(&dir, retention)?;
         }
-        let _lock = self.backend.lock(&format!("{dir}/.lock"))?;
-        self.backend.put(&key, &bytes)?;
-        self.trim(&dir, retention)?;
+        if crate::hooks::active() {
+            crate::hooks::emit(crate::hooks::CaptureEvent::Call {
+                store: self.describe(),
+                function: record.function.clone(),
+                key: key.clone(),
+                outcome: record.outcome,
+            });
+        }
         Ok(key)
     }
 
