@@ -3,6 +3,7 @@
 
 mod backend;
 pub mod layout;
+pub mod object;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
