@@ -107,6 +107,18 @@ pub enum CaptureError {
         /// Why (ignored, redacted, placeholder, too large, failed to encode).
         reason: String,
     },
+    /// No checkpoint by that name (or version) is stored.
+    #[error("no checkpoint `{name}`{} in {store}; {}", .version.map(|v| format!(" version {v}")).unwrap_or_default(), checkpoint_hint(.known))]
+    NoCheckpoint {
+        /// The name asked for.
+        name: String,
+        /// The version asked for (`None`: the latest).
+        version: Option<u64>,
+        /// The store searched.
+        store: PathBuf,
+        /// Checkpoint names (or, for a missing version, versions) that exist.
+        known: Vec<String>,
+    },
     /// A configuration value is invalid.
     #[error("invalid configuration {key}={value:?}: {expected}")]
     Config {
@@ -141,6 +153,14 @@ fn known_hint(known: &[String]) -> String {
         "the store is empty: run the code with capture enabled first (CAPTURE_ENABLED=1), or set CAPTURE_DIR to the store".to_string()
     } else {
         format!("functions with captures: {}", known.join(", "))
+    }
+}
+
+fn checkpoint_hint(known: &[String]) -> String {
+    if known.is_empty() {
+        "none is stored there: save one with capture_runtime::checkpoint(name, &value)".to_string()
+    } else {
+        format!("stored: {}", known.join(", "))
     }
 }
 

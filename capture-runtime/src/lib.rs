@@ -17,12 +17,15 @@
 //! See the guide in `docs/` for every option, the on-disk format and replay.
 #![warn(missing_docs)]
 
+pub mod cache;
 pub mod capture;
+pub mod checkpoint;
 pub mod codec;
 pub mod config;
 mod error;
 pub mod filter;
 pub mod hash;
+pub mod hooks;
 mod load;
 pub mod record;
 pub mod reduce;
@@ -53,10 +56,12 @@ pub use capture::writer::{flush, init, stats, Stats, WorkerGuard};
 /// ```
 pub use capture_macros::capture_args;
 pub use capture_macros::Reducible;
+pub use checkpoint::{checkpoint, gc_roots, load_checkpoint};
 pub use codec::Codec;
 pub use config::{check_config, configure, set_enabled, Config};
 pub use error::{CaptureError, Result};
 pub use hash::{BadContentId, ContentId};
+pub use hooks::on_capture;
 pub use load::{load_latest, CaptureLoader, CapturedCall};
 pub use record::CallRecord;
 pub use reduce::explain::Explanation;
@@ -66,6 +71,10 @@ pub use store::Store;
 /// Items used by generated code. Not public API: names may change in any release.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::cache::{
+        cached_result_must_implement_serde_serialize_and_deserialize, CacheCall, CacheOptions, CacheSite, ErrProbe,
+        KeySink, ProbeOther, ProbeResult,
+    };
     pub use crate::capture::call::{ArgSink, CallGuard};
     pub use crate::capture::dispatch;
     pub use crate::capture::site::{Site, SiteOptions};

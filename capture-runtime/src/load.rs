@@ -53,6 +53,13 @@ impl CaptureLoader {
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
             .or_else(|| crate::config::programmatic().and_then(|c| c.dir));
+        if let Some(url) = configured
+            .as_deref()
+            .and_then(|p| p.to_str())
+            .filter(|s| crate::store::object::is_url(s))
+        {
+            return Ok(CaptureLoader::from_store(crate::store::object::open_location(url)?));
+        }
         let path = match (configured, manifest) {
             (Some(dir), Some(m)) => m.join(dir),
             (Some(dir), None) => dir,

@@ -29,11 +29,26 @@ pub(crate) struct Options {
     pub max_size: Option<Spanned<u64>>,
     pub capture_self: Option<Span>,
     pub krate: Option<syn::Path>,
+    /// `cache`: memoize the function.
+    pub cache: Option<Span>,
+    /// `cache_ttl = "1h"`, in seconds.
+    pub cache_ttl_secs: Option<Spanned<u64>>,
+    /// `cache_max_entries = N`.
+    pub cache_max_entries: Option<Spanned<u64>>,
+    /// `cache_max_bytes = "64MiB"`.
+    pub cache_max_bytes: Option<Spanned<u64>>,
+    /// `cache_errors`: also cache `Err` results.
+    pub cache_errors: Option<Span>,
+    /// `cache_exclude(a, b)`: arguments left out of the key.
+    pub cache_exclude: Vec<Ident>,
+    /// `cache_hash(arg = strategy)`.
+    pub cache_hash: Vec<(Ident, Ident)>,
+    /// Every `cache_*` option given, with its span (they need `cache`).
+    pub cache_option_spans: Vec<(String, Span)>,
     seen: Vec<String>,
 }
 
-const KNOWN: &str =
-    "path, retention, max_age, ignore(..), redact(..), allow(..), ret, name, enabled, sample, sample_by, max_size, self, crate";
+const KNOWN: &str = "path, retention, max_age, ignore(..), redact(..), allow(..), ret, name, enabled, sample, sample_by, max_size, self, crate, cache, cache_ttl, cache_max_entries, cache_max_bytes, cache_errors, cache_exclude(..), cache_hash(..)";
 
 pub(crate) fn parse(attr: TokenStream, errors: &mut Vec<syn::Error>) -> Options {
     let mut opts = Options::default();
@@ -208,6 +223,11 @@ impl Options {
                 let b: LitBool = meta.value()?.parse()?;
                 self.enabled = Some(b.value);
             }
+            "cache" | "cache_ttl" | "cache_max_entries" | "cache_max_bytes" | "cache_errors" | "cache_exclude"
+            | "cache_hash" => {
+                self.once(meta, &key)?;
+                self.cache_option(meta, &key)?;
+            }
             "crate" => {
                 self.once(meta, "crate")?;
                 let s: LitStr = meta.value()?.parse()?;
@@ -223,6 +243,94 @@ impl Options {
         Ok(())
     }
 
+    fn cache_option(&mut self, meta: &ParseNestedMeta, key: &str) -> syn::Result<()> {
+        let span = meta.path.get_ident().map(|i| i.span()).unwrap_or_else(Span::call_site);
+        if key != "cache" {
+            self.cache_option_spans.push((key.to_owned(), span));
+        }
+        match key {
+            "cache" => {
+                self.flag(meta, "cache")?;
+                self.cache = Some(span);
+            }
+            "cache_errors" => {
+                self.flag(meta, "cache_errors")?;
+                self.cache_errors = Some(span);
+            }
+            "cache_ttl" => {
+                let s: LitStr = meta.value()?.parse()?;
+                let secs = parse_duration_secs(&s.value()).map_err(|e| syn::Error::new(s.span(), e))?;
+                if secs == 0 {
+                    return Err(syn::Error::new(
+                        s.span(),
+                        "`cache_ttl` must be longer than 0s (to not cache, remove `cache`)",
+                    ));
+                }
+                self.cache_ttl_secs = Some(Spanned { value: secs });
+            }
+            "cache_max_bytes" => {
+                let s: LitStr = meta.value()?.parse()?;
+                let n = parse_size(&s.value()).map_err(|e| syn::Error::new(s.span(), e))?;
+                self.cache_max_bytes = Some(Spanned { value: n });
+            }
+            "cache_max_entries" => {
+                let n: LitInt = meta.value()?.parse()?;
+                let v: u64 = n.base10_parse()?;
+                if v == 0 {
+                    return Err(syn::Error::new(
+                        n.span(),
+                        "`cache_max_entries` must be at least 1 (to not cache, remove `cache`)",
+                    ));
+                }
+                self.cache_max_entries = Some(Spanned { value: v });
+            }
+            "cache_exclude" => {
+                meta.parse_nested_meta(|m| {
+                    let ident = if m.path.is_ident("self") {
+                        Some(Ident::new("self", m.path.segments[0].ident.span()))
+                    } else {
+                        m.path.get_ident().cloned()
+                    };
+                    match ident {
+                        Some(i) if m.input.is_empty() || m.input.peek(syn::Token![,]) => self.cache_exclude.push(i),
+                        _ => {
+                            return Err(
+                                m.error("`cache_exclude(..)` takes argument names, e.g. cache_exclude(logger, now)")
+                            )
+                        }
+                    }
+                    Ok(())
+                })?;
+            }
+            _ => {
+                meta.parse_nested_meta(|m| {
+                    let Some(arg) = m.path.get_ident().cloned() else {
+                        return Err(m.error("`cache_hash(..)` takes `argument = strategy`, e.g. cache_hash(frame = exact)"));
+                    };
+                    let strategy: Ident = m.value()?.parse()?;
+                    match strategy.to_string().as_str() {
+                        "exact" => {}
+                        "sampled" => {
+                            return Err(syn::Error::new(
+                                strategy.span(),
+                                "the `sampled` hash strategy is not available in this version of capture; use `exact` (the default: the whole value is hashed), or leave the argument out of the key with cache_exclude(..)",
+                            ))
+                        }
+                        other => {
+                            return Err(syn::Error::new(
+                                strategy.span(),
+                                format!("unknown hash strategy `{other}`; expected `exact` (or `sampled` in a later version)"),
+                            ))
+                        }
+                    }
+                    self.cache_hash.push((arg, strategy));
+                    Ok(())
+                })?;
+            }
+        }
+        Ok(())
+    }
+
     fn flag(&self, meta: &ParseNestedMeta, key: &str) -> syn::Result<()> {
         if meta.input.is_empty() || meta.input.peek(syn::Token![,]) {
             Ok(())
@@ -233,7 +341,7 @@ impl Options {
 }
 
 fn suggest(key: &str) -> Option<&'static str> {
-    const ALL: [&str; 14] = [
+    const ALL: [&str; 21] = [
         "path",
         "retention",
         "max_age",
@@ -248,12 +356,24 @@ fn suggest(key: &str) -> Option<&'static str> {
         "max_size",
         "self",
         "crate",
+        "cache",
+        "cache_ttl",
+        "cache_max_entries",
+        "cache_max_bytes",
+        "cache_errors",
+        "cache_exclude",
+        "cache_hash",
     ];
-    ALL.iter().copied().find(|k| {
-        let (a, b) = (k.as_bytes(), key.as_bytes());
-        let common = a.iter().zip(b).take_while(|(x, y)| x == y).count();
-        common >= 3 || (a.len().abs_diff(b.len()) <= 1 && a.iter().filter(|c| b.contains(c)).count() + 1 >= a.len())
-    })
+    let common = |k: &str| k.bytes().zip(key.bytes()).take_while(|(x, y)| x == y).count();
+    ALL.iter()
+        .copied()
+        .filter(|k| {
+            let (a, b) = (k.as_bytes(), key.as_bytes());
+            common(k) >= 3
+                || (a.len().abs_diff(b.len()) <= 1 && a.iter().filter(|c| b.contains(c)).count() + 1 >= a.len())
+        })
+        // The longest shared prefix wins (`cache_tll` -> `cache_ttl`, not `cache`).
+        .max_by_key(|k| (common(k), std::cmp::Reverse(k.len().abs_diff(key.len()))))
 }
 
 fn parse_duration_secs(text: &str) -> Result<u64, String> {

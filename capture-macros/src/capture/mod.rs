@@ -3,6 +3,7 @@
 mod adapter;
 mod ast;
 mod attr;
+mod cache_expand;
 mod check;
 mod dispatch;
 mod expand;
@@ -33,6 +34,7 @@ fn entry_with(attr: TokenStream, item: TokenStream, shims: bool) -> TokenStream 
     let opts = attr::parse(attr, &mut errors);
     let analysed = ast::analyse(&func, &mut errors);
     check::validate(&opts, &analysed, &func, &mut errors);
+    cache_expand::validate(&opts, &analysed, &func, &mut errors);
     if let Some(first) = errors.into_iter().reduce(|mut a, b| {
         a.combine(b);
         a
@@ -52,6 +54,8 @@ fn entry_with(attr: TokenStream, item: TokenStream, shims: bool) -> TokenStream 
     let adapter = adapter::emit(&opts, &analysed, &func, site);
     let mut out = if !shims || opts.enabled == Some(false) {
         item
+    } else if opts.cache.is_some() {
+        cache_expand::expand(&opts, &analysed, func)
     } else {
         expand::expand(&opts, &analysed, func)
     };

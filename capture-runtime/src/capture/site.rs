@@ -119,6 +119,13 @@ fn resolve(opts: &SiteOptions, self_type: Option<&'static str>, generation: u64)
         (None, None, None) => manifest.join("captures"),
     };
     let codec = env.format.or(prog.format).unwrap_or_default();
+    // `s3://bucket/prefix` and other URLs name an object store, not a folder.
+    let url = [opts.path.map(Path::new), env.dir.as_deref(), prog.dir.as_deref()]
+        .into_iter()
+        .flatten()
+        .next()
+        .and_then(Path::to_str)
+        .filter(|s| crate::store::object::is_url(s));
     let durability = prog.durability.unwrap_or_default();
     let retention = Retention {
         max_count: Some(
@@ -151,7 +158,10 @@ fn resolve(opts: &SiteOptions, self_type: Option<&'static str>, generation: u64)
     policy = policy.max_size(max_size);
     Resolved {
         fn_id: function_id(opts, self_type),
-        store: shared_store(root, codec, durability, env.quota.or(prog.quota).or(preset.quota)),
+        store: match url {
+            Some(url) => crate::store::object::shared_url_store(url, codec),
+            None => shared_store(root, codec, durability, env.quota.or(prog.quota).or(preset.quota)),
+        },
         retention,
         ignore,
         policy,

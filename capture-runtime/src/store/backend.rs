@@ -62,6 +62,28 @@ pub trait Backend: Send + Sync + 'static {
     /// Take an exclusive advisory lock named `key` (held until the guard drops).
     /// Backends without locks return a no-op guard and rely on atomic puts.
     fn lock(&self, key: &str) -> Result<Box<dyn Any + Send>>;
+    /// Sizes in bytes of the files directly under `prefix` (used by cache
+    /// eviction by size). The default stats local files and otherwise reads
+    /// each file; backends with sized listings override it.
+    fn list_sizes(&self, prefix: &str) -> Result<Vec<(String, u64)>> {
+        let listing = self.list(prefix)?;
+        let mut out = Vec::with_capacity(listing.files.len());
+        for (name, _) in listing.files {
+            let key = if prefix.is_empty() {
+                name.clone()
+            } else {
+                format!("{prefix}/{name}")
+            };
+            let size = match self.local_root() {
+                Some(root) => fs::metadata(root.join(&key)).map(|m| m.len()).ok(),
+                None => self.get(&key)?.map(|b| b.len() as u64),
+            };
+            if let Some(size) = size {
+                out.push((name, size));
+            }
+        }
+        Ok(out)
+    }
     /// Where this backend stores things, for messages.
     fn describe(&self) -> String;
     /// The local folder, for backends that have one.

@@ -3,6 +3,7 @@
 
 mod backend;
 pub mod layout;
+pub mod object;
 pub mod quota;
 
 use std::collections::HashSet;
@@ -243,6 +244,16 @@ impl Store {
                 + records.iter().map(quota::new_object_bytes).sum::<u64>();
             if let Err(e) = q.note(self, added) {
                 crate::config::report_once(&format!("could not apply the store quota: {e}"));
+            }
+        }
+        if crate::hooks::active() {
+            for (record, (key, _)) in records.iter().zip(&framed) {
+                crate::hooks::emit(crate::hooks::CaptureEvent::Call {
+                    store: self.describe(),
+                    function: record.function.clone(),
+                    key: key.clone(),
+                    outcome: record.outcome,
+                });
             }
         }
         Ok(framed.into_iter().map(|(k, _)| k).collect())

@@ -1,0 +1,377 @@
+//! One memoized call, as driven by the code `#[capture_args(cache)]` emits:
+//! derive the key from the arguments, look it up, and on a miss hold the
+//! key's single-flight lock until the result is stored.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::entry::{decode_entry, encode_entry, entry_key, EntryMeta, KeyBuilder};
+use super::flight::{self, FlightGuard};
+use super::index::{index_of, now_nanos};
+use super::{count, store_wide_limits, Counter};
+use crate::capture::dispatch::Encoded;
+use crate::capture::site::{Resolved, Site, SiteOptions};
+use crate::codec::Codec;
+use crate::hash::ContentId;
+use crate::value::EncodeCtx;
+
+/// What `cache_*` options said (a `static` emitted next to the function).
+#[derive(Debug)]
+#[doc(hidden)]
+pub struct CacheOptions {
+    /// Hex SHA-256 of the function's tokens (signature and body).
+    pub fn_hash: &'static str,
+    /// `cache_ttl`, in seconds.
+    pub ttl_secs: Option<u64>,
+    /// `cache_max_entries`.
+    pub max_entries: Option<u64>,
+    /// `cache_max_bytes`.
+    pub max_bytes: Option<u64>,
+    /// `cache_errors`: also cache `Err` results.
+    pub cache_errors: bool,
+}
+
+/// A memoized function's state.
+#[doc(hidden)]
+pub struct CacheSite {
+    site: Site,
+    opts: &'static CacheOptions,
+}
+
+impl CacheSite {
+    /// For the macro: `static CACHE: CacheSite = CacheSite::new(&SITE_OPTS, &CACHE_OPTS);`
+    pub const fn new(site: &'static SiteOptions, opts: &'static CacheOptions) -> CacheSite {
+        CacheSite {
+            site: Site::new(site),
+            opts,
+        }
+    }
+
+    fn limits(&self) -> super::CacheLimits {
+        super::CacheLimits {
+            ttl: self
+                .opts
+                .ttl_secs
+                .map(std::time::Duration::from_secs)
+                .or(store_wide_limits().ttl),
+            max_entries: self.opts.max_entries,
+            max_bytes: self.opts.max_bytes,
+        }
+    }
+
+    /// Derive the key of a call from its arguments (`args` feeds a [`KeySink`]).
+    /// A call whose arguments cannot all be hashed is not cached.
+    pub fn begin(
+        &'static self,
+        self_type: Option<&'static str>,
+        ret_type: &'static str,
+        args: impl FnOnce(&mut KeySink),
+    ) -> CacheCall {
+        if !super::cache_enabled() {
+            return CacheCall::none();
+        }
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            let resolved = self.site.resolved(self_type);
+            let mut sink = KeySink {
+                builder: KeyBuilder::new(
+                    &resolved.fn_id,
+                    self.opts.fn_hash,
+                    self.site.opts.crate_version,
+                    ret_type,
+                ),
+                uncacheable: None,
+            };
+            args(&mut sink);
+            if let Some(reason) = sink.uncacheable {
+                crate::config::report_once(&format!("`{}` is not cached: {reason}", resolved.fn_id));
+                count(Counter::Uncacheable);
+                return CacheCall::none();
+            }
+            let (key, args) = sink.builder.finish();
+            CacheCall {
+                inner: Some(Box::new(Active {
+                    site: self,
+                    store_key: entry_key(&resolved.fn_id, &key),
+                    resolved,
+                    key,
+                    args,
+                    flight: None,
+                })),
+            }
+        }));
+        r.unwrap_or_else(|_| {
+            crate::config::report_once("cache key derivation panicked; the call runs uncached");
+            CacheCall::none()
+        })
+    }
+}
+
+/// Collects the content ids of a call's arguments (used by generated code).
+#[doc(hidden)]
+pub struct KeySink {
+    builder: KeyBuilder,
+    uncacheable: Option<String>,
+}
+
+impl KeySink {
+    /// Hash argument `name`: `encode` runs the compile-time dispatch (with no
+    /// redaction: the key must see the whole value; only its hash is kept).
+    pub fn arg(
+        &mut self,
+        name: &'static str,
+        type_name: &'static str,
+        encode: impl FnOnce(&mut EncodeCtx<'_>) -> Encoded,
+    ) {
+        if self.uncacheable.is_some() {
+            return;
+        }
+        let mut ctx = EncodeCtx::plain();
+        ctx.begin(name);
+        let encoded = catch_unwind(AssertUnwindSafe(|| encode(&mut ctx)))
+            .unwrap_or_else(|_| Encoded::Failed(format!("encoding `{type_name}` panicked")));
+        let why = match encoded {
+            Encoded::Value(v) => match Codec::MsgPack.encode(&v) {
+                Ok(bytes) => {
+                    self.builder.arg(name, type_name, ContentId::of(&bytes));
+                    return;
+                }
+                Err(e) => e,
+            },
+            Encoded::Placeholder { reason, .. } => reason,
+            Encoded::TooLarge(limit) => format!("larger than {limit} bytes"),
+            Encoded::Failed(e) => e,
+        };
+        self.uncacheable = Some(format!(
+            "argument `{name}` ({type_name}) cannot be hashed ({why}); make it hashable or leave it out of the key with cache_exclude({name})"
+        ));
+    }
+}
+
+/// One call of a memoized function (used by generated code).
+#[doc(hidden)]
+#[must_use]
+pub struct CacheCall {
+    inner: Option<Box<Active>>,
+}
+
+struct Active {
+    site: &'static CacheSite,
+    resolved: Arc<Resolved>,
+    key: ContentId,
+    store_key: String,
+    args: Vec<(String, ContentId)>,
+    flight: Option<FlightGuard>,
+}
+
+impl CacheCall {
+    /// A call that is not cached (capture disabled, arguments not hashable).
+    #[inline(always)]
+    pub fn none() -> CacheCall {
+        CacheCall { inner: None }
+    }
+
+    /// The stored result, or `None` after which the caller computes and calls
+    /// [`CacheCall::store`]. Concurrent misses of one key wait here for the
+    /// first one's result.
+    pub fn lookup<R: DeserializeOwned>(&mut self) -> Option<R> {
+        let a = self.inner.as_mut()?;
+        if let Some(hit) = a.hit::<R>() {
+            return Some(hit);
+        }
+        let guard = flight::acquire(&a.key.0);
+        if let Some(hit) = a.hit::<R>() {
+            return Some(hit);
+        }
+        count(Counter::Miss);
+        a.flight = Some(guard);
+        None
+    }
+
+    /// Async [`CacheCall::lookup`]: waiting for another caller's result parks
+    /// the task instead of blocking the thread.
+    pub async fn lookup_async<R: DeserializeOwned>(&mut self) -> Option<R> {
+        let a = self.inner.as_mut()?;
+        if let Some(hit) = a.hit::<R>() {
+            return Some(hit);
+        }
+        let guard = flight::acquire_async(&a.key.0).await;
+        if let Some(hit) = a.hit::<R>() {
+            return Some(hit);
+        }
+        count(Counter::Miss);
+        a.flight = Some(guard);
+        None
+    }
+
+    /// Store the computed result (`is_err`: it is an `Err`, stored only with
+    /// `cache_errors`), then let waiting callers in.
+    pub fn store<R: Serialize>(&mut self, value: &R, is_err: bool) {
+        let Some(mut a) = self.inner.take() else {
+            return;
+        };
+        if !is_err || a.site.opts.cache_errors {
+            let _ = catch_unwind(AssertUnwindSafe(|| a.write(value)));
+        }
+        a.flight = None;
+    }
+}
+
+impl Active {
+    /// Read, check and decode the entry; anything wrong is a miss, and a
+    /// corrupted, expired or mistyped entry is removed.
+    fn hit<R: DeserializeOwned>(&mut self) -> Option<R> {
+        let store = &self.resolved.store;
+        let bytes = match store.backend().get(&self.store_key) {
+            Ok(Some(b)) => b,
+            Ok(None) => return None,
+            Err(e) => {
+                crate::config::report_once(&format!("cache lookup of `{}` failed: {e}", self.resolved.fn_id));
+                return None;
+            }
+        };
+        let outcome = catch_unwind(AssertUnwindSafe(|| self.check::<R>(&bytes))).unwrap_or_else(|_| {
+            Err(Reject::Bad(format!(
+                "decoding the cached `{}` panicked",
+                std::any::type_name::<R>()
+            )))
+        });
+        match outcome {
+            Ok(v) => {
+                count(Counter::Hit);
+                index_of(store)
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .touch(&self.store_key);
+                Some(v)
+            }
+            Err(reject) => {
+                count(match reject {
+                    Reject::Expired => Counter::Expired,
+                    Reject::Bad(_) => Counter::Rejected,
+                });
+                if let Reject::Bad(why) = &reject {
+                    tracing::warn!(target: "capture", "cache entry {} of `{}` dropped: {why}", self.store_key, self.resolved.fn_id);
+                }
+                let _ = store.backend().delete(&self.store_key);
+                index_of(store)
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&self.store_key);
+                None
+            }
+        }
+    }
+
+    fn check<R: DeserializeOwned>(&self, bytes: &[u8]) -> Result<R, Reject> {
+        let path = std::path::PathBuf::from(&self.store_key);
+        let e = decode_entry(&path, bytes).map_err(|e| Reject::Bad(e.to_string()))?;
+        let want = std::any::type_name::<R>();
+        if e.meta.type_name != want {
+            return Err(Reject::Bad(format!(
+                "stored as `{}`, `{want}` wanted now",
+                e.meta.type_name
+            )));
+        }
+        if let Some(ttl) = self.site.limits().ttl {
+            if now_nanos().saturating_sub(e.meta.created_nanos) > ttl.as_nanos() as u64 {
+                return Err(Reject::Expired);
+            }
+        }
+        e.codec
+            .decode::<R>(e.value)
+            .map_err(|err| Reject::Bad(format!("undecodable as `{want}` ({err})")))
+    }
+
+    fn write<R: Serialize>(&self, value: &R) {
+        let store = &self.resolved.store;
+        let created = now_nanos();
+        let meta = EntryMeta {
+            function: self.resolved.fn_id.clone(),
+            type_name: std::any::type_name::<R>().to_owned(),
+            created_nanos: created,
+            crate_version: self.site.site.opts.crate_version.to_owned(),
+            args: self.args.clone(),
+        };
+        let bytes = match encode_entry(store.codec(), &meta, value) {
+            Ok(b) => b,
+            Err(e) => {
+                crate::config::report_once(&format!(
+                    "`{}`: result not cached, it did not encode: {e}",
+                    self.resolved.fn_id
+                ));
+                return;
+            }
+        };
+        let limits = self.site.limits();
+        if limits.max_bytes.is_some_and(|m| bytes.len() as u64 > m) {
+            return;
+        }
+        if let Err(e) = store.backend().put(&self.store_key, &bytes) {
+            crate::config::report_once(&format!(
+                "could not store a cache entry of `{}`: {e}",
+                self.resolved.fn_id
+            ));
+            return;
+        }
+        count(Counter::Store);
+        let dir = super::entry::cache_dir(&self.resolved.fn_id);
+        let victims = {
+            let index = index_of(store);
+            let mut index = index.lock().unwrap_or_else(|e| e.into_inner());
+            index.insert(&dir, &self.store_key, bytes.len() as u64, created);
+            index.evict(&dir, &limits, &store_wide_limits())
+        };
+        for v in &victims {
+            if let Err(e) = store.backend().delete(v) {
+                crate::config::report_once(&format!("could not evict cache entry {v}: {e}"));
+            }
+        }
+        super::count_n(Counter::Evicted, victims.len() as u64);
+        crate::hooks::emit(crate::hooks::CaptureEvent::CacheEntry {
+            store: store.describe(),
+            function: self.resolved.fn_id.clone(),
+            key: self.store_key.clone(),
+            bytes: bytes.len() as u64,
+        });
+    }
+}
+
+enum Reject {
+    Expired,
+    Bad(String),
+}
+
+/// Whether a result is an `Err` (autoref specialization: `Result` first).
+#[doc(hidden)]
+pub struct ErrProbe<'a, T>(pub &'a T);
+
+/// `Result` results: stored only when `Ok` (or with `cache_errors`).
+#[doc(hidden)]
+pub trait ProbeResult {
+    /// Whether the value is an `Err`.
+    fn __capture_is_err(&self) -> bool;
+}
+impl<T, E> ProbeResult for &ErrProbe<'_, Result<T, E>> {
+    fn __capture_is_err(&self) -> bool {
+        self.0.is_err()
+    }
+}
+
+/// Any other result: always stored.
+#[doc(hidden)]
+pub trait ProbeOther {
+    /// Always `false`.
+    fn __capture_is_err(&self) -> bool;
+}
+impl<T> ProbeOther for ErrProbe<'_, T> {
+    fn __capture_is_err(&self) -> bool {
+        false
+    }
+}
+
+/// Compile-time check of a memoized function's result type, named after the fix.
+#[doc(hidden)]
+pub fn cached_result_must_implement_serde_serialize_and_deserialize<R: Serialize + DeserializeOwned>() {}
