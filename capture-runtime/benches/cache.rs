@@ -64,10 +64,9 @@ fn store_rows(c: &mut Criterion) {
     match std::env::var("CAPTURE_S3_URL") {
         Ok(url) => {
             let url = format!("{url}/bench-{}", std::process::id());
-            let object: &'static dyn Backend = Box::leak(Box::new(
-                capture_runtime::store::object::ObjectBackend::from_url(&url).unwrap(),
-            ));
-            g.bench_function("object", |b| b.iter(|| put_get(object)));
+            let backend = capture_runtime::store::object::ObjectBackend::from_url(&url).unwrap();
+            let object = Store::with_backend(std::sync::Arc::new(backend));
+            g.bench_function("object", |b| b.iter(|| put_get(&object)));
         }
         Err(_) => eprintln!("store/put_get/object skipped: start scripts/s3-server.sh and export its variables"),
     }

@@ -139,7 +139,8 @@ impl Service {
         self.name
     }
 
-    #[capture_args]
+    // Neither `self` nor `Self`: `assoc` tells replay to call `Self::new_named`.
+    #[capture_args(assoc)]
     fn new_named(name: &str) -> Service {
         Service {
             name: name.into(),

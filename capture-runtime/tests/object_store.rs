@@ -1,8 +1,8 @@
 //! The object-storage backend against a real S3-compatible server on
-//! loopback. Start it first (the CI script does):
+//! loopback (moto, installed and started by `scripts/s3-server.sh`; the tests
+//! start it themselves when `CAPTURE_S3_URL` is not set):
 //!
 //! ```sh
-//! eval "$(scripts/s3-server.sh start)"
 //! cargo test -p capture-runtime --features object-store --test object_store
 //! ```
 #![cfg(feature = "object-store")]
@@ -10,7 +10,8 @@
 use std::collections::HashSet;
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Barrier};
+use std::path::Path;
+use std::sync::{Arc, Barrier, OnceLock};
 use std::time::Duration;
 
 use capture_runtime::checkpoint::Checkpoints;
@@ -20,11 +21,42 @@ use capture_runtime::store::Backend;
 use capture_runtime::{cache, capture_args, CaptureLoader, Config, Store};
 use serde::{Deserialize, Serialize};
 
+/// The server's base URL. When `CAPTURE_S3_URL` is not set, the project's own
+/// script installs and starts the loopback server (idempotent, serialized by a
+/// lock file) and its `export` lines become this process's environment, so
+/// `cargo test --workspace --all-features` works on a fresh machine as is.
+fn base_url() -> &'static str {
+    static BASE: OnceLock<String> = OnceLock::new();
+    BASE.get_or_init(|| {
+        if let Ok(url) = std::env::var("CAPTURE_S3_URL") {
+            return url;
+        }
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/s3-server.sh");
+        let out = Command::new("bash")
+            .arg(&script)
+            .arg("start")
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .unwrap_or_else(|e| panic!("could not run {}: {e}", script.display()));
+        assert!(
+            out.status.success(),
+            "{} start failed (see its messages above); it needs python3 with venv and access to PyPI",
+            script.display()
+        );
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            if let Some((key, value)) = line.strip_prefix("export ").and_then(|l| l.split_once('=')) {
+                // Every test reaches the server through this function first, and
+                // child processes inherit the variables.
+                std::env::set_var(key, value);
+            }
+        }
+        std::env::var("CAPTURE_S3_URL").expect("the script exports CAPTURE_S3_URL")
+    })
+}
+
 /// A fresh prefix on the server for one test.
 fn url(test: &str) -> String {
-    let base = std::env::var("CAPTURE_S3_URL").unwrap_or_else(|_| {
-        panic!("CAPTURE_S3_URL is not set: start the S3 server with `eval \"$(scripts/s3-server.sh start)\"` first")
-    });
+    let base = base_url();
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

@@ -115,7 +115,9 @@ pub(crate) fn emit(opts: &Options, f: &Function, func: &ItemFn, site_opts: Token
         (None, false) => quote!(where #(#extra_where),*),
     };
 
-    let in_impl = f.receiver != Receiver::None || mentions_self(func);
+    // An attribute cannot see whether its function sits in an `impl` block: a
+    // receiver or a `Self` anywhere in the function says so, `assoc` tells.
+    let in_impl = f.receiver != Receiver::None || mentions_self(func) || opts.assoc.is_some();
     let self_type = if f.receiver != Receiver::None {
         quote!(::core::option::Option::Some(::core::any::type_name::<Self>()))
     } else {
@@ -418,6 +420,7 @@ fn mentions_self(func: &ItemFn) -> bool {
     }
     let mut f = Finder(false);
     f.visit_signature(&func.sig);
+    f.visit_block(&func.block);
     f.0
 }
 

@@ -28,6 +28,9 @@ pub(crate) struct Options {
     pub sample_by_args: Option<bool>,
     pub max_size: Option<Spanned<u64>>,
     pub capture_self: Option<Span>,
+    /// `assoc`: an associated function that neither takes `self` nor names
+    /// `Self`; replay calls it as `Self::f`.
+    pub assoc: Option<Span>,
     pub krate: Option<syn::Path>,
     /// `cache`: memoize the function.
     pub cache: Option<Span>,
@@ -48,7 +51,7 @@ pub(crate) struct Options {
     seen: Vec<String>,
 }
 
-const KNOWN: &str = "path, retention, max_age, ignore(..), redact(..), allow(..), ret, name, enabled, sample, sample_by, max_size, self, crate, cache, cache_ttl, cache_max_entries, cache_max_bytes, cache_errors, cache_exclude(..), cache_hash(..)";
+const KNOWN: &str = "path, retention, max_age, ignore(..), redact(..), allow(..), ret, name, enabled, sample, sample_by, max_size, self, assoc, crate, cache, cache_ttl, cache_max_entries, cache_max_bytes, cache_errors, cache_exclude(..), cache_hash(..)";
 
 pub(crate) fn parse(attr: TokenStream, errors: &mut Vec<syn::Error>) -> Options {
     let mut opts = Options::default();
@@ -190,6 +193,11 @@ impl Options {
                 self.once(meta, "ret")?;
                 self.flag(meta, "ret")?;
                 self.ret = Some(meta.path.get_ident().map(|i| i.span()).unwrap_or_else(Span::call_site));
+            }
+            "assoc" => {
+                self.once(meta, "assoc")?;
+                self.flag(meta, "assoc")?;
+                self.assoc = Some(meta.path.get_ident().map(|i| i.span()).unwrap_or_else(Span::call_site));
             }
             "self" => {
                 self.once(meta, "self")?;
@@ -341,7 +349,7 @@ impl Options {
 }
 
 fn suggest(key: &str) -> Option<&'static str> {
-    const ALL: [&str; 21] = [
+    const ALL: [&str; 22] = [
         "path",
         "retention",
         "max_age",
@@ -355,6 +363,7 @@ fn suggest(key: &str) -> Option<&'static str> {
         "sample_by",
         "max_size",
         "self",
+        "assoc",
         "crate",
         "cache",
         "cache_ttl",
