@@ -22,3 +22,7 @@ pub mod security {}
 pub mod replay {}
 #[doc = include_str!("performance.md")]
 pub mod performance {}
+#[doc = include_str!("caching.md")]
+pub mod caching {}
+#[doc = include_str!("object-storage.md")]
+pub mod object_storage {}

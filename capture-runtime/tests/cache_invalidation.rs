@@ -12,7 +12,7 @@ use capture_runtime::capture_args;
 #[capture_args(cache)]
 fn compute(x: u64) -> u64 {
     eprintln!("BODY RAN");
-    BODY
+    __BODY__
 }
 
 fn main() {
@@ -58,7 +58,7 @@ impl Fixture {
     /// Write the function with `body` and build it.
     fn build(&self, body: &str, extra: &str) {
         let src = MAIN
-            .replace("BODY", body)
+            .replace("__BODY__", body)
             .replace("fn main()", &format!("{extra}fn main()"));
         std::fs::write(self.dir.join("src/main.rs"), src).unwrap();
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());

@@ -200,11 +200,13 @@ fn is_concrete(ty: &Type, generics: &[String]) -> bool {
             if let Some(first) = p.path.segments.first() {
                 let name = first.ident.to_string();
                 let looks_generic = p.path.segments.len() == 1
+                    && first.arguments.is_none()
                     && name.len() <= 2
                     && name.chars().next().is_some_and(|c| c.is_ascii_uppercase());
                 // `impl<T> Svc<T>` generics are invisible to an attribute on one
-                // of its functions (methods or not): short upper-case names are
-                // taken as generic parameters, which at worst leaves a concrete
+                // of its functions (methods or not): short upper-case names
+                // without arguments (`T`, `K`, but not `Rc<..>`) are taken as
+                // generic parameters, which at worst leaves a concrete
                 // type named `A` without the registry layers.
                 if name == "Self" || self.generics.contains(&name) || looks_generic {
                     self.ok = false;

@@ -262,18 +262,20 @@ mod tests {
             max_bytes: Some(105),
             ..CacheLimits::default()
         };
-        // Store-wide: least recently used across functions goes first (c, then a).
+        // Store-wide: least recently used across functions goes first: c, then
+        // g's x (older than f's recently used a), whichever function is writing.
         assert_eq!(
             i.evict("f", &CacheLimits::default(), &store),
-            vec!["c".to_string(), "a".to_string()]
+            vec!["c".to_string(), "x".to_string()]
         );
-        assert_eq!(i.usage(None), (1, 100));
+        assert_eq!(i.usage(None), (1, 10));
+        assert_eq!(i.usage(Some("g")), (0, 0));
         let ttl = CacheLimits {
             ttl: Some(Duration::from_secs(60)),
             ..CacheLimits::default()
         };
         i.insert("g", "old", 1, now - 120_000_000_000);
-        i.touch("x");
+        i.insert("g", "fresh", 1, now);
         assert_eq!(i.evict("g", &ttl, &CacheLimits::default()), vec!["old".to_string()]);
     }
 }

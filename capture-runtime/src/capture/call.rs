@@ -85,7 +85,7 @@ impl ArgSink<'_> {
         schema: Option<&'static crate::record::Schema>,
         encode: impl FnOnce(&mut EncodeCtx<'_>) -> Encoded,
     ) {
-        let mut arg = encode_arg(self.resolved, name, type_name, encode);
+        let mut arg = encode_arg_shared(self.resolved, name, type_name, Some(&mut self.memo), encode);
         if matches!(arg.record.slot, Slot::Stored { .. }) {
             arg.record.schema = schema.cloned();
         }
