@@ -615,8 +615,11 @@ fn ingest(payload: &str, seq: u32) {
 
 #[test]
 fn production_preset_samples_limits_and_keeps_one() {
+    // The preset's background writer coalesces and batches writes; the
+    // synchronous one makes `stats().written` count exactly what sampling kept.
     let (_g, dir) = setup(Config {
         production: Some(true),
+        writer: Some(capture_runtime::config::WriterMode::Sync),
         ..Config::default()
     });
     let big = "y".repeat(20_000);
