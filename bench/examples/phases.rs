@@ -44,7 +44,10 @@ fn main() {
     for _ in 0..20_000 {
         black_box(capture_runtime::ContentId::of(black_box(&block)));
     }
-    println!("sha256 16 KiB in cache: {:.0} MB/s", 20_000.0 * 16384.0 / t.elapsed().as_secs_f64() / 1e6);
+    println!(
+        "sha256 16 KiB in cache: {:.0} MB/s",
+        20_000.0 * 16384.0 / t.elapsed().as_secs_f64() / 1e6
+    );
     let big = vec![7u8; 256 << 20];
     let t = Instant::now();
     black_box(capture_runtime::ContentId::of(black_box(&big)));
@@ -56,5 +59,8 @@ fn main() {
         h[0] ^= id.0[0];
     }
     black_box(h);
-    println!("sha256 256 MiB in 16 KiB pieces: {:.0} MB/s", 268.435456 / t.elapsed().as_secs_f64());
+    println!(
+        "sha256 256 MiB in 16 KiB pieces: {:.0} MB/s",
+        268.435456 / t.elapsed().as_secs_f64()
+    );
 }
