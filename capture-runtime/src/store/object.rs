@@ -321,17 +321,18 @@ mod imp {
             let root = path.as_ref().is_empty();
             let r = block(async move { store.list_with_delimiter((!root).then_some(&path)).await });
             let r = r.map_err(|e| self.err(prefix, e))?;
-            let mut out = Listing::default();
-            out.dirs = r
-                .common_prefixes
-                .iter()
-                .filter_map(|p| p.filename().map(str::to_owned))
-                .collect();
-            out.files = r
-                .objects
-                .into_iter()
-                .filter_map(|m| Some((m.location.filename()?.to_owned(), system_time(&m))))
-                .collect();
+            let mut out = Listing {
+                dirs: r
+                    .common_prefixes
+                    .iter()
+                    .filter_map(|p| p.filename().map(str::to_owned))
+                    .collect(),
+                files: r
+                    .objects
+                    .into_iter()
+                    .filter_map(|m| Some((m.location.filename()?.to_owned(), system_time(&m))))
+                    .collect(),
+            };
             out.dirs.sort();
             out.files.sort();
             Ok(out)
