@@ -543,3 +543,33 @@ fn clear_removes_a_functions_entries_only() {
     assert!(entries("cache::to_clear").is_empty());
     assert_eq!(entries("cache::to_keep").len(), 1);
 }
+
+static MEAN_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+#[capture_args(cache, cache_hash(samples = sampled))]
+fn mean(samples: &[f64], scale: f64) -> f64 {
+    MEAN_RUNS.fetch_add(1, Ordering::SeqCst);
+    samples.iter().sum::<f64>() / samples.len() as f64 * scale
+}
+
+#[test]
+fn sampled_key_hits_for_the_same_buffer_and_sees_a_change_in_the_middle() {
+    store_dir();
+    let mut data = vec![0.5f64; 1 << 20]; // 8 MiB
+    assert_eq!(mean(&data, 2.0), 1.0);
+    assert_eq!(mean(&data, 2.0), 1.0);
+    assert_eq!(MEAN_RUNS.load(Ordering::SeqCst), 1, "same buffer: a hit");
+    // The middle block is always sampled: a change there is another key.
+    data[1 << 19] = 0.5 + (1u64 << 20) as f64;
+    let changed = mean(&data, 2.0);
+    assert_eq!(MEAN_RUNS.load(Ordering::SeqCst), 2, "middle changed: a miss");
+    assert!(changed > 1.0);
+    // The other arguments still count exactly.
+    mean(&data, 3.0);
+    assert_eq!(MEAN_RUNS.load(Ordering::SeqCst), 3);
+    let sampled_ids: Vec<_> = entries("cache::mean")
+        .iter()
+        .map(|e| e.meta.as_ref().unwrap().args[0].1)
+        .collect();
+    assert!(sampled_ids.contains(&capture_runtime::hash::sampled_hash(&data[..])));
+}

@@ -317,17 +317,11 @@ impl Options {
                     };
                     let strategy: Ident = m.value()?.parse()?;
                     match strategy.to_string().as_str() {
-                        "exact" => {}
-                        "sampled" => {
-                            return Err(syn::Error::new(
-                                strategy.span(),
-                                "the `sampled` hash strategy is not available in this version of capture; use `exact` (the default: the whole value is hashed), or leave the argument out of the key with cache_exclude(..)",
-                            ))
-                        }
+                        "exact" | "sampled" => {}
                         other => {
                             return Err(syn::Error::new(
                                 strategy.span(),
-                                format!("unknown hash strategy `{other}`; expected `exact` (or `sampled` in a later version)"),
+                                format!("unknown hash strategy `{other}`; expected `exact` (every byte) or `sampled` (large numeric buffers: slices, Vecs, arrays of numbers)"),
                             ))
                         }
                     }

@@ -165,6 +165,18 @@ pub(crate) fn expand(opts: &Options, f: &Function, func: ItemFn) -> TokenStream 
             ParamKind::RefMut => quote_spanned!(p.span=> &*#ident),
             ParamKind::Owned => quote_spanned!(p.span=> &#ident),
         };
+        let sampled = opts
+            .cache_hash
+            .iter()
+            .any(|(arg, strategy)| arg == name && strategy == "sampled");
+        if sampled {
+            // A compile error names `NumericBuffer` when the type is not a
+            // numeric buffer (slice, Vec or array of numbers).
+            key_stmts.push(quote_spanned! {p.span=>
+                __capture_key.arg_id(#name, #pv::type_name_of(#expr), #pv::sampled_hash(#expr));
+            });
+            continue;
+        }
         let enc = dispatch(expr.clone(), p.concrete);
         key_stmts.push(quote!(__capture_key.arg(#name, #pv::type_name_of(#expr), #enc);));
     }

@@ -150,6 +150,16 @@ impl KeySink {
     }
 }
 
+impl KeySink {
+    /// Use a precomputed content id for argument `name` (the `sampled`
+    /// strategy of `cache_hash(..)`: large numeric buffers hashed by samples).
+    pub fn arg_id(&mut self, name: &'static str, type_name: &'static str, id: ContentId) {
+        if self.uncacheable.is_none() {
+            self.builder.arg(name, type_name, id);
+        }
+    }
+}
+
 /// One call of a memoized function (used by generated code).
 #[doc(hidden)]
 #[must_use]

@@ -55,6 +55,10 @@ pub enum HashStrategy {
 /// assert_eq!(v.as_bytes().len(), 24);
 /// assert_eq!(v.element_type(), "f64");
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a numeric buffer: the `sampled` hash strategy takes slices, `Vec`s and arrays of numbers",
+    label = "hash this argument with `exact` (the default) instead of `sampled`"
+)]
 pub trait NumericBuffer {
     /// The raw bytes of the elements (native endianness).
     fn as_bytes(&self) -> &[u8];
