@@ -227,6 +227,8 @@ impl Checkpoints {
             .iter()
             .map(|d| unescape_segment(d))
             .collect();
+        // A name whose versions were all deleted may leave an empty folder.
+        names.retain(|n| self.versions_raw(n).is_ok_and(|v| !v.is_empty()));
         names.sort();
         Ok(names)
     }
