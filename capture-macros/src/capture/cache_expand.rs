@@ -73,15 +73,7 @@ pub(crate) fn validate(opts: &Options, f: &Function, func: &ItemFn, errors: &mut
             return;
         }
         if !names.contains(&n.as_str()) {
-            let known = if names.is_empty() {
-                "the function has no arguments".to_string()
-            } else {
-                format!("arguments are: {}", names.join(", "))
-            };
-            errors.push(syn::Error::new(
-                ident.span(),
-                format!("`{what}({n})`: no argument named `{n}`; {known}"),
-            ));
+            errors.push(super::check::unknown_arg(ident, what, &names));
         }
     };
     for ident in &opts.cache_exclude {
@@ -133,20 +125,7 @@ pub(crate) fn expand(opts: &Options, f: &Function, func: ItemFn) -> TokenStream 
     let max_bytes = opt_u64(opts.cache_max_bytes.as_ref().map(|s| s.value));
     let cache_errors = opts.cache_errors.is_some();
 
-    let dispatch = |expr: TokenStream, concrete: bool| {
-        let registry = if concrete {
-            quote!(ViaRegistry as _, ViaRegistryDebug as _,)
-        } else {
-            quote!()
-        };
-        quote! {
-            |__capture_ctx: &mut #pv::EncodeCtx<'_>| {
-                #[allow(unused_imports)]
-                use #pv::dispatch::{ViaDebug as _, ViaOpaque as _, ViaReducible as _, ViaSerde as _, #registry};
-                (&&&&&&#pv::dispatch::Wrap(#expr)).__capture_encode(__capture_ctx)
-            }
-        }
-    };
+    let dispatch = |expr: TokenStream, concrete: bool| super::dispatch::encode(&pv, expr, concrete);
     let excluded = |name: &str| opts.cache_exclude.iter().any(|i| i == name);
     let mut key_stmts = Vec::new();
     if f.receiver != Receiver::None && !excluded("self") {

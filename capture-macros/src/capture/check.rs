@@ -27,15 +27,7 @@ pub(crate) fn validate(opts: &Options, f: &Function, func: &ItemFn, errors: &mut
                 continue;
             }
             if !names.contains(&n.as_str()) {
-                let known = if names.is_empty() {
-                    "the function has no arguments".to_string()
-                } else {
-                    format!("arguments are: {}", names.join(", "))
-                };
-                errors.push(syn::Error::new(
-                    ident.span(),
-                    format!("`{what}({n})`: no argument named `{n}`; {known}"),
-                ));
+                errors.push(unknown_arg(ident, what, &names));
             }
         }
     }
@@ -53,4 +45,14 @@ pub(crate) fn validate(opts: &Options, f: &Function, func: &ItemFn, errors: &mut
             ));
         }
     }
+}
+
+/// "`ignore(x)`: no argument named `x`; arguments are: a, b", at `ident`.
+pub(crate) fn unknown_arg(ident: &syn::Ident, option: &str, names: &[&str]) -> syn::Error {
+    let known = if names.is_empty() {
+        "the function has no arguments".to_string()
+    } else {
+        format!("arguments are: {}", names.join(", "))
+    };
+    syn::Error::new(ident.span(), format!("`{option}({ident})`: no argument named `{ident}`; {known}"))
 }
