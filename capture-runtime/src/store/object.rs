@@ -192,13 +192,22 @@ mod imp {
 
     /// Run `fut` on the backend runtime and wait for it. Works from plain
     /// threads and from inside other async runtimes alike (the future runs on
-    /// this crate's own threads; the caller only waits on a channel).
-    fn block<T: Send + 'static>(fut: impl Future<Output = T> + Send + 'static) -> T {
+    /// this crate's own threads; the caller only waits on a channel). A task
+    /// that dies (a panic inside the HTTP stack) is an error, never a panic
+    /// in the caller.
+    fn block<T: Send + 'static>(
+        fut: impl Future<Output = object_store::Result<T>> + Send + 'static,
+    ) -> object_store::Result<T> {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         runtime().spawn(async move {
             let _ = tx.send(fut.await);
         });
-        rx.recv().expect("object-store task vanished")
+        rx.recv().unwrap_or_else(|_| {
+            Err(object_store::Error::Generic {
+                store: "capture",
+                source: "the object-store request task stopped without an answer".into(),
+            })
+        })
     }
 
     static MEMORY: LazyLock<Mutex<std::collections::HashMap<String, Arc<InMemory>>>> =
