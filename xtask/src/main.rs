@@ -28,7 +28,10 @@ fn main() -> ExitCode {
 }
 
 fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask sits in the workspace").to_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask sits in the workspace")
+        .to_owned()
 }
 
 fn target_dir() -> PathBuf {
@@ -49,7 +52,12 @@ fn run(mut c: Command, what: &str) -> Result<String, String> {
     if !out.status.success() {
         return Err(format!(
             "{what} failed:\n{}",
-            String::from_utf8_lossy(&out.stderr).lines().rev().take(30).collect::<Vec<_>>().join("\n")
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .rev()
+                .take(30)
+                .collect::<Vec<_>>()
+                .join("\n")
         ));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
@@ -185,7 +193,11 @@ fn bench(quick: bool) -> Result<(), String> {
         note,
     });
     let (v, note) = get("replay")?;
-    let n: f64 = note.split_whitespace().next().and_then(|x| x.parse().ok()).unwrap_or(10_000.0);
+    let n: f64 = note
+        .split_whitespace()
+        .next()
+        .and_then(|x| x.parse().ok())
+        .unwrap_or(10_000.0);
     rows.push(Row {
         name: "replay: discover + replay stored calls",
         value: format!("{v:.2} s"),
@@ -210,10 +222,7 @@ fn bench(quick: bool) -> Result<(), String> {
 
 fn table(rows: &[Row], quick: bool, secs: f64) -> String {
     let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "| row | value | target | met | notes |\n|---|---|---|---|---|"
-    );
+    let _ = writeln!(s, "| row | value | target | met | notes |\n|---|---|---|---|---|");
     for r in rows {
         let met = match r.met {
             Some(true) => "yes",

@@ -213,10 +213,7 @@ fn is_concrete(ty: &Type, generics: &[String]) -> bool {
             syn::visit::visit_type_path(self, p);
         }
     }
-    let mut c = Check {
-        generics,
-        ok: true,
-    };
+    let mut c = Check { generics, ok: true };
     syn::visit::Visit::visit_type(&mut c, inner);
     c.ok
 }

@@ -82,7 +82,9 @@ mod tests {
     fn feature_off_leaves_the_function_exactly_as_written() {
         let out = entry_with(quote!(ret, ignore(discount)), item(), false).to_string();
         // The item, token for token, followed only by the hidden replay adapter.
-        let rest = out.strip_prefix(&item().to_string()).expect("the item comes first, unchanged");
+        let rest = out
+            .strip_prefix(&item().to_string())
+            .expect("the item comes first, unchanged");
         assert!(rest.trim_start().starts_with("# [doc (hidden)]"), "{rest}");
         assert!(!out.contains("__CAPTURE_SITE . begin"), "{out}");
     }
@@ -90,7 +92,9 @@ mod tests {
     #[test]
     fn enabled_false_leaves_the_function_exactly_as_written() {
         let out = entry_with(quote!(enabled = false), item(), true).to_string();
-        let rest = out.strip_prefix(&item().to_string()).expect("the item comes first, unchanged");
+        let rest = out
+            .strip_prefix(&item().to_string())
+            .expect("the item comes first, unchanged");
         assert!(rest.trim_start().starts_with("# [doc (hidden)]"), "{rest}");
     }
 

@@ -85,7 +85,9 @@ impl ArgSink<'_> {
         schema: Option<&'static crate::record::Schema>,
         encode: impl FnOnce(&mut EncodeCtx<'_>) -> Encoded,
     ) {
-        let mut arg = encode_arg(self.resolved, name, type_name, encode);
+        // The same shared-pointer memo as `arg`: generated code records every
+        // argument through here, so two arguments pointing to one `Rc` store it once.
+        let mut arg = encode_arg_shared(self.resolved, name, type_name, Some(&mut self.memo), encode);
         if matches!(arg.record.slot, Slot::Stored { .. }) {
             arg.record.schema = schema.cloned();
         }
@@ -130,6 +132,8 @@ fn encode_arg_shared(
     }
     let mut ctx = EncodeCtx::with_policy(&resolved.policy);
     ctx.begin(name);
+    // MessagePack stores take serde values straight as bytes (no tree).
+    ctx.want_bytes = resolved.store.codec() == crate::Codec::MsgPack;
     let mut memo = memo;
     if let Some(m) = memo.as_deref_mut() {
         ctx.reduce.put_memo(std::mem::take(m));
@@ -142,39 +146,43 @@ fn encode_arg_shared(
     record.redacted = std::mem::take(&mut ctx.report.redacted);
     let mut body = None;
     let policy = &resolved.policy;
-    record.slot = match encoded {
-        Encoded::Value(v) => match resolved.store.codec().encode(&v) {
-            // The encoder truncates at the limit (estimated in the serde data
-            // model); this is a hard stop for codecs that expand far beyond it.
-            Ok(bytes) => match policy.size_limit() {
-                Some(limit) if bytes.len() as u64 > limit.saturating_mul(2).saturating_add(4096) => {
-                    Slot::TooLarge { limit }
-                }
-                _ => {
-                    let len = bytes.len() as u64;
-                    body = Some(bytes);
-                    Slot::Stored {
-                        id: crate::ContentId([0; 32]),
-                        len,
-                    }
-                }
-            },
-            Err(error) => Slot::Failed {
-                error: safe_text(policy, error),
-            },
-        },
+    // A tree (JSON stores, reducible values) is written by the codec here;
+    // serde values for MessagePack stores arrive as bytes already.
+    let bytes = match encoded {
+        Encoded::Value(v) => resolved.store.codec().encode(&v).map_err(|error| Slot::Failed {
+            error: safe_text(policy, error),
+        }),
+        Encoded::Bytes(b) => Ok(b),
         // `Debug` text was PII-scanned by the dispatcher; field names and map
         // keys that are sensitive are redacted here, before it is stored.
-        Encoded::Placeholder { debug, reason } => Slot::Placeholder {
+        Encoded::Placeholder { debug, reason } => Err(Slot::Placeholder {
             debug: debug.map(|d| safe_text(policy, d)),
             reason,
-        },
-        Encoded::TooLarge(limit) => Slot::TooLarge { limit },
+        }),
+        Encoded::TooLarge(limit) => Err(Slot::TooLarge { limit }),
         // Serializer messages are withheld at their source (`value::ser`);
         // this catches anything else that quotes a value.
-        Encoded::Failed(error) => Slot::Failed {
+        Encoded::Failed(error) => Err(Slot::Failed {
             error: safe_text(policy, error),
+        }),
+    };
+    record.slot = match bytes {
+        // The encoder truncates at the limit (estimated in the serde data
+        // model); this is a hard stop for codecs that expand far beyond it.
+        Ok(bytes) => match policy.size_limit() {
+            Some(limit) if bytes.len() as u64 > limit.saturating_mul(2).saturating_add(4096) => {
+                Slot::TooLarge { limit }
+            }
+            _ => {
+                let len = bytes.len() as u64;
+                body = Some(bytes);
+                Slot::Stored {
+                    id: crate::ContentId([0; 32]),
+                    len,
+                }
+            }
         },
+        Err(slot) => slot,
     };
     if let Slot::Failed { error } | Slot::Placeholder { reason: error, .. } = &record.slot {
         crate::config::report_once(&format!(
