@@ -14,7 +14,7 @@ use super::writer::{self, PendingArg, PendingCall};
 use crate::codec::FORMAT_VERSION;
 use crate::config::SampleBy;
 use crate::record::{ArgRecord, CallRecord, Outcome, Slot};
-use crate::value::EncodeCtx;
+use crate::value::{EncodeCtx, Name};
 
 static SEQ: AtomicU64 = AtomicU64::new(0);
 
@@ -72,7 +72,13 @@ impl ArgSink<'_> {
         type_name: &'static str,
         encode: impl FnOnce(&mut EncodeCtx<'_>) -> Encoded,
     ) {
-        let arg = encode_arg_shared(self.resolved, name, type_name, Some(&mut self.memo), encode);
+        let arg = encode_arg_shared(
+            self.resolved,
+            Name::Borrowed(name),
+            type_name,
+            Some(&mut self.memo),
+            encode,
+        );
         self.args.push(arg);
     }
 
@@ -87,7 +93,13 @@ impl ArgSink<'_> {
     ) {
         // The same shared-pointer memo as `arg`: generated code records every
         // argument through here, so two arguments pointing to one `Rc` store it once.
-        let mut arg = encode_arg_shared(self.resolved, name, type_name, Some(&mut self.memo), encode);
+        let mut arg = encode_arg_shared(
+            self.resolved,
+            Name::Borrowed(name),
+            type_name,
+            Some(&mut self.memo),
+            encode,
+        );
         if matches!(arg.record.slot, Slot::Stored { .. }) {
             arg.record.schema = schema.cloned();
         }
@@ -103,17 +115,18 @@ pub(crate) fn encode_arg(
     type_name: &str,
     encode: impl FnOnce(&mut EncodeCtx<'_>) -> Encoded,
 ) -> PendingArg {
-    encode_arg_shared(resolved, name, type_name, None, encode)
+    encode_arg_shared(resolved, Name::Owned(name.to_owned()), type_name, None, encode)
 }
 
 /// [`encode_arg`] continuing the shared-pointer memo of earlier arguments of the call.
 fn encode_arg_shared(
     resolved: &Resolved,
-    name: &str,
+    root: Name,
     type_name: &str,
     memo: Option<&mut crate::reduce::EncodeState>,
     encode: impl FnOnce(&mut EncodeCtx<'_>) -> Encoded,
 ) -> PendingArg {
+    let name: &str = &root;
     let mut record = ArgRecord {
         name: name.to_owned(),
         type_name: type_name.to_owned(),
@@ -124,14 +137,18 @@ fn encode_arg_shared(
     if resolved.ignore.iter().any(|i| i == name) {
         return PendingArg { record, body: None };
     }
-    if name != "return" && resolved.policy.is_sensitive_name(name) {
+    let sensitive = match &root {
+        Name::Borrowed(s) => resolved.policy.is_sensitive_static(s),
+        Name::Owned(s) => resolved.policy.is_sensitive_name(s),
+    };
+    if name != "return" && sensitive {
         record.slot = Slot::Redacted {
             reason: format!("name:{name}"),
         };
         return PendingArg { record, body: None };
     }
     let mut ctx = EncodeCtx::with_policy(&resolved.policy);
-    ctx.begin(name);
+    ctx.begin_name(root.clone());
     // MessagePack stores take serde values straight as bytes (no tree).
     ctx.want_bytes = resolved.store.codec() == crate::Codec::MsgPack;
     let mut memo = memo;
@@ -144,6 +161,7 @@ fn encode_arg_shared(
         *m = ctx.reduce.take_memo();
     }
     record.redacted = std::mem::take(&mut ctx.report.redacted);
+    ctx.recycle();
     let mut body = None;
     let policy = &resolved.policy;
     // A tree (JSON stores, reducible values) is written by the codec here;
@@ -304,7 +322,12 @@ impl Drop for CallGuard {
 impl Site {
     /// Start capturing a call: resolve settings, apply sampling and nesting
     /// rules, encode the arguments and write the start record.
+    ///
+    /// `#[cold]`: the generated prelude calls it only when capturing is on,
+    /// so the compiler lays the function out for the disabled path (the
+    /// capture branch out of line, no spills for it on the fall-through).
     #[doc(hidden)]
+    #[cold]
     pub fn begin(&'static self, self_type: Option<&'static str>, args: impl FnOnce(&mut ArgSink<'_>)) -> CallGuard {
         match catch_unwind(AssertUnwindSafe(|| self.begin_inner(self_type, args))) {
             Ok(g) => g,

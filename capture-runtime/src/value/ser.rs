@@ -46,6 +46,12 @@ pub struct EncodeReport {
     pub redacted: Vec<(String, String)>,
 }
 
+thread_local! {
+    /// A path buffer handed from one encoding to the next on this thread
+    /// (see [`EncodeCtx::recycle`]), so capturing a call allocates no path.
+    static PATHS: std::cell::Cell<Vec<Seg>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
 #[derive(Clone)]
 pub(super) enum Seg {
     Field(Name),
@@ -72,13 +78,22 @@ impl<'p> EncodeCtx<'p> {
     pub fn with_policy(policy: &'p Policy) -> Self {
         EncodeCtx {
             policy: Some(policy),
-            path: Vec::new(),
+            path: PATHS.with(|p| p.take()),
             size: 0,
             limit: policy.size_limit(),
             error_path: None,
             want_bytes: false,
             report: EncodeReport::default(),
             reduce: Default::default(),
+        }
+    }
+
+    /// Give this context's path buffer to the next encoding on this thread.
+    pub(crate) fn recycle(mut self) {
+        let mut path = std::mem::take(&mut self.path);
+        if path.capacity() <= 64 {
+            path.clear();
+            PATHS.with(|p| p.set(path));
         }
     }
 
@@ -89,8 +104,13 @@ impl<'p> EncodeCtx<'p> {
 
     /// Start a new top-level value named `root` (an argument name).
     pub fn begin(&mut self, root: &str) {
+        self.begin_name(Name::Owned(root.to_owned()));
+    }
+
+    /// [`Self::begin`] with a name that may be borrowed for ever (no copy).
+    pub(crate) fn begin_name(&mut self, root: Name) {
         self.path.clear();
-        self.path.push(Seg::Field(Name::Owned(root.to_owned())));
+        self.path.push(Seg::Field(root));
         self.size = 0;
         self.error_path = None;
     }
