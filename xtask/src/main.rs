@@ -291,7 +291,7 @@ fn cache_rows(timing: &[&str], rows: &mut Vec<Row>) -> Result<(), String> {
             _ => "criterion printed no cache/hit or cache/run_1ms estimate".into(),
         },
     });
-    let (local, object) = (est("store/put_get/local"), est("store/put_get/object"));
+    let (local, object) = (est("store_put_get/local"), est("store_put_get/object"));
     rows.push(Row {
         name: "object put + get, local vs object store",
         value: local.map(time).unwrap_or_else(|| "n/a".into()),
@@ -304,7 +304,7 @@ fn cache_rows(timing: &[&str], rows: &mut Vec<Row>) -> Result<(), String> {
                 o / l
             ),
             (Some(_), None, Err(e)) => format!("object-store row skipped: scripts/s3-server.sh start failed: {e}"),
-            _ => "criterion printed no store/put_get estimate".into(),
+            _ => "criterion printed no store_put_get estimate".into(),
         },
     });
     Ok(())
