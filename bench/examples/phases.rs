@@ -3,7 +3,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use capture_runtime::filter::Policy;
-use capture_runtime::value::{to_value, EncodeCtx};
+use capture_runtime::value::{to_msgpack, to_value, EncodeCtx};
 use capture_runtime::Codec;
 
 fn main() {
@@ -24,10 +24,18 @@ fn main() {
         black_box(to_value(black_box(&o), &mut ctx).unwrap());
     }
     println!("to_value (plain): {:?}", t.elapsed() / n);
+    let mut buf = Vec::new();
+    let t = Instant::now();
+    for _ in 0..n {
+        buf.clear();
+        let mut ctx = EncodeCtx::with_policy(&policy);
+        ctx.begin("order");
+        to_msgpack(black_box(&o), &mut ctx, &mut buf).unwrap();
+    }
+    println!("to_msgpack (policy, direct): {:?}", t.elapsed() / n);
     let mut ctx = EncodeCtx::plain();
     let v = to_value(&o, &mut ctx).unwrap();
     let t = Instant::now();
-    let mut buf = Vec::new();
     for _ in 0..n {
         buf.clear();
         Codec::MsgPack.encode_into(black_box(&v), &mut buf).unwrap();

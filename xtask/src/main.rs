@@ -206,6 +206,8 @@ fn bench(quick: bool) -> Result<(), String> {
         note,
     });
 
+    cache_rows(timing, &mut rows)?;
+
     let (annotated, plain, fns) = compile_time(quick)?;
     let added = annotated - plain;
     rows.push(Row {
@@ -218,6 +220,111 @@ fn bench(quick: bool) -> Result<(), String> {
 
     println!("{}", table(&rows, quick, started.elapsed().as_secs_f64()));
     Ok(())
+}
+
+/// Issue 7's rows: a cache hit vs running the 1 ms function it memoizes,
+/// and a 1 KiB object put + get on the local store vs an S3-compatible store
+/// (the loopback server of `scripts/s3-server.sh`, started here when it is not
+/// running and stopped again afterwards).
+fn cache_rows(timing: &[&str], rows: &mut Vec<Row>) -> Result<(), String> {
+    let script = workspace().join("scripts/s3-server.sh");
+    let was_up = Command::new(&script)
+        .arg("status")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    let s3_env = match Command::new(&script).arg("start").output() {
+        Ok(o) if o.status.success() => Ok(parse_exports(&String::from_utf8_lossy(&o.stdout))),
+        Ok(o) => Err(String::from_utf8_lossy(&o.stderr)
+            .lines()
+            .last()
+            .unwrap_or("")
+            .to_owned()),
+        Err(e) => Err(e.to_string()),
+    };
+    let mut c = cargo();
+    c.args([
+        "bench",
+        "-p",
+        "capture-runtime",
+        "--bench",
+        "cache",
+        "--features",
+        "object-store",
+        "--",
+        "--noplot",
+    ]);
+    c.args(timing);
+    if let Ok(vars) = &s3_env {
+        c.envs(vars.iter().map(|(k, v)| (k, v)));
+    }
+    let result = run(c, "cache and store rows (cargo bench -p capture-runtime --bench cache)");
+    if s3_env.is_ok() && !was_up {
+        let _ = Command::new(&script).arg("stop").output();
+    }
+    result?;
+    let est = |path: &str| -> Option<f64> {
+        let p = target_dir().join(format!("criterion/{path}/new/estimates.json"));
+        let text = std::fs::read_to_string(p).ok()?;
+        let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+        v["median"]["point_estimate"].as_f64()
+    };
+    let time = |ns: f64| {
+        if ns >= 1e6 {
+            format!("{:.2} ms", ns / 1e6)
+        } else {
+            format!("{:.1} µs", ns / 1e3)
+        }
+    };
+    let (hit, run_1ms) = (est("cache/hit"), est("cache/run_1ms"));
+    rows.push(Row {
+        name: "cache hit vs running the 1 ms function",
+        value: hit.map(time).unwrap_or_else(|| "n/a".into()),
+        target: "report",
+        met: None,
+        note: match (hit, run_1ms) {
+            (Some(h), Some(r)) => format!(
+                "criterion median (wall); the function itself: {}; hit = {:.1}% of a run",
+                time(r),
+                100.0 * h / r
+            ),
+            _ => "criterion printed no cache/hit or cache/run_1ms estimate".into(),
+        },
+    });
+    let (local, object) = (est("store_put_get/local"), est("store_put_get/object"));
+    rows.push(Row {
+        name: "object put + get, local vs object store",
+        value: local.map(time).unwrap_or_else(|| "n/a".into()),
+        target: "report",
+        met: None,
+        note: match (local, object, &s3_env) {
+            (Some(l), Some(o), _) => format!(
+                "1 KiB object, criterion median (wall); S3-compatible loopback server (moto): {} ({:.0}x local)",
+                time(o),
+                o / l
+            ),
+            (Some(_), None, Err(e)) => format!("object-store row skipped: scripts/s3-server.sh start failed: {e}"),
+            _ => "criterion printed no store_put_get estimate".into(),
+        },
+    });
+    Ok(())
+}
+
+/// `export NAME=value` lines (as printed by `scripts/s3-server.sh start`).
+fn parse_exports(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .filter_map(|l| l.trim().strip_prefix("export "))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| {
+            let v = v.trim();
+            let v = v
+                .strip_prefix('"')
+                .and_then(|x| x.strip_suffix('"'))
+                .or_else(|| v.strip_prefix('\'').and_then(|x| x.strip_suffix('\'')))
+                .unwrap_or(v);
+            (k.trim().to_owned(), v.to_owned())
+        })
+        .collect()
 }
 
 fn table(rows: &[Row], quick: bool, secs: f64) -> String {

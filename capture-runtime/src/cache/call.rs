@@ -130,6 +130,8 @@ impl KeySink {
         }
         let mut ctx = EncodeCtx::plain();
         ctx.begin(name);
+        // Same bytes as encoding the tree, without building it.
+        ctx.want_bytes = true;
         let encoded = catch_unwind(AssertUnwindSafe(|| encode(&mut ctx)))
             .unwrap_or_else(|_| Encoded::Failed(format!("encoding `{type_name}` panicked")));
         let why = match encoded {
@@ -140,6 +142,10 @@ impl KeySink {
                 }
                 Err(e) => e,
             },
+            Encoded::Bytes(bytes) => {
+                self.builder.arg(name, type_name, ContentId::of(&bytes));
+                return;
+            }
             Encoded::Placeholder { reason, .. } => reason,
             Encoded::TooLarge(limit) => format!("larger than {limit} bytes"),
             Encoded::Failed(e) => e,

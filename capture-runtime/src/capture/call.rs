@@ -14,7 +14,7 @@ use super::writer::{self, PendingArg, PendingCall};
 use crate::codec::FORMAT_VERSION;
 use crate::config::SampleBy;
 use crate::record::{ArgRecord, CallRecord, Outcome, Slot};
-use crate::value::EncodeCtx;
+use crate::value::{EncodeCtx, Name};
 
 static SEQ: AtomicU64 = AtomicU64::new(0);
 
@@ -72,7 +72,13 @@ impl ArgSink<'_> {
         type_name: &'static str,
         encode: impl FnOnce(&mut EncodeCtx<'_>) -> Encoded,
     ) {
-        let arg = encode_arg_shared(self.resolved, name, type_name, Some(&mut self.memo), encode);
+        let arg = encode_arg_shared(
+            self.resolved,
+            Name::Borrowed(name),
+            type_name,
+            Some(&mut self.memo),
+            encode,
+        );
         self.args.push(arg);
     }
 
@@ -85,7 +91,15 @@ impl ArgSink<'_> {
         schema: Option<&'static crate::record::Schema>,
         encode: impl FnOnce(&mut EncodeCtx<'_>) -> Encoded,
     ) {
-        let mut arg = encode_arg_shared(self.resolved, name, type_name, Some(&mut self.memo), encode);
+        // The same shared-pointer memo as `arg`: generated code records every
+        // argument through here, so two arguments pointing to one `Rc` store it once.
+        let mut arg = encode_arg_shared(
+            self.resolved,
+            Name::Borrowed(name),
+            type_name,
+            Some(&mut self.memo),
+            encode,
+        );
         if matches!(arg.record.slot, Slot::Stored { .. }) {
             arg.record.schema = schema.cloned();
         }
@@ -101,17 +115,18 @@ pub(crate) fn encode_arg(
     type_name: &str,
     encode: impl FnOnce(&mut EncodeCtx<'_>) -> Encoded,
 ) -> PendingArg {
-    encode_arg_shared(resolved, name, type_name, None, encode)
+    encode_arg_shared(resolved, Name::Owned(name.to_owned()), type_name, None, encode)
 }
 
 /// [`encode_arg`] continuing the shared-pointer memo of earlier arguments of the call.
 fn encode_arg_shared(
     resolved: &Resolved,
-    name: &str,
+    root: Name,
     type_name: &str,
     memo: Option<&mut crate::reduce::EncodeState>,
     encode: impl FnOnce(&mut EncodeCtx<'_>) -> Encoded,
 ) -> PendingArg {
+    let name: &str = &root;
     let mut record = ArgRecord {
         name: name.to_owned(),
         type_name: type_name.to_owned(),
@@ -122,14 +137,20 @@ fn encode_arg_shared(
     if resolved.ignore.iter().any(|i| i == name) {
         return PendingArg { record, body: None };
     }
-    if name != "return" && resolved.policy.is_sensitive_name(name) {
+    let sensitive = match &root {
+        Name::Borrowed(s) => resolved.policy.is_sensitive_static(s),
+        Name::Owned(s) => resolved.policy.is_sensitive_name(s),
+    };
+    if name != "return" && sensitive {
         record.slot = Slot::Redacted {
             reason: format!("name:{name}"),
         };
         return PendingArg { record, body: None };
     }
     let mut ctx = EncodeCtx::with_policy(&resolved.policy);
-    ctx.begin(name);
+    ctx.begin_name(root.clone());
+    // MessagePack stores take serde values straight as bytes (no tree).
+    ctx.want_bytes = resolved.store.codec() == crate::Codec::MsgPack;
     let mut memo = memo;
     if let Some(m) = memo.as_deref_mut() {
         ctx.reduce.put_memo(std::mem::take(m));
@@ -140,41 +161,46 @@ fn encode_arg_shared(
         *m = ctx.reduce.take_memo();
     }
     record.redacted = std::mem::take(&mut ctx.report.redacted);
+    ctx.recycle();
     let mut body = None;
     let policy = &resolved.policy;
-    record.slot = match encoded {
-        Encoded::Value(v) => match resolved.store.codec().encode(&v) {
-            // The encoder truncates at the limit (estimated in the serde data
-            // model); this is a hard stop for codecs that expand far beyond it.
-            Ok(bytes) => match policy.size_limit() {
-                Some(limit) if bytes.len() as u64 > limit.saturating_mul(2).saturating_add(4096) => {
-                    Slot::TooLarge { limit }
-                }
-                _ => {
-                    let len = bytes.len() as u64;
-                    body = Some(bytes);
-                    Slot::Stored {
-                        id: crate::ContentId([0; 32]),
-                        len,
-                    }
-                }
-            },
-            Err(error) => Slot::Failed {
-                error: safe_text(policy, error),
-            },
-        },
+    // A tree (JSON stores, reducible values) is written by the codec here;
+    // serde values for MessagePack stores arrive as bytes already.
+    let bytes = match encoded {
+        Encoded::Value(v) => resolved.store.codec().encode(&v).map_err(|error| Slot::Failed {
+            error: safe_text(policy, error),
+        }),
+        Encoded::Bytes(b) => Ok(b),
         // `Debug` text was PII-scanned by the dispatcher; field names and map
         // keys that are sensitive are redacted here, before it is stored.
-        Encoded::Placeholder { debug, reason } => Slot::Placeholder {
+        Encoded::Placeholder { debug, reason } => Err(Slot::Placeholder {
             debug: debug.map(|d| safe_text(policy, d)),
             reason,
-        },
-        Encoded::TooLarge(limit) => Slot::TooLarge { limit },
+        }),
+        Encoded::TooLarge(limit) => Err(Slot::TooLarge { limit }),
         // Serializer messages are withheld at their source (`value::ser`);
         // this catches anything else that quotes a value.
-        Encoded::Failed(error) => Slot::Failed {
+        Encoded::Failed(error) => Err(Slot::Failed {
             error: safe_text(policy, error),
+        }),
+    };
+    record.slot = match bytes {
+        // The encoder truncates at the limit (estimated in the serde data
+        // model); this is a hard stop for codecs that expand far beyond it.
+        Ok(bytes) => match policy.size_limit() {
+            Some(limit) if bytes.len() as u64 > limit.saturating_mul(2).saturating_add(4096) => {
+                Slot::TooLarge { limit }
+            }
+            _ => {
+                let len = bytes.len() as u64;
+                body = Some(bytes);
+                Slot::Stored {
+                    id: crate::ContentId([0; 32]),
+                    len,
+                }
+            }
         },
+        Err(slot) => slot,
     };
     if let Slot::Failed { error } | Slot::Placeholder { reason: error, .. } = &record.slot {
         crate::config::report_once(&format!(
@@ -296,7 +322,12 @@ impl Drop for CallGuard {
 impl Site {
     /// Start capturing a call: resolve settings, apply sampling and nesting
     /// rules, encode the arguments and write the start record.
+    ///
+    /// `#[cold]`: the generated prelude calls it only when capturing is on,
+    /// so the compiler lays the function out for the disabled path (the
+    /// capture branch out of line, no spills for it on the fall-through).
     #[doc(hidden)]
+    #[cold]
     pub fn begin(&'static self, self_type: Option<&'static str>, args: impl FnOnce(&mut ArgSink<'_>)) -> CallGuard {
         match catch_unwind(AssertUnwindSafe(|| self.begin_inner(self_type, args))) {
             Ok(g) => g,

@@ -34,6 +34,11 @@ pub const DEBUG_CAP: usize = 256;
 pub enum Encoded {
     /// Encoded (possibly with redacted parts).
     Value(Value),
+    /// Encoded straight to MessagePack (possibly with redacted parts): the
+    /// bytes the codec would write for the [`Encoded::Value`] of the same
+    /// value. Produced only when the caller asked for bytes
+    /// (`EncodeCtx::want_bytes`), for a serde value at the top of an encoding.
+    Bytes(Vec<u8>),
     /// Not encodable: a description was kept.
     Placeholder {
         /// Capped, PII-scanned `Debug` text.
@@ -67,6 +72,8 @@ pub trait ViaReducible {
 }
 impl<T: Reducible + ?Sized> ViaReducible for &&&&&Wrap<'_, T> {
     fn __capture_encode(&self, ctx: &mut EncodeCtx<'_>) -> Encoded {
+        // Parts of a reducible value are trees: bytes are for the top only.
+        ctx.want_bytes = false;
         explain::note(ctx, T::__capture_route(), std::any::type_name::<T>(), String::new);
         Encoded::from_result(self.0.reduce(ctx))
     }
@@ -80,6 +87,12 @@ pub trait ViaSerde {
 impl<T: Serialize + ?Sized> ViaSerde for &&&&Wrap<'_, T> {
     fn __capture_encode(&self, ctx: &mut EncodeCtx<'_>) -> Encoded {
         explain::note(ctx, Route::Serde, std::any::type_name::<T>(), String::new);
+        if std::mem::take(&mut ctx.want_bytes) {
+            return match crate::value::to_msgpack_reused(self.0, ctx) {
+                Ok(bytes) => Encoded::Bytes(bytes),
+                Err(e) => Encoded::from_result(Err(e)),
+            };
+        }
         Encoded::from_result(to_value(self.0, ctx))
     }
 }

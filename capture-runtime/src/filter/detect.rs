@@ -226,8 +226,83 @@ impl DetectorSet {
 type Scanner = fn(&[u8], &mut Vec<PiiMatch>);
 
 /// Find every match of the enabled detectors (non-overlapping, sorted by start).
+///
+/// One pass over the text first counts what every detector needs at the
+/// least (an `@`, 13 digits, two dashes, two dots, the letter `b`, a minimum
+/// length); detectors whose needs are not met do not scan. Most strings
+/// (names, ids, SKUs) stop there.
 #[must_use]
 pub fn find_pii(text: &str, set: DetectorSet) -> Vec<PiiMatch> {
+    let needed = Needs::of(text.as_bytes());
+    let set = DetectorSet(
+        PiiKind::ALL
+            .into_iter()
+            .filter(|k| set.contains(*k) && needed.allows(*k))
+            .fold(0, |bits, k| bits | k.bit()),
+    );
+    scan_all(text, set)
+}
+
+/// What a text holds, as far as the detectors' minimum needs go.
+#[derive(Default)]
+struct Needs {
+    len: usize,
+    digits: usize,
+    letters: usize,
+    at: bool,
+    dashes: usize,
+    dots: usize,
+    b: bool,
+}
+
+impl Needs {
+    fn of(b: &[u8]) -> Needs {
+        let mut n = Needs {
+            len: b.len(),
+            ..Needs::default()
+        };
+        // Shorter than the shortest match of any detector (`a@b.cd`).
+        if b.len() < 6 {
+            return n;
+        }
+        for &c in b {
+            match c {
+                b'0'..=b'9' => n.digits += 1,
+                b'b' | b'B' => {
+                    n.b = true;
+                    n.letters += 1
+                }
+                b'a'..=b'z' | b'A'..=b'Z' => n.letters += 1,
+                b'@' => n.at = true,
+                b'-' => n.dashes += 1,
+                b'.' => n.dots += 1,
+                _ => {}
+            }
+        }
+        n
+    }
+
+    /// Whether `kind` can possibly match (a necessary condition only).
+    fn allows(&self, kind: PiiKind) -> bool {
+        match kind {
+            // local@label.tld
+            PiiKind::Email => self.at && self.len >= 6,
+            // 13 to 19 digits
+            PiiKind::CreditCard => self.digits >= 13,
+            // ddd-dd-dddd
+            PiiKind::UsSsn => self.len >= 11 && self.digits >= 9 && self.dashes >= 2,
+            // two letters, two check digits, 15 characters or more
+            PiiKind::Iban => self.len >= 15 && self.digits >= 2 && self.letters >= 2,
+            // `bearer`, a blank and 8 token characters with a digit
+            PiiKind::BearerToken => self.len >= 15 && self.b && self.digits >= 1,
+            // eyJ…. three segments joined by dots
+            PiiKind::Jwt => self.len >= 14 && self.dots >= 2,
+        }
+    }
+}
+
+/// [`find_pii`] without the pre-filter: every enabled detector scans.
+fn scan_all(text: &str, set: DetectorSet) -> Vec<PiiMatch> {
     let mut found = Vec::new();
     if set.is_empty() || text.is_empty() {
         return found;

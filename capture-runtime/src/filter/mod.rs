@@ -5,7 +5,7 @@ mod debug_text;
 pub mod detect;
 pub mod names;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -163,6 +163,40 @@ impl Policy {
             c.1.insert(name.to_owned(), v);
             v
         })
+    }
+
+    /// [`Policy::is_sensitive_name`] for a name that lives for the whole
+    /// program (serde's field and variant names, argument names): cached per
+    /// thread by the name's address and length in a small direct-mapped
+    /// table, so a repeated name costs a few loads and no hashing of its text.
+    /// A `'static` string never moves or changes, so its address identifies it.
+    ///
+    /// ```
+    /// use capture_runtime::filter::Policy;
+    /// let p = Policy::default();
+    /// assert!(p.is_sensitive_static("password"));
+    /// assert!(!p.is_sensitive_static("quantity"));
+    /// ```
+    pub fn is_sensitive_static(&self, name: &'static str) -> bool {
+        const SLOTS: usize = 256;
+        // (policy id, address, length, sensitive); id 0 never names a policy.
+        type Slot = (u64, usize, usize, bool);
+        thread_local! {
+            static STATIC_CACHE: [Cell<Slot>; SLOTS] = const { [const { Cell::new((0, 0, 0, false)) }; SLOTS] };
+        }
+        let addr = name.as_ptr() as usize;
+        let len = name.len();
+        let slot = (addr ^ (addr >> 9) ^ len.wrapping_mul(0x9e37)) % SLOTS;
+        let hit = STATIC_CACHE.with(|c| {
+            let e = c[slot].get();
+            (e.0 == self.id && e.1 == addr && e.2 == len).then_some(e.3)
+        });
+        if let Some(v) = hit {
+            return v;
+        }
+        let v = self.is_sensitive_name(name);
+        STATIC_CACHE.with(|c| c[slot].set((self.id, addr, len, v)));
+        v
     }
 
     /// Scan a string for PII and user filters; `Some((cleaned, kinds))` when

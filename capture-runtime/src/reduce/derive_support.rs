@@ -14,6 +14,11 @@ pub use crate::value::Name;
 pub fn part(ctx: &mut EncodeCtx<'_>, type_name: &'static str, e: Encoded) -> Result<Value, EncodeError> {
     match e {
         Encoded::Value(v) => Ok(v),
+        // Not produced for parts (the reducible layer turns bytes off); read
+        // back as a tree should a hand-written impl ask for them.
+        Encoded::Bytes(b) => crate::Codec::MsgPack
+            .decode::<Value>(&b)
+            .map_err(|e| EncodeError::Custom(format!("re-reading encoded part: {e}"))),
         Encoded::TooLarge(limit) => Err(EncodeError::TooLarge { limit }),
         Encoded::Placeholder { debug, reason } => Ok(placeholder_marker(ctx, type_name, debug, reason)),
         Encoded::Failed(m) => {

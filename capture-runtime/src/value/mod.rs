@@ -9,6 +9,7 @@
 //! from the stored bytes.
 
 mod de;
+mod msgpack;
 mod ser;
 mod wire;
 
@@ -16,6 +17,8 @@ use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::fmt;
 
+pub use msgpack::to_msgpack;
+pub(crate) use msgpack::to_msgpack_reused;
 pub use ser::{to_value, EncodeCtx, EncodeError, EncodeReport};
 
 /// A struct, field, enum or variant name: borrowed from serde when capturing,

@@ -21,11 +21,15 @@ use crate::filter::Policy;
 /// ```
 pub struct EncodeCtx<'p> {
     policy: Option<&'p Policy>,
-    path: Vec<Seg>,
+    pub(super) path: Vec<Seg>,
     size: u64,
     limit: Option<u64>,
     /// Where a `Serialize` impl first returned an error, for the message.
-    error_path: Option<String>,
+    pub(super) error_path: Option<String>,
+    /// The caller stores MessagePack: a serde value at the top of this
+    /// encoding may be written straight to bytes ([`super::msgpack`]) instead
+    /// of building a tree. Taken (reset) by the first dispatch layer that runs.
+    pub(crate) want_bytes: bool,
     /// What happened during encoding.
     pub report: EncodeReport,
     /// Per-call state of `Reducible` encoding (shared-pointer memo, explain trace).
@@ -42,8 +46,14 @@ pub struct EncodeReport {
     pub redacted: Vec<(String, String)>,
 }
 
+thread_local! {
+    /// A path buffer handed from one encoding to the next on this thread
+    /// (see [`EncodeCtx::recycle`]), so capturing a call allocates no path.
+    static PATHS: std::cell::Cell<Vec<Seg>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
 #[derive(Clone)]
-enum Seg {
+pub(super) enum Seg {
     Field(Name),
     Index(usize),
     Key(String),
@@ -58,6 +68,7 @@ impl<'p> EncodeCtx<'p> {
             size: 0,
             limit: None,
             error_path: None,
+            want_bytes: false,
             report: EncodeReport::default(),
             reduce: Default::default(),
         }
@@ -67,12 +78,22 @@ impl<'p> EncodeCtx<'p> {
     pub fn with_policy(policy: &'p Policy) -> Self {
         EncodeCtx {
             policy: Some(policy),
-            path: Vec::new(),
+            path: PATHS.with(|p| p.take()),
             size: 0,
             limit: policy.size_limit(),
             error_path: None,
+            want_bytes: false,
             report: EncodeReport::default(),
             reduce: Default::default(),
+        }
+    }
+
+    /// Give this context's path buffer to the next encoding on this thread.
+    pub(crate) fn recycle(mut self) {
+        let mut path = std::mem::take(&mut self.path);
+        if path.capacity() <= 64 {
+            path.clear();
+            PATHS.with(|p| p.set(path));
         }
     }
 
@@ -83,8 +104,13 @@ impl<'p> EncodeCtx<'p> {
 
     /// Start a new top-level value named `root` (an argument name).
     pub fn begin(&mut self, root: &str) {
+        self.begin_name(Name::Owned(root.to_owned()));
+    }
+
+    /// [`Self::begin`] with a name that may be borrowed for ever (no copy).
+    pub(crate) fn begin_name(&mut self, root: Name) {
         self.path.clear();
-        self.path.push(Seg::Field(Name::Owned(root.to_owned())));
+        self.path.push(Seg::Field(root));
         self.size = 0;
         self.error_path = None;
     }
@@ -113,17 +139,23 @@ impl<'p> EncodeCtx<'p> {
         self.report.redacted.push((path, reason.into()));
     }
 
-    fn name_sensitive(&self, name: &str) -> bool {
+    pub(super) fn name_sensitive(&self, name: &str) -> bool {
         self.policy.is_some_and(|p| p.is_sensitive_name(name))
+    }
+
+    /// [`Self::name_sensitive`] for names that live forever (serde's field and
+    /// variant names): cached by address, no hashing of the text.
+    pub(super) fn static_name_sensitive(&self, name: &'static str) -> bool {
+        self.policy.is_some_and(|p| p.is_sensitive_static(name))
     }
 
     /// The marker for a value under a sensitive name: records the reason and
     /// the type, never the value.
-    fn redacted_marker<T: ?Sized>(&mut self, name: &str) -> Value {
+    pub(super) fn redacted_marker<T: ?Sized>(&mut self, name: &str) -> Value {
         self.redacted_marker_of(name, std::any::type_name::<T>())
     }
 
-    fn redacted_marker_of(&mut self, name: &str, type_name: &str) -> Value {
+    pub(super) fn redacted_marker_of(&mut self, name: &str, type_name: &str) -> Value {
         let reason = format!("name:{name}");
         self.note_redacted(reason.clone());
         Value::Marker(Marker::Redacted {
@@ -134,7 +166,7 @@ impl<'p> EncodeCtx<'p> {
 
     /// The marker replacing the payload of an enum variant whose name is
     /// sensitive (`Credential::Password(..)`).
-    fn variant_marker(&mut self, variant: &'static str, type_name: &str) -> Value {
+    pub(super) fn variant_marker(&mut self, variant: &'static str, type_name: &str) -> Value {
         self.path.push(Seg::Field(Name::Borrowed(variant)));
         let reason = format!("name:{variant}");
         self.note_redacted(reason.clone());
@@ -146,19 +178,19 @@ impl<'p> EncodeCtx<'p> {
     }
 
     /// The marker for a type skipped by the policy, if `name` is one.
-    fn skipped(&mut self, name: &str) -> Option<Value> {
+    pub(super) fn skipped(&mut self, name: &str) -> Option<Value> {
         let m = self.policy?.skip_type_marker(name)?;
         self.note_redacted(format!("type:{name}"));
         Some(Value::Marker(m))
     }
 
     /// Record what the size limit dropped here and return its marker.
-    fn dropped(&mut self, limit: u64, what: String) -> Value {
+    pub(super) fn dropped(&mut self, limit: u64, what: String) -> Value {
         self.note_redacted(format!("too_large:{what} (limit {limit} bytes)"));
         Value::Marker(Marker::TooLarge { limit, what })
     }
 
-    fn grow(&mut self, n: usize) -> Result<(), EncodeError> {
+    pub(super) fn grow(&mut self, n: usize) -> Result<(), EncodeError> {
         self.size += n as u64;
         match self.limit {
             Some(limit) if self.size > limit => Err(EncodeError::TooLarge { limit }),
@@ -269,8 +301,8 @@ impl ser::Error for EncodeError {
     }
 }
 
-struct ValueSerializer<'c, 'p> {
-    ctx: &'c mut EncodeCtx<'p>,
+pub(super) struct ValueSerializer<'c, 'p> {
+    pub(super) ctx: &'c mut EncodeCtx<'p>,
 }
 
 type R = Result<Value, EncodeError>;
@@ -482,7 +514,7 @@ fn variant_value(name: &'static str, index: u32, variant: &'static str, body: Va
 /// Sequences, tuples, tuple structs and tuple variants. Once the size limit
 /// is hit, the remaining elements are counted, not encoded, and one
 /// [`Marker::TooLarge`] ends the sequence.
-struct SeqBuilder<'c, 'p> {
+pub(super) struct SeqBuilder<'c, 'p> {
     ctx: &'c mut EncodeCtx<'p>,
     items: Vec<Value>,
     variant: Option<(&'static str, u32, &'static str)>,
@@ -568,7 +600,7 @@ seq_impl!(SerializeTupleVariant, serialize_field);
 /// Key under which a truncated map records what the size limit dropped.
 pub(crate) const TRUNCATED_KEY: &str = "$capture:truncated";
 
-struct MapBuilder<'c, 'p> {
+pub(super) struct MapBuilder<'c, 'p> {
     ctx: &'c mut EncodeCtx<'p>,
     entries: Vec<(Value, Value)>,
     key: Option<Value>,
@@ -649,7 +681,7 @@ impl ser::SerializeMap for MapBuilder<'_, '_> {
 
 /// Structs and struct variants. Once the size limit is hit, each remaining
 /// field keeps its name and gets a [`Marker::TooLarge`] (the shape stays).
-struct StructBuilder<'c, 'p> {
+pub(super) struct StructBuilder<'c, 'p> {
     ctx: &'c mut EncodeCtx<'p>,
     name: &'static str,
     fields: Vec<(Name, Value)>,

@@ -1,0 +1,683 @@
+//! The redacting serializer that writes MessagePack straight into a buffer.
+//!
+//! It applies the same policy as [`to_value`](super::to_value) (sensitive
+//! names, PII in strings, skipped types, the size limit, canonical map order)
+//! and produces exactly the bytes that `to_value` followed by the MessagePack
+//! codec produces — so content ids do not depend on which path encoded a
+//! value — without building the intermediate [`Value`] tree. The same
+//! [`EncodeCtx`] bookkeeping runs in the same order (size estimate, redaction
+//! report, error path), so reports are identical too.
+//!
+//! Where the tree path needs a whole subtree before it can decide, this one
+//! writes first and fixes up afterwards:
+//!
+//! * array and map headers are written from serde's length hint and
+//!   rewritten when the final count differs (truncation, unknown lengths);
+//! * a part that runs over the size limit is cut off the buffer again;
+//! * map entries are written as they come and reordered at the end of the map
+//!   (keys are small [`Value`]s, compared with [`Value::canonical_cmp`]).
+//!
+//! Rare pieces (markers, map keys) are written through [`Value`]'s own
+//! `Serialize` and rmp-serde, the path they would take anyway.
+
+use std::ops::Range;
+
+use rmp::encode as mp;
+use serde::ser::{self, Serialize};
+
+use super::ser::{EncodeCtx, EncodeError, Seg, ValueSerializer, TRUNCATED_KEY};
+use super::{Marker, Name, Value};
+
+/// Encode `value` as MessagePack into `out` (appending), applying `ctx`'s
+/// policy: the bytes equal `Codec::MsgPack.encode(&to_value(value, ctx)?)`.
+///
+/// ```
+/// use capture_runtime::filter::Policy;
+/// use capture_runtime::value::{to_msgpack, to_value, EncodeCtx};
+/// use capture_runtime::Codec;
+/// let policy = Policy::default();
+/// let value = ("mail bob@example.com", [("password", "hunter2")]);
+/// let mut direct = Vec::new();
+/// to_msgpack(&value, &mut EncodeCtx::with_policy(&policy), &mut direct).unwrap();
+/// let tree = to_value(&value, &mut EncodeCtx::with_policy(&policy)).unwrap();
+/// assert_eq!(direct, Codec::MsgPack.encode(&tree).unwrap());
+/// ```
+pub fn to_msgpack<T: Serialize + ?Sized>(
+    value: &T,
+    ctx: &mut EncodeCtx<'_>,
+    out: &mut Vec<u8>,
+) -> Result<(), EncodeError> {
+    match value.serialize(Direct { ctx, out }) {
+        Err(EncodeError::Custom(m)) => Err(EncodeError::Custom(match ctx.error_path.take() {
+            Some(path) => format!("{m} (at `{path}`)"),
+            None => m,
+        })),
+        other => other,
+    }
+}
+
+/// Write a value tree the way the MessagePack codec does.
+fn emit(v: &Value, out: &mut Vec<u8>) {
+    // Writing to a `Vec` cannot fail, and `Value` serializes infallibly.
+    let _ = v.serialize(&mut rmp_serde::Serializer::new(&mut *out).with_struct_map());
+}
+
+fn emit_marker(m: Value, out: &mut Vec<u8>) {
+    emit(&m, out);
+}
+
+fn str_key(out: &mut Vec<u8>, s: &str) {
+    let _ = mp::write_str(out, s);
+}
+
+/// `{variant: ...}`: the head of a non-unit enum variant on the wire.
+fn variant_head(out: &mut Vec<u8>, variant: &str) {
+    let _ = mp::write_map_len(out, 1);
+    str_key(out, variant);
+}
+
+fn header_len(count: usize) -> usize {
+    match count {
+        0..=15 => 1,
+        16..=0xffff => 3,
+        _ => 5,
+    }
+}
+
+/// Rewrite the array or map header at `at` (written for `written` elements)
+/// for `count` elements.
+fn fix_header(out: &mut Vec<u8>, at: usize, written: usize, count: usize, map: bool) {
+    if written == count {
+        return;
+    }
+    let mut h = Vec::with_capacity(5);
+    let _ = if map {
+        mp::write_map_len(&mut h, count as u32)
+    } else {
+        mp::write_array_len(&mut h, count as u32)
+    };
+    out.splice(at..at + header_len(written), h);
+}
+
+fn write_header(out: &mut Vec<u8>, count: usize, map: bool) -> usize {
+    let at = out.len();
+    let _ = if map {
+        mp::write_map_len(out, count as u32)
+    } else {
+        mp::write_array_len(out, count as u32)
+    };
+    at
+}
+
+/// Encode `value` one level down, at `seg`.
+fn nested<T: Serialize + ?Sized>(
+    ctx: &mut EncodeCtx<'_>,
+    out: &mut Vec<u8>,
+    seg: Seg,
+    value: &T,
+) -> Result<(), EncodeError> {
+    ctx.path.push(seg);
+    let r = value.serialize(Direct { ctx: &mut *ctx, out });
+    if matches!(r, Err(EncodeError::Custom(_))) && ctx.error_path.is_none() {
+        ctx.error_path = Some(ctx.path_text());
+    }
+    ctx.path.pop();
+    r
+}
+
+/// A struct field: a redaction marker under a sensitive name, else the value.
+fn field<T: Serialize + ?Sized>(
+    ctx: &mut EncodeCtx<'_>,
+    out: &mut Vec<u8>,
+    name: &'static str,
+    value: &T,
+) -> Result<(), EncodeError> {
+    if ctx.static_name_sensitive(name) {
+        ctx.path.push(Seg::Field(Name::Borrowed(name)));
+        let m = ctx.redacted_marker::<T>(name);
+        ctx.path.pop();
+        emit_marker(m, out);
+        return Ok(());
+    }
+    nested(ctx, out, Seg::Field(Name::Borrowed(name)), value)
+}
+
+struct Direct<'c, 'p> {
+    ctx: &'c mut EncodeCtx<'p>,
+    out: &'c mut Vec<u8>,
+}
+
+type R = Result<(), EncodeError>;
+
+impl<'c, 'p> ser::Serializer for Direct<'c, 'p> {
+    type Ok = ();
+    type Error = EncodeError;
+    type SerializeSeq = SeqWriter<'c, 'p>;
+    type SerializeTuple = SeqWriter<'c, 'p>;
+    type SerializeTupleStruct = SeqWriter<'c, 'p>;
+    type SerializeTupleVariant = SeqWriter<'c, 'p>;
+    type SerializeMap = MapWriter<'c, 'p>;
+    type SerializeStruct = StructWriter<'c, 'p>;
+    type SerializeStructVariant = StructWriter<'c, 'p>;
+
+    fn is_human_readable(&self) -> bool {
+        false
+    }
+    fn serialize_bool(self, v: bool) -> R {
+        self.ctx.grow(1)?;
+        let _ = mp::write_bool(self.out, v);
+        Ok(())
+    }
+    fn serialize_i8(self, v: i8) -> R {
+        self.serialize_i64(v as i64)
+    }
+    fn serialize_i16(self, v: i16) -> R {
+        self.serialize_i64(v as i64)
+    }
+    fn serialize_i32(self, v: i32) -> R {
+        self.serialize_i64(v as i64)
+    }
+    fn serialize_i64(self, v: i64) -> R {
+        self.ctx.grow(9)?;
+        // The tree keeps non-negative integers as `U64`, written as unsigned.
+        let _ = if v >= 0 {
+            mp::write_uint(self.out, v as u64)
+        } else {
+            mp::write_sint(self.out, v)
+        };
+        Ok(())
+    }
+    fn serialize_i128(self, v: i128) -> R {
+        self.ctx.grow(17)?;
+        let _ = mp::write_bin(self.out, &v.to_be_bytes());
+        Ok(())
+    }
+    fn serialize_u8(self, v: u8) -> R {
+        self.serialize_u64(v as u64)
+    }
+    fn serialize_u16(self, v: u16) -> R {
+        self.serialize_u64(v as u64)
+    }
+    fn serialize_u32(self, v: u32) -> R {
+        self.serialize_u64(v as u64)
+    }
+    fn serialize_u64(self, v: u64) -> R {
+        self.ctx.grow(9)?;
+        let _ = mp::write_uint(self.out, v);
+        Ok(())
+    }
+    fn serialize_u128(self, v: u128) -> R {
+        self.ctx.grow(17)?;
+        let _ = mp::write_bin(self.out, &v.to_be_bytes());
+        Ok(())
+    }
+    fn serialize_f32(self, v: f32) -> R {
+        self.ctx.grow(5)?;
+        let _ = mp::write_f32(self.out, v);
+        Ok(())
+    }
+    fn serialize_f64(self, v: f64) -> R {
+        self.ctx.grow(9)?;
+        let _ = mp::write_f64(self.out, v);
+        Ok(())
+    }
+    fn serialize_char(self, v: char) -> R {
+        self.ctx.grow(5)?;
+        str_key(self.out, v.encode_utf8(&mut [0; 4]));
+        Ok(())
+    }
+    fn serialize_str(self, v: &str) -> R {
+        self.ctx.grow(v.len() + 5)?;
+        if let Some(policy) = self.ctx.policy() {
+            if let Some((clean, kinds)) = policy.scan_str(v) {
+                self.ctx.note_redacted(format!("pii:{}", kinds.join(",")));
+                str_key(self.out, &clean);
+                return Ok(());
+            }
+        }
+        str_key(self.out, v);
+        Ok(())
+    }
+    fn serialize_bytes(self, v: &[u8]) -> R {
+        self.ctx.grow(v.len() + 5)?;
+        let _ = mp::write_bin(self.out, v);
+        Ok(())
+    }
+    fn serialize_none(self) -> R {
+        self.ctx.grow(1)?;
+        let _ = mp::write_nil(self.out);
+        Ok(())
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> R {
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> R {
+        self.ctx.grow(1)?;
+        let _ = mp::write_nil(self.out);
+        Ok(())
+    }
+    fn serialize_unit_struct(self, name: &'static str) -> R {
+        if let Some(m) = self.ctx.skipped(name) {
+            emit_marker(m, self.out);
+            return Ok(());
+        }
+        self.serialize_unit()
+    }
+    fn serialize_unit_variant(self, name: &'static str, _index: u32, variant: &'static str) -> R {
+        if let Some(m) = self.ctx.skipped(name) {
+            emit_marker(m, self.out);
+            return Ok(());
+        }
+        self.ctx.grow(variant.len() + 1)?;
+        str_key(self.out, variant);
+        Ok(())
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, name: &'static str, value: &T) -> R {
+        if let Some(m) = self.ctx.skipped(name) {
+            emit_marker(m, self.out);
+            return Ok(());
+        }
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        value: &T,
+    ) -> R {
+        if let Some(m) = self.ctx.skipped(name) {
+            emit_marker(m, self.out);
+            return Ok(());
+        }
+        self.ctx.grow(variant.len() + 2)?;
+        if self.ctx.static_name_sensitive(variant) {
+            let marker = self.ctx.variant_marker(variant, std::any::type_name::<T>());
+            variant_head(self.out, variant);
+            emit_marker(marker, self.out);
+            return Ok(());
+        }
+        variant_head(self.out, variant);
+        nested(self.ctx, self.out, Seg::Field(Name::Borrowed(variant)), value)
+    }
+    fn serialize_seq(self, len: Option<usize>) -> Result<SeqWriter<'c, 'p>, EncodeError> {
+        self.ctx.grow(5)?;
+        Ok(SeqWriter::new(self.ctx, self.out, len.unwrap_or(0), false))
+    }
+    fn serialize_tuple(self, len: usize) -> Result<SeqWriter<'c, 'p>, EncodeError> {
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_tuple_struct(self, name: &'static str, len: usize) -> Result<SeqWriter<'c, 'p>, EncodeError> {
+        self.ctx.grow(5)?;
+        if let Some(m) = self.ctx.skipped(name) {
+            emit_marker(m, self.out);
+            return Ok(SeqWriter::new(self.ctx, self.out, 0, true));
+        }
+        Ok(SeqWriter::new(self.ctx, self.out, len, false))
+    }
+    fn serialize_tuple_variant(
+        self,
+        name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        len: usize,
+    ) -> Result<SeqWriter<'c, 'p>, EncodeError> {
+        self.ctx.grow(variant.len() + 6)?;
+        if skipped_variant(self.ctx, self.out, name, variant) {
+            return Ok(SeqWriter::new(self.ctx, self.out, 0, true));
+        }
+        variant_head(self.out, variant);
+        Ok(SeqWriter::new(self.ctx, self.out, len, false))
+    }
+    fn serialize_map(self, _len: Option<usize>) -> Result<MapWriter<'c, 'p>, EncodeError> {
+        self.ctx.grow(5)?;
+        let body_start = self.out.len();
+        Ok(MapWriter {
+            ctx: self.ctx,
+            out: self.out,
+            body_start,
+            entries: Vec::new(),
+            key: None,
+            skip_value: false,
+            dropped: 0,
+            limit: 0,
+        })
+    }
+    fn serialize_struct(self, name: &'static str, len: usize) -> Result<StructWriter<'c, 'p>, EncodeError> {
+        self.ctx.grow(5)?;
+        if let Some(m) = self.ctx.skipped(name) {
+            emit_marker(m, self.out);
+            return Ok(StructWriter::new(self.ctx, self.out, name, 0, true));
+        }
+        Ok(StructWriter::new(self.ctx, self.out, name, len, false))
+    }
+    fn serialize_struct_variant(
+        self,
+        name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        len: usize,
+    ) -> Result<StructWriter<'c, 'p>, EncodeError> {
+        self.ctx.grow(variant.len() + 6)?;
+        if skipped_variant(self.ctx, self.out, name, variant) {
+            return Ok(StructWriter::new(self.ctx, self.out, name, 0, true));
+        }
+        variant_head(self.out, variant);
+        Ok(StructWriter::new(self.ctx, self.out, name, len, false))
+    }
+}
+
+/// A tuple or struct variant replaced as a whole: its enum type is skipped
+/// by the policy, or the variant name is sensitive (`{variant: marker}`).
+fn skipped_variant(ctx: &mut EncodeCtx<'_>, out: &mut Vec<u8>, name: &'static str, variant: &'static str) -> bool {
+    if let Some(m) = ctx.skipped(name) {
+        emit_marker(m, out);
+        return true;
+    }
+    if ctx.static_name_sensitive(variant) {
+        let marker = ctx.variant_marker(variant, &format!("{name}::{variant}"));
+        variant_head(out, variant);
+        emit_marker(marker, out);
+        return true;
+    }
+    false
+}
+
+/// Sequences, tuples, tuple structs and tuple variants (see the tree
+/// builder for the truncation rule).
+struct SeqWriter<'c, 'p> {
+    ctx: &'c mut EncodeCtx<'p>,
+    out: &'c mut Vec<u8>,
+    header_at: usize,
+    written: usize,
+    count: usize,
+    skipped: bool,
+    dropped: usize,
+    limit: u64,
+}
+
+impl<'c, 'p> SeqWriter<'c, 'p> {
+    fn new(ctx: &'c mut EncodeCtx<'p>, out: &'c mut Vec<u8>, len: usize, skipped: bool) -> Self {
+        let header_at = if skipped { 0 } else { write_header(out, len, false) };
+        SeqWriter {
+            ctx,
+            out,
+            header_at,
+            written: len,
+            count: 0,
+            skipped,
+            dropped: 0,
+            limit: 0,
+        }
+    }
+    fn push<T: Serialize + ?Sized>(&mut self, value: &T) -> R {
+        if self.skipped {
+            return Ok(());
+        }
+        if self.dropped > 0 {
+            self.dropped += 1;
+            return Ok(());
+        }
+        let mark = self.out.len();
+        match nested(self.ctx, self.out, Seg::Index(self.count), value) {
+            Ok(()) => self.count += 1,
+            Err(EncodeError::TooLarge { limit }) => {
+                self.out.truncate(mark);
+                self.dropped = 1;
+                self.limit = limit;
+            }
+            Err(e) => return Err(e),
+        }
+        Ok(())
+    }
+    fn finish(mut self) -> R {
+        if self.skipped {
+            return Ok(());
+        }
+        if self.dropped > 0 {
+            let what = format!("{} of {} elements", self.dropped, self.count + self.dropped);
+            let marker = self.ctx.dropped(self.limit, what);
+            emit_marker(marker, self.out);
+            self.count += 1;
+        }
+        fix_header(self.out, self.header_at, self.written, self.count, false);
+        Ok(())
+    }
+}
+
+macro_rules! seq_impl {
+    ($trait:ident, $method:ident) => {
+        impl ser::$trait for SeqWriter<'_, '_> {
+            type Ok = ();
+            type Error = EncodeError;
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> R {
+                self.push(value)
+            }
+            fn end(self) -> R {
+                self.finish()
+            }
+        }
+    };
+}
+seq_impl!(SerializeSeq, serialize_element);
+seq_impl!(SerializeTuple, serialize_element);
+seq_impl!(SerializeTupleStruct, serialize_field);
+seq_impl!(SerializeTupleVariant, serialize_field);
+
+/// Maps: values are written as they come, keys kept as small trees; the
+/// entries are put in canonical key order when the map ends.
+struct MapWriter<'c, 'p> {
+    ctx: &'c mut EncodeCtx<'p>,
+    out: &'c mut Vec<u8>,
+    body_start: usize,
+    /// Each key with the range of its value's bytes (relative to `body_start`).
+    entries: Vec<(Value, Range<usize>)>,
+    key: Option<Value>,
+    skip_value: bool,
+    dropped: usize,
+    limit: u64,
+}
+
+impl ser::SerializeMap for MapWriter<'_, '_> {
+    type Ok = ();
+    type Error = EncodeError;
+
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> R {
+        if self.dropped > 0 {
+            self.dropped += 1;
+            self.skip_value = true;
+            return Ok(());
+        }
+        match key.serialize(ValueSerializer { ctx: self.ctx }) {
+            Ok(k) => self.key = Some(k),
+            Err(EncodeError::TooLarge { limit }) => {
+                self.dropped = 1;
+                self.limit = limit;
+                self.skip_value = true;
+            }
+            Err(e) => return Err(e),
+        }
+        Ok(())
+    }
+
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> R {
+        if std::mem::take(&mut self.skip_value) {
+            return Ok(());
+        }
+        let key = self
+            .key
+            .take()
+            .ok_or_else(|| EncodeError::Custom("map value without key".into()))?;
+        let sensitive = match &key {
+            Value::Str(s) => self.ctx.name_sensitive(s),
+            Value::Char(c) => self.ctx.name_sensitive(c.encode_utf8(&mut [0; 4])),
+            _ => false,
+        };
+        let mark = self.out.len();
+        if sensitive {
+            let k = key.key_text();
+            self.ctx.path.push(Seg::Key(k.clone()));
+            let m = self.ctx.redacted_marker::<T>(&k);
+            self.ctx.path.pop();
+            emit_marker(m, self.out);
+        } else {
+            match nested(self.ctx, self.out, Seg::Key(key.key_text()), value) {
+                Ok(()) => {}
+                Err(EncodeError::TooLarge { limit }) => {
+                    self.out.truncate(mark);
+                    self.dropped = 1;
+                    self.limit = limit;
+                    return Ok(());
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let base = self.body_start;
+        self.entries.push((key, mark - base..self.out.len() - base));
+        Ok(())
+    }
+
+    fn end(mut self) -> R {
+        if self.dropped > 0 {
+            let what = format!("{} of {} entries", self.dropped, self.entries.len() + self.dropped);
+            let marker = self.ctx.dropped(self.limit, what);
+            let mark = self.out.len() - self.body_start;
+            emit_marker(marker, self.out);
+            let end = self.out.len() - self.body_start;
+            self.entries.push((Value::Str(TRUNCATED_KEY.to_owned()), mark..end));
+        }
+        self.entries.sort_by(|a, b| a.0.canonical_cmp(&b.0));
+        let body = self.out.split_off(self.body_start);
+        let _ = mp::write_map_len(self.out, self.entries.len() as u32);
+        for (k, range) in &self.entries {
+            emit(k, self.out);
+            self.out.extend_from_slice(&body[range.clone()]);
+        }
+        Ok(())
+    }
+}
+
+/// Structs and struct variants: maps keyed by field name; past the size
+/// limit each remaining field keeps its name with a [`Marker::TooLarge`].
+struct StructWriter<'c, 'p> {
+    ctx: &'c mut EncodeCtx<'p>,
+    out: &'c mut Vec<u8>,
+    name: &'static str,
+    header_at: usize,
+    written: usize,
+    count: usize,
+    skipped: bool,
+    dropped: usize,
+    limit: u64,
+}
+
+impl<'c, 'p> StructWriter<'c, 'p> {
+    fn new(ctx: &'c mut EncodeCtx<'p>, out: &'c mut Vec<u8>, name: &'static str, len: usize, skipped: bool) -> Self {
+        let header_at = if skipped { 0 } else { write_header(out, len, true) };
+        StructWriter {
+            ctx,
+            out,
+            name,
+            header_at,
+            written: len,
+            count: 0,
+            skipped,
+            dropped: 0,
+            limit: 0,
+        }
+    }
+    fn push<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> R {
+        if self.skipped {
+            return Ok(());
+        }
+        self.count += 1;
+        if self.dropped == 0 {
+            let mark = self.out.len();
+            let encoded = self.ctx.grow(key.len() + 1).and_then(|()| {
+                str_key(self.out, key);
+                field(self.ctx, self.out, key, value)
+            });
+            match encoded {
+                Ok(()) => return Ok(()),
+                Err(EncodeError::TooLarge { limit }) => {
+                    self.out.truncate(mark);
+                    self.limit = limit;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        self.dropped += 1;
+        str_key(self.out, key);
+        emit_marker(
+            Value::Marker(Marker::TooLarge {
+                limit: self.limit,
+                what: format!("field `{key}`"),
+            }),
+            self.out,
+        );
+        Ok(())
+    }
+    fn finish(self) -> R {
+        if self.skipped {
+            return Ok(());
+        }
+        if self.dropped > 0 {
+            let what = format!("{} of {} fields of `{}`", self.dropped, self.count, self.name);
+            self.ctx.dropped(self.limit, what);
+        }
+        fix_header(self.out, self.header_at, self.written, self.count, true);
+        Ok(())
+    }
+}
+
+impl ser::SerializeStruct for StructWriter<'_, '_> {
+    type Ok = ();
+    type Error = EncodeError;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> R {
+        self.push(key, value)
+    }
+    fn end(self) -> R {
+        self.finish()
+    }
+}
+
+impl ser::SerializeStructVariant for StructWriter<'_, '_> {
+    type Ok = ();
+    type Error = EncodeError;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> R {
+        self.push(key, value)
+    }
+    fn end(self) -> R {
+        self.finish()
+    }
+}
+
+/// Largest scratch buffer kept per thread between encodings.
+const SCRATCH_KEEP: usize = 1 << 20;
+
+/// [`to_msgpack`] into this thread's reused scratch buffer; returns an
+/// exact-size copy of the bytes (the one allocation of the encoding).
+pub(crate) fn to_msgpack_reused<T: Serialize + ?Sized>(
+    value: &T,
+    ctx: &mut EncodeCtx<'_>,
+) -> Result<Vec<u8>, EncodeError> {
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => {
+            buf.clear();
+            let r = to_msgpack(value, ctx, &mut buf).map(|()| buf.to_vec());
+            if buf.capacity() > SCRATCH_KEEP {
+                *buf = Vec::new();
+            }
+            r
+        }
+        // A `Serialize` impl that itself calls a captured function: encode
+        // that nested call into a buffer of its own.
+        Err(_) => {
+            let mut buf = Vec::new();
+            to_msgpack(value, ctx, &mut buf).map(|()| buf)
+        }
+    })
+}
