@@ -54,5 +54,8 @@ pub(crate) fn unknown_arg(ident: &syn::Ident, option: &str, names: &[&str]) -> s
     } else {
         format!("arguments are: {}", names.join(", "))
     };
-    syn::Error::new(ident.span(), format!("`{option}({ident})`: no argument named `{ident}`; {known}"))
+    syn::Error::new(
+        ident.span(),
+        format!("`{option}({ident})`: no argument named `{ident}`; {known}"),
+    )
 }
