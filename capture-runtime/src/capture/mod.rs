@@ -2,5 +2,6 @@
 
 pub mod call;
 pub mod dispatch;
+pub(crate) mod outgoing;
 pub mod site;
 pub mod writer;

@@ -35,19 +35,4 @@ impl EncodeState {
     pub(crate) fn lookup(&self, addr: usize) -> Option<u32> {
         self.seen.get(&addr).copied()
     }
-
-    /// Keep the memo for the next argument of the same call; drop the rest.
-    pub(crate) fn take_memo(&mut self) -> EncodeState {
-        EncodeState {
-            seen: std::mem::take(&mut self.seen),
-            next: self.next,
-            trace: None,
-        }
-    }
-
-    /// Install a memo carried over from an earlier argument.
-    pub(crate) fn put_memo(&mut self, memo: EncodeState) {
-        self.seen = memo.seen;
-        self.next = memo.next;
-    }
 }
