@@ -1,6 +1,7 @@
 //! Named, versioned checkpoints: save a value under a name, load the latest
-//! (or any) version back, list and delete them. Cache eviction never touches
-//! them, and [`gc_roots`] keeps their objects alive through [`Store::gc`].
+//! (or any) version back, list and delete them. Neither cache eviction nor
+//! the store quota touches them, and [`gc_roots`] keeps their objects alive
+//! through [`Store::gc`]. Values are stored as they are (no redaction).
 //!
 //! Layout: the value is a content-addressed object (identical versions are
 //! stored once); each version is a small record at

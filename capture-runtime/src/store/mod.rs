@@ -78,8 +78,10 @@ impl Store {
     }
 
     /// Bound the whole store to `bytes`, evicting the oldest calls of any
-    /// function past it (see [`quota`] for how writes stay cheap). Local
-    /// stores only: other backends report an error when enforcing.
+    /// function and the least recently used cache entries past it
+    /// (checkpoints are never evicted; see [`quota`] for how writes stay
+    /// cheap). Local stores only: other backends report an error when
+    /// enforcing.
     ///
     /// ```
     /// use capture_runtime::Store;
