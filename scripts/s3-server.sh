@@ -50,7 +50,14 @@ log() { printf 's3-server: %s\n' "$*" >&2; }
 die() { printf 's3-server: error: %s\n' "$*" >&2; exit 1; }
 
 # Never route loopback traffic through a proxy (pip still uses the proxy, if any).
-export NO_PROXY="${NO_PROXY:+$NO_PROXY,}127.0.0.1,localhost"
+# The export lines printed for callers carry the same NO_PROXY/no_proxy, so
+# HTTP clients that honour HTTP(S)_PROXY (reqwest inside object_store) reach
+# the server directly too.
+case ",${NO_PROXY:-}," in
+*,127.0.0.1,*) ;;
+*) NO_PROXY="${NO_PROXY:+$NO_PROXY,}127.0.0.1,localhost" ;;
+esac
+export NO_PROXY
 export no_proxy="$NO_PROXY"
 
 venv_python() { printf '%s' "$VENV/bin/python"; }
@@ -184,6 +191,10 @@ export AWS_CONDITIONAL_PUT=etag
 export CAPTURE_S3_BUCKET=$BUCKET
 export CAPTURE_S3_URL=s3://$BUCKET/$PREFIX
 EOF
+    # A caller's NO_PROXY may hold `*` or spaces: quote it for eval then.
+    local np="$NO_PROXY"
+    [[ "$np" =~ ^[A-Za-z0-9.,_:/-]*$ ]] || np="$(printf '%q' "$np")"
+    printf 'export NO_PROXY=%s\nexport no_proxy=%s\n' "$np" "$np"
 }
 
 start() {

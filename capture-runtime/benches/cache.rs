@@ -4,8 +4,10 @@
 //!   against running the 1 ms body it replaces.
 //! - `store/put_get/local` vs `store/put_get/object`: writing a new 1 KiB
 //!   object (put-if-absent) and reading it back. The object-store row needs
-//!   the `object-store` feature and a server: `eval "$(scripts/s3-server.sh start)"`
-//!   (it reads `CAPTURE_S3_URL` and the `AWS_*` variables); without them it is skipped.
+//!   the `object-store` feature and a server:
+//!   `s3_env="$(scripts/s3-server.sh start)" && eval "$s3_env"` (not
+//!   `eval "$(...)"`, which hides a failed start; it exports `CAPTURE_S3_URL`,
+//!   the `AWS_*` variables and `NO_PROXY`); without them it is skipped.
 //!
 //! `cargo bench -p capture-runtime --bench cache [--features object-store]`
 

@@ -1,12 +1,16 @@
 //! Named, versioned checkpoints: save a value under a name, load the latest
-//! (or any) version back, list and delete them. Cache eviction never touches
-//! them, and [`gc_roots`] keeps their objects alive through [`Store::gc`].
+//! (or any) version back, list and delete them. Neither cache eviction nor
+//! the store quota touches them, and [`gc_roots`] keeps their objects alive
+//! through [`Store::gc`]. Values are stored as they are (no redaction).
 //!
 //! Layout: the value is a content-addressed object (identical versions are
 //! stored once); each version is a small record at
-//! `checkpoints/<name>/<version, 20 digits>.ckpt` (file kind 4). A new version
-//! is written with put-if-absent, so concurrent writers (threads, processes,
-//! machines sharing an object store) each get their own version number.
+//! `checkpoints/<name>/<version, 20 digits>.ckpt` (file kind 4). A save first
+//! claims its version number with an empty put-if-absent marker
+//! (`<version>.claim`, never deleted), then writes the record with
+//! put-if-absent, so concurrent writers (threads, processes, machines
+//! sharing an object store) each get their own number, and numbers are
+//! never handed out twice, even after versions are deleted.
 //!
 //! ```
 //! use capture_runtime::checkpoint::Checkpoints;
@@ -37,6 +41,8 @@ use crate::store::Store;
 pub const CHECKPOINTS: &str = "checkpoints";
 /// Extension of checkpoint records.
 pub const CHECKPOINT_EXT: &str = ".ckpt";
+/// Extension of version claims (empty markers that keep numbers monotonic).
+pub const CLAIM_EXT: &str = ".claim";
 /// How many times a save retries when other writers take the next versions.
 const SAVE_ATTEMPTS: u64 = 64;
 
@@ -71,6 +77,10 @@ fn version_key(name: &str, version: u64) -> String {
     format!("{}/{version:020}{CHECKPOINT_EXT}", name_dir(name))
 }
 
+fn claim_key(name: &str, version: u64) -> String {
+    format!("{}/{version:020}{CLAIM_EXT}", name_dir(name))
+}
+
 fn check_name(name: &str) -> Result<()> {
     if name.trim().is_empty() {
         return Err(CaptureError::Config {
@@ -88,12 +98,50 @@ impl Checkpoints {
         Checkpoints { store }
     }
 
-    /// Checkpoints in the default store (`CAPTURE_DIR`, else the configured
-    /// folder, else `$CARGO_MANIFEST_DIR/captures`), as the loader finds it.
+    /// Checkpoints in the store a capture site of the crate at
+    /// `manifest_dir` writes to: `CAPTURE_DIR`, else the `configure()`d
+    /// folder or URL, else `captures`, relative folders resolved against
+    /// `manifest_dir`, with the same codec, durability and quota (the same
+    /// shared store handle). [`checkpoints!`](crate::checkpoints) passes the
+    /// calling crate's folder.
+    pub fn for_crate(manifest_dir: &'static str) -> Checkpoints {
+        Checkpoints::new(crate::capture::site::store_for_manifest(manifest_dir))
+    }
+
+    /// Checkpoints in the default store: the store a capture site of the
+    /// running package uses ([`Checkpoints::for_crate`] with the
+    /// `CARGO_MANIFEST_DIR` that `cargo run` and `cargo test` set). Outside
+    /// cargo there is no package folder, so only an absolute `CAPTURE_DIR`
+    /// (or configured folder) or a URL works; otherwise use
+    /// [`checkpoints!`](crate::checkpoints), which knows the calling crate's
+    /// folder at compile time, as capture sites do.
     pub fn default_location() -> Result<Checkpoints> {
-        Ok(Checkpoints::new(
-            crate::CaptureLoader::default_location()?.store().clone(),
-        ))
+        static RUNTIME: std::sync::OnceLock<Option<&'static str>> = std::sync::OnceLock::new();
+        let runtime = *RUNTIME.get_or_init(|| {
+            std::env::var("CARGO_MANIFEST_DIR")
+                .ok()
+                .filter(|m| !m.is_empty())
+                .map(|m| &*Box::leak(m.into_boxed_str()))
+        });
+        if let Some(manifest) = runtime {
+            return Ok(Checkpoints::for_crate(manifest));
+        }
+        let configured = crate::config::env_config()
+            .dir
+            .clone()
+            .or_else(|| crate::config::programmatic().and_then(|c| c.dir));
+        match configured {
+            Some(dir)
+                if dir.is_absolute() || dir.to_str().is_some_and(crate::store::object::is_url) =>
+            {
+                Ok(Checkpoints::for_crate(""))
+            }
+            other => Err(CaptureError::Config {
+                key: "CAPTURE_DIR".into(),
+                value: other.map(|d| d.display().to_string()).unwrap_or_default(),
+                expected: "an absolute folder or a store URL: outside cargo (no CARGO_MANIFEST_DIR) a relative store folder has no crate folder to resolve against; or use capture_runtime::checkpoints!(), which resolves it as capture sites do".into(),
+            }),
+        }
     }
 
     /// The store.
@@ -113,8 +161,12 @@ impl Checkpoints {
                 message,
             })?;
         let id = self.store.put_object(&body)?;
-        let first = self.versions_raw(name)?.last().copied().unwrap_or(0) + 1;
+        let first = self.highest_claimed(name)? + 1;
         for version in first..first + SAVE_ATTEMPTS {
+            // Claims are never deleted: a number is handed out once.
+            if !self.store.backend().put_if_absent(&claim_key(name, version), b"")? {
+                continue;
+            }
             let info = CheckpointInfo {
                 name: name.to_owned(),
                 version,
@@ -133,13 +185,17 @@ impl Checkpoints {
                 })?;
             let key = version_key(name, version);
             let bytes = frame(self.store.codec(), FileKind::Checkpoint, &record);
+            // False only when a record written before claims existed holds the number.
             if self.store.backend().put_if_absent(&key, &bytes)? {
-                crate::hooks::emit(crate::hooks::CaptureEvent::Checkpoint {
-                    store: self.store.describe(),
-                    name: name.to_owned(),
-                    version,
-                    key,
-                });
+                self.store.note_quota((body.len() + bytes.len()) as u64);
+                if crate::hooks::active() {
+                    crate::hooks::emit(crate::hooks::CaptureEvent::Checkpoint {
+                        store: self.store.describe(),
+                        name: name.to_owned(),
+                        version,
+                        key,
+                    });
+                }
                 return Ok(info);
             }
         }
@@ -148,6 +204,24 @@ impl Checkpoints {
             value: name.into(),
             expected: format!("a free version number: {SAVE_ATTEMPTS} concurrent saves took them all; retry"),
         })
+    }
+
+    /// The highest version number ever claimed or stored for `name` (0 for none).
+    fn highest_claimed(&self, name: &str) -> Result<u64> {
+        Ok(self
+            .store
+            .backend()
+            .list(&name_dir(name))?
+            .files
+            .into_iter()
+            .filter_map(|(n, _)| {
+                n.strip_suffix(CHECKPOINT_EXT)
+                    .or_else(|| n.strip_suffix(CLAIM_EXT))?
+                    .parse::<u64>()
+                    .ok()
+            })
+            .max()
+            .unwrap_or(0))
     }
 
     fn versions_raw(&self, name: &str) -> Result<Vec<u64>> {
@@ -257,7 +331,8 @@ impl Checkpoints {
     }
 
     /// Delete one version; returns whether it existed. The value's object
-    /// goes at the next [`Store::gc`] with [`gc_roots`].
+    /// goes at the next [`Store::gc`] with [`gc_roots`]. Its number is not
+    /// handed out again.
     pub fn delete_version(&self, name: &str, version: u64) -> Result<bool> {
         check_name(name)?;
         let key = version_key(name, version);
@@ -266,7 +341,8 @@ impl Checkpoints {
         Ok(existed)
     }
 
-    /// Delete every version of `name`; returns how many there were.
+    /// Delete every version of `name`; returns how many there were. The next
+    /// save of `name` continues the numbering (the empty claim markers stay).
     pub fn delete(&self, name: &str) -> Result<usize> {
         check_name(name)?;
         let versions = self.versions_raw(name)?;
@@ -315,9 +391,15 @@ pub fn gc_roots(store: &Store) -> Result<HashSet<ContentId>> {
 /// Save `value` as the next version of checkpoint `name` in the default
 /// store (see [`Checkpoints::default_location`]).
 ///
-/// ```no_run
-/// capture_runtime::checkpoint("features", &vec![1u32, 2, 3])?;
+/// ```
+/// # let dir = tempfile::tempdir().unwrap();
+/// # capture_runtime::configure(capture_runtime::Config { dir: Some(dir.path().into()), ..Default::default() });
+/// let saved = capture_runtime::checkpoint("features", &vec![1u32, 2, 3])?;
 /// let back: Vec<u32> = capture_runtime::load_checkpoint("features")?;
+/// assert_eq!(back, [1, 2, 3]);
+/// assert!(capture_runtime::list_checkpoints()?.contains(&"features".to_string()));
+/// assert_eq!(capture_runtime::delete_checkpoint("features")?, 1);
+/// # let _ = saved;
 /// # Ok::<(), capture_runtime::CaptureError>(())
 /// ```
 pub fn checkpoint<T: Serialize + ?Sized>(name: &str, value: &T) -> Result<CheckpointInfo> {
@@ -337,4 +419,24 @@ pub fn list_checkpoints() -> Result<Vec<String>> {
 /// Delete every version of checkpoint `name` in the default store.
 pub fn delete_checkpoint(name: &str) -> Result<usize> {
     Checkpoints::default_location()?.delete(name)
+}
+
+/// The [`Checkpoints`] of the store the calling crate's capture sites write
+/// to: relative store folders resolve against the calling crate's folder,
+/// known at compile time, exactly as `#[capture_args]` does (so it also works
+/// for a binary run outside cargo).
+///
+/// ```
+/// # let dir = tempfile::tempdir().unwrap();
+/// # capture_runtime::configure(capture_runtime::Config { dir: Some(dir.path().into()), ..Default::default() });
+/// let cps = capture_runtime::checkpoints!();
+/// cps.save("model", &[0.5f32, 1.5])?;
+/// assert_eq!(cps.load::<Vec<f32>>("model")?, [0.5, 1.5]);
+/// # Ok::<(), capture_runtime::CaptureError>(())
+/// ```
+#[macro_export]
+macro_rules! checkpoints {
+    () => {
+        $crate::checkpoint::Checkpoints::for_crate(::core::env!("CARGO_MANIFEST_DIR"))
+    };
 }

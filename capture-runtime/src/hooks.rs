@@ -3,7 +3,9 @@
 //!
 //! Hooks run on one background thread, never on the thread that captured, so
 //! a slow or panicking hook cannot slow down or break the instrumented code.
-//! With no hook registered, storing costs one relaxed atomic load more.
+//! With no hook registered, storing costs one relaxed atomic load more:
+//! every store site checks it before building an event. A `CacheEntry` event
+//! means the entry is in the store when it is sent.
 //! Events wait in a bounded queue (4096); when it is full new events are
 //! dropped and counted ([`dropped`]).
 //!

@@ -56,13 +56,19 @@ pub use capture::writer::{flush, init, stats, Stats, WorkerGuard};
 /// ```
 pub use capture_macros::capture_args;
 pub use capture_macros::Reducible;
-pub use checkpoint::{checkpoint, gc_roots, load_checkpoint};
+pub use checkpoint::{checkpoint, delete_checkpoint, gc_roots, list_checkpoints, load_checkpoint};
 pub use codec::Codec;
 pub use config::{check_config, configure, set_enabled, Config};
 pub use error::{CaptureError, Result};
 pub use hash::{BadContentId, ContentId};
 pub use hooks::on_capture;
 pub use load::{load_latest, CaptureLoader, CapturedCall};
+/// The [`object_store`](https://docs.rs/object_store) crate this runtime
+/// builds on (with the `object-store` feature), so `ObjectBackend::new` takes
+/// an `Arc<dyn capture_runtime::object_store::ObjectStore>` without a second,
+/// version-matched dependency.
+#[cfg(feature = "object-store")]
+pub use object_store;
 pub use record::CallRecord;
 pub use reduce::explain::Explanation;
 pub use reduce::{RebuildCtx, RebuildError, Reducible};
@@ -72,8 +78,8 @@ pub use store::Store;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::cache::{
-        cached_result_must_implement_serde_serialize_and_deserialize, CacheCall, CacheOptions, CacheSite, ErrProbe,
-        KeySink, ProbeOther, ProbeResult,
+        cached_result_must_implement_serde_serialize_and_deserialize, is_active as cache_active, CacheCall,
+        CacheOptions, CacheSite, ErrProbe, KeySink, ProbeOther, ProbeResult,
     };
     pub use crate::capture::call::{ArgSink, CallGuard};
     pub use crate::capture::dispatch;

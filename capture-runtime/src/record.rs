@@ -151,8 +151,19 @@ impl CallRecord {
         out
     }
 
-    /// The file name of this record inside its function's folder: sorts by time.
+    /// The file name of this record inside its function's folder, as this
+    /// process writes it: `<nanos>-<pid>-<seq>-<nonce>.call`. It sorts by
+    /// time; the nonce (random, one per process, see
+    /// [`crate::store::process_nonce`]) keeps names unique across machines
+    /// and containers whose processes share a pid. Names written before the
+    /// nonce existed (`<nanos>-<pid>-<seq>.call`) are read the same way.
     pub fn file_name(&self) -> String {
-        format!("{:020}-{:010}-{:012}.call", self.unix_nanos, self.pid, self.seq)
+        format!(
+            "{:020}-{:010}-{:012}-{:016x}.call",
+            self.unix_nanos,
+            self.pid,
+            self.seq,
+            crate::store::process_nonce()
+        )
     }
 }

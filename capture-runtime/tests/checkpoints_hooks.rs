@@ -37,6 +37,78 @@ fn versions_are_numbered_listed_loaded_and_deleted() {
 }
 
 #[test]
+fn version_numbers_are_never_handed_out_twice() {
+    let (_dir, cps) = fresh();
+    for v in 1..=3u32 {
+        assert_eq!(cps.save("run", &v).unwrap().version, v as u64);
+    }
+    assert!(cps.delete_version("run", 3).unwrap());
+    let next = cps.save("run", &4u32).unwrap();
+    assert_eq!(next.version, 4, "the deleted latest number is not reused");
+    assert_eq!(cps.delete("run").unwrap(), 3);
+    assert!(cps.names().unwrap().is_empty(), "a deleted name is not listed");
+    assert!(matches!(cps.load::<u32>("run"), Err(CaptureError::NoCheckpoint { .. })));
+    let again = cps.save("run", &5u32).unwrap();
+    assert_eq!(again.version, 5, "numbering continues after deleting every version");
+    assert_eq!(cps.load::<u32>("run").unwrap(), 5);
+    assert_eq!(
+        cps.versions("run")
+            .unwrap()
+            .iter()
+            .map(|v| v.version)
+            .collect::<Vec<_>>(),
+        [5]
+    );
+}
+
+const ROLE: &str = "CHECKPOINTS_HOOKS_ROLE";
+
+/// The four free functions against `CAPTURE_DIR` (set for a child process,
+/// never with `set_var` in this one).
+#[test]
+fn free_functions_use_the_store_capture_dir_names() {
+    if std::env::var(ROLE).as_deref() == Ok("free-functions") {
+        use capture_runtime::{checkpoint, delete_checkpoint, list_checkpoints, load_checkpoint};
+        assert_eq!(checkpoint("epoch", &1u32).unwrap().version, 1);
+        assert_eq!(checkpoint("epoch", &2u32).unwrap().version, 2);
+        checkpoint("vocab", &["a", "b"]).unwrap();
+        assert_eq!(load_checkpoint::<u32>("epoch").unwrap(), 2);
+        assert_eq!(list_checkpoints().unwrap(), ["epoch", "vocab"]);
+        assert_eq!(delete_checkpoint("vocab").unwrap(), 1);
+        assert_eq!(list_checkpoints().unwrap(), ["epoch"]);
+        assert!(matches!(
+            load_checkpoint::<Vec<String>>("vocab"),
+            Err(CaptureError::NoCheckpoint { .. })
+        ));
+        assert_eq!(delete_checkpoint("epoch").unwrap(), 2);
+        assert_eq!(checkpoint("epoch", &3u32).unwrap().version, 3, "monotonic");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "free_functions_use_the_store_capture_dir_names",
+            "--nocapture",
+        ])
+        .env(ROLE, "free-functions")
+        .env("CAPTURE_DIR", dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // What the child saved is in CAPTURE_DIR, nowhere else.
+    let cps = Checkpoints::new(Store::open(dir.path()));
+    assert_eq!(cps.names().unwrap(), ["epoch"]);
+    assert_eq!(cps.info("epoch").unwrap().version, 3);
+    assert_eq!(cps.load::<u32>("epoch").unwrap(), 3);
+}
+
+#[test]
 fn identical_versions_share_one_object() {
     let (dir, cps) = fresh();
     let a = cps.save("same", &vec![7u8; 1000]).unwrap();
@@ -177,6 +249,13 @@ fn cache_eviction_never_touches_checkpoints_and_hooks_see_every_kind_of_event() 
     for x in 0..6 {
         assert_eq!(cached_double(x), x * 2);
     }
+    // An entry larger than the store-wide byte limit is not stored, so no
+    // hook hears of it (it would be evicted by its own write).
+    cache::set_limits(CacheLimits {
+        max_bytes: Some(8),
+        ..CacheLimits::default()
+    });
+    assert_eq!(cached_double(100), 200);
     cache::set_limits(CacheLimits::default());
     let store = Store::open(dir.path());
     assert!(
@@ -198,7 +277,14 @@ fn cache_eviction_never_touches_checkpoints_and_hooks_see_every_kind_of_event() 
     let events = log.lock().unwrap().clone();
     let kinds: Vec<&str> = events.iter().map(|(k, _)| k.as_str()).collect();
     assert!(kinds.contains(&"checkpoint model v1"), "{kinds:?}");
-    assert!(kinds.contains(&"cache checkpoints_hooks::cached_double"), "{kinds:?}");
+    let stored = kinds
+        .iter()
+        .filter(|k| **k == "cache checkpoints_hooks::cached_double")
+        .count();
+    assert_eq!(
+        stored, 6,
+        "one event per stored entry, none for the oversized one: {kinds:?}"
+    );
     assert!(kinds.contains(&"call checkpoints_hooks::cached_double"), "{kinds:?}");
     let me = std::thread::current().id();
     assert!(

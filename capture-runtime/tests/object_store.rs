@@ -1,6 +1,7 @@
 //! The object-storage backend against a real S3-compatible server on
-//! loopback (moto, installed and started by `scripts/s3-server.sh`; the tests
-//! start it themselves when `CAPTURE_S3_URL` is not set):
+//! loopback (moto, installed and started by `scripts/s3-server.sh`; `.ci/run`
+//! starts it and exports `CAPTURE_S3_URL`, and the tests start it themselves
+//! when that is not set):
 //!
 //! ```sh
 //! cargo test -p capture-runtime --features object-store --test object_store
@@ -16,20 +17,31 @@ use std::time::Duration;
 
 use capture_runtime::checkpoint::Checkpoints;
 use capture_runtime::record::Outcome;
-use capture_runtime::store::object::{open_location, ObjectBackend};
+use capture_runtime::store::object::ObjectBackend;
 use capture_runtime::store::Backend;
-use capture_runtime::{cache, capture_args, CaptureLoader, Config, Store};
+use capture_runtime::{cache, capture_args, CaptureLoader, Store};
 use serde::{Deserialize, Serialize};
 
-/// The server's base URL. When `CAPTURE_S3_URL` is not set, the project's own
-/// script installs and starts the loopback server (idempotent, serialized by a
-/// lock file) and its `export` lines become this process's environment, so
-/// `cargo test --workspace --all-features` works on a fresh machine as is.
-fn base_url() -> &'static str {
-    static BASE: OnceLock<String> = OnceLock::new();
-    BASE.get_or_init(|| {
+/// The test server: its base URL and the variables that reach it.
+struct Server {
+    url: String,
+    /// `(name, value)` pairs from the script's `export` lines (empty when
+    /// the environment already has them: `CAPTURE_S3_URL` was set).
+    vars: Vec<(String, String)>,
+}
+
+/// The server. When `CAPTURE_S3_URL` is not set, the project's own script
+/// installs and starts the loopback server (idempotent, serialized by a lock
+/// file) and its `export` lines are kept here: they are handed to backends
+/// as options and to child processes as their environment, never written
+/// into this process's environment (other test threads may be reading it).
+/// So `cargo test --workspace --all-features` works on a fresh machine as is;
+/// `.ci/run` starts the server itself and stops it at exit.
+fn server() -> &'static Server {
+    static SERVER: OnceLock<Server> = OnceLock::new();
+    SERVER.get_or_init(|| {
         if let Ok(url) = std::env::var("CAPTURE_S3_URL") {
-            return url;
+            return Server { url, vars: Vec::new() };
         }
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/s3-server.sh");
         let out = Command::new("bash")
@@ -43,30 +55,42 @@ fn base_url() -> &'static str {
             "{} start failed (see its messages above); it needs python3 with venv and access to PyPI",
             script.display()
         );
-        for line in String::from_utf8_lossy(&out.stdout).lines() {
-            if let Some((key, value)) = line.strip_prefix("export ").and_then(|l| l.split_once('=')) {
-                // Every test reaches the server through this function first, and
-                // child processes inherit the variables.
-                std::env::set_var(key, value);
-            }
-        }
-        std::env::var("CAPTURE_S3_URL").expect("the script exports CAPTURE_S3_URL")
+        let vars: Vec<(String, String)> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.strip_prefix("export ")?.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        let url = vars
+            .iter()
+            .find(|(k, _)| k == "CAPTURE_S3_URL")
+            .map(|(_, v)| v.clone())
+            .expect("the script exports CAPTURE_S3_URL");
+        Server { url, vars }
     })
+}
+
+/// A backend on the server for `url`, configured from the server's variables.
+fn backend(url: &str) -> ObjectBackend {
+    let options = server().vars.iter().filter(|(k, _)| k.starts_with("AWS_"));
+    ObjectBackend::from_url_with_options(url, options.map(|(k, v)| (k.as_str(), v.as_str()))).unwrap()
+}
+
+fn open(url: &str) -> Store {
+    Store::with_backend(Arc::new(backend(url)))
 }
 
 /// A fresh prefix on the server for one test.
 fn url(test: &str) -> String {
-    let base = base_url();
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_nanos();
-    format!("{base}/{test}-{}-{nanos}", std::process::id())
+    format!("{}/{test}-{}-{nanos}", server().url, std::process::id())
 }
 
 #[test]
 fn backend_round_trip() {
-    let b = ObjectBackend::from_url(&url("backend")).unwrap();
+    let b = backend(&url("backend"));
     assert_eq!(b.get("objects/ab/cd/missing").unwrap(), None);
     assert!(b.put_if_absent("objects/ab/cd/ef01", b"first").unwrap());
     assert!(!b.put_if_absent("objects/ab/cd/ef01", b"second").unwrap());
@@ -100,7 +124,7 @@ struct Order {
 
 #[test]
 fn store_objects_records_checkpoints_and_gc() {
-    let store = open_location(&url("store")).unwrap();
+    let store = open(&url("store"));
     let id = store.put_object(b"payload").unwrap();
     assert_eq!(store.get_object(&id).unwrap().1, b"payload");
     let cps = Checkpoints::new(store.clone());
@@ -126,7 +150,7 @@ fn store_objects_records_checkpoints_and_gc() {
 
 #[test]
 fn concurrent_writers_one_winner_per_key_and_no_torn_objects() {
-    let store = open_location(&url("race")).unwrap();
+    let store = open(&url("race"));
     let backend = store.backend().clone();
     let barrier = Arc::new(Barrier::new(8));
     let threads: Vec<_> = (0..8u8)
@@ -174,43 +198,54 @@ fn sample_order(i: u32) -> Order {
 const ROLE: &str = "CAPTURE_TEST_ROLE";
 
 /// Parent: starts three writer processes at once against one prefix, then
-/// replays what they captured, reads their cache entries as hits and their
-/// checkpoints. Child (the same test, re-run with `CAPTURE_TEST_ROLE`):
-/// captures calls, fills the cache and saves a checkpoint, through
-/// `CAPTURE_DIR=s3://...`.
+/// replays what they captured and reads their checkpoints, then starts a
+/// reader process whose calls must all be hits from the writers' cache
+/// entries. Children (the same test, re-run with `CAPTURE_TEST_ROLE`) reach
+/// the store through `CAPTURE_DIR=s3://...`.
 #[test]
 fn captures_from_other_processes_replay_from_the_object_store() {
-    if let Ok(worker) = std::env::var(ROLE) {
-        let worker: u32 = worker.parse().unwrap();
-        for i in 0..4 {
-            priced(&sample_order(i), worker);
-            quote(&sample_order(i));
+    const TEST: &str = "captures_from_other_processes_replay_from_the_object_store";
+    match std::env::var(ROLE).as_deref() {
+        Ok("reader") => {
+            for i in 0..4 {
+                assert_eq!(quote(&sample_order(i)), 2000 + i as u64);
+            }
+            assert_eq!(
+                PRICED_RUNS.load(Ordering::SeqCst),
+                0,
+                "every call was a hit from the object store"
+            );
+            assert_eq!(cache::stats().hits, 4);
+            return;
         }
-        capture_runtime::checkpoint("progress", &(worker, "done")).unwrap();
-        return;
+        Ok(worker) => {
+            let worker: u32 = worker.parse().unwrap();
+            for i in 0..4 {
+                priced(&sample_order(i), worker);
+                quote(&sample_order(i));
+            }
+            capture_runtime::checkpoint("progress", &(worker, "done")).unwrap();
+            return;
+        }
+        Err(_) => {}
     }
     let location = url("replay");
-    let exe = std::env::current_exe().unwrap();
-    let children: Vec<_> = (0..3)
-        .map(|w| {
-            Command::new(&exe)
-                .args([
-                    "--exact",
-                    "captures_from_other_processes_replay_from_the_object_store",
-                    "--nocapture",
-                ])
-                .env(ROLE, w.to_string())
-                .env("CAPTURE_DIR", &location)
-                .env("CAPTURE_ENABLED", "1")
-                .spawn()
-                .unwrap()
-        })
-        .collect();
+    let spawn = |role: &str| {
+        Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", TEST, "--nocapture"])
+            .envs(server().vars.iter().map(|(k, v)| (k, v)))
+            .env(ROLE, role)
+            .env("CAPTURE_DIR", &location)
+            .env("CAPTURE_ENABLED", "1")
+            .spawn()
+            .unwrap()
+    };
+    let children: Vec<_> = (0..3).map(|w| spawn(&w.to_string())).collect();
     for mut c in children {
         assert!(c.wait().unwrap().success(), "a writer process failed");
     }
 
-    let store = open_location(&location).unwrap();
+    let store = open(&location);
     let loader = CaptureLoader::from_store(store.clone());
     let calls = loader.load_all("object_store::priced").unwrap();
     assert_eq!(calls.len(), 12, "3 processes x 4 calls");
@@ -240,20 +275,44 @@ fn captures_from_other_processes_replay_from_the_object_store() {
         .collect();
     assert_eq!(workers, HashSet::from([0, 1, 2]));
 
-    // The cache entries the writers stored answer this process's calls.
+    // The cache entries the writers stored answer another process's calls.
     assert_eq!(cache::entries(&store, "object_store::quote").unwrap().len(), 4);
-    capture_runtime::configure(Config {
-        dir: Some(location.clone().into()),
-        enabled: Some(true),
-        ..Config::default()
-    });
-    for i in 0..4 {
-        assert_eq!(quote(&sample_order(i)), 2000 + i as u64);
+    assert!(spawn("reader").wait().unwrap().success(), "the reader saw misses");
+}
+
+#[test]
+fn store_urls_name_their_service_or_say_what_is_missing() {
+    let err = |url: &str| ObjectBackend::from_url(url).unwrap_err().to_string();
+    let ftp = err("ftp://host/captures");
+    assert!(ftp.contains("ftp://host/captures") && ftp.contains("s3://"), "{ftp}");
+    let gs = "gs://capture-no-such-bucket/captures";
+    if cfg!(feature = "object-store-gcp") {
+        // Built in: either it opens (credentials are checked per request) or
+        // the builder says which GOOGLE_* setting it lacks; never "unknown scheme".
+        if let Err(e) = ObjectBackend::from_url(gs) {
+            assert!(e.to_string().contains("GOOGLE_"), "{e}");
+        }
+    } else {
+        assert!(err(gs).contains("object-store-gcp"), "{}", err(gs));
     }
-    assert_eq!(
-        PRICED_RUNS.load(Ordering::SeqCst),
-        0,
-        "every call was a hit from the object store"
-    );
-    let _ = Store::describe(&store);
+    if cfg!(feature = "object-store-azure") {
+        let b = ObjectBackend::from_url_with_options(
+            "az://container/captures",
+            [
+                ("azure_storage_account_name", "devstoreaccount1"),
+                ("azure_storage_use_emulator", "true"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(b.describe(), "az://container/captures");
+    } else {
+        let az = err("az://container/captures");
+        assert!(az.contains("object-store-azure"), "{az}");
+    }
+    // The crate is re-exported: any ObjectStore wraps without a second dependency.
+    let mem: Arc<dyn capture_runtime::object_store::ObjectStore> =
+        Arc::new(capture_runtime::object_store::memory::InMemory::new());
+    let store = Store::with_backend(Arc::new(ObjectBackend::new(mem, "captures", "memory://mine")));
+    let id = store.put_object(b"x").unwrap();
+    assert_eq!(store.get_object(&id).unwrap().1, b"x");
 }

@@ -225,7 +225,7 @@ pub(crate) fn expand(opts: &Options, f: &Function, func: ItemFn) -> TokenStream 
         );
         #check
         #[allow(unused_mut)]
-        let mut __capture_cache = if #pv::enabled() {
+        let mut __capture_cache = if #pv::cache_active() {
             __CAPTURE_CACHE_SITE.begin(#self_type, ::core::any::type_name::<#ret>(), |__capture_key| { #(#key_stmts)* })
         } else {
             #pv::CacheCall::none()

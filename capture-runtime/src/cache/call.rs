@@ -3,19 +3,19 @@
 //! key's single-flight lock until the result is stored.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::entry::{decode_entry, encode_entry, entry_key, EntryMeta, KeyBuilder};
+use super::entry::{cache_dir, decode_entry, encode_entry, entry_key, EntryMeta, KeyBuilder};
 use super::flight::{self, FlightGuard};
-use super::index::{index_of, now_nanos};
+use super::index::{self, index_of, now_nanos, Learned};
 use super::{count, store_wide_limits, Counter};
 use crate::capture::dispatch::Encoded;
-use crate::capture::site::{Resolved, Site, SiteOptions};
+use crate::capture::site::{Site, SiteOptions};
 use crate::codec::Codec;
 use crate::hash::ContentId;
+use crate::store::Store;
 use crate::value::EncodeCtx;
 
 /// What `cache_*` options said (a `static` emitted next to the function).
@@ -50,13 +50,14 @@ impl CacheSite {
         }
     }
 
+    /// The function's own TTL (`cache_ttl`).
+    fn own_ttl(&self) -> Option<std::time::Duration> {
+        self.opts.ttl_secs.map(std::time::Duration::from_secs)
+    }
+
     fn limits(&self) -> super::CacheLimits {
         super::CacheLimits {
-            ttl: self
-                .opts
-                .ttl_secs
-                .map(std::time::Duration::from_secs)
-                .or(store_wide_limits().ttl),
+            ttl: self.own_ttl().or(store_wide_limits().ttl),
             max_entries: self.opts.max_entries,
             max_bytes: self.opts.max_bytes,
         }
@@ -75,37 +76,53 @@ impl CacheSite {
         }
         let r = catch_unwind(AssertUnwindSafe(|| {
             let resolved = self.site.resolved(self_type);
-            let mut sink = KeySink {
-                builder: KeyBuilder::new(
-                    &resolved.fn_id,
-                    self.opts.fn_hash,
-                    self.site.opts.crate_version,
-                    ret_type,
-                ),
-                uncacheable: None,
-            };
-            args(&mut sink);
-            if let Some(reason) = sink.uncacheable {
-                crate::config::report_once(&format!("`{}` is not cached: {reason}", resolved.fn_id));
-                count(Counter::Uncacheable);
-                return CacheCall::none();
-            }
-            let (key, args) = sink.builder.finish();
-            CacheCall {
-                inner: Some(Box::new(Active {
-                    site: self,
-                    store_key: entry_key(&resolved.fn_id, &key),
-                    resolved,
-                    key,
-                    args,
-                    flight: None,
-                })),
-            }
+            self.begin_in(&resolved.store, &resolved.fn_id, ret_type, args)
         }));
         r.unwrap_or_else(|_| {
             crate::config::report_once("cache key derivation panicked; the call runs uncached");
             CacheCall::none()
         })
+    }
+
+    /// [`CacheSite::begin`] against a given store and function id.
+    pub(crate) fn begin_in(
+        &'static self,
+        store: &Store,
+        fn_id: &str,
+        ret_type: &'static str,
+        args: impl FnOnce(&mut KeySink),
+    ) -> CacheCall {
+        let salt = match super::salt::salt_of(store) {
+            Ok(salt) => salt,
+            Err(e) => {
+                crate::config::report_once(&format!("`{fn_id}` runs uncached: {e}"));
+                count(Counter::Uncacheable);
+                return CacheCall::none();
+            }
+        };
+        let mut sink = KeySink {
+            builder: KeyBuilder::new(&salt, fn_id, self.opts.fn_hash, self.site.opts.crate_version, ret_type),
+            uncacheable: None,
+        };
+        args(&mut sink);
+        if let Some(reason) = sink.uncacheable {
+            crate::config::report_once(&format!("`{fn_id}` is not cached: {reason}"));
+            count(Counter::Uncacheable);
+            return CacheCall::none();
+        }
+        let (key, names) = sink.builder.finish();
+        CacheCall {
+            inner: Some(Box::new(Active {
+                site: self,
+                store: store.clone(),
+                store_key: entry_key(fn_id, &key),
+                fn_id: fn_id.to_owned(),
+                key,
+                names,
+                schema: None,
+                flight: None,
+            })),
+        }
     }
 }
 
@@ -140,7 +157,8 @@ impl KeySink {
                     self.builder.arg(name, type_name, ContentId::of(&bytes));
                     return;
                 }
-                Err(e) => e,
+                // The encoder's text may quote the value: withheld.
+                Err(_) => "its encoding failed".to_owned(),
             },
             Encoded::Bytes(bytes) => {
                 self.builder.arg(name, type_name, ContentId::of(&bytes));
@@ -177,11 +195,20 @@ pub struct CacheCall {
 
 struct Active {
     site: &'static CacheSite,
-    resolved: Arc<Resolved>,
+    store: Store,
+    fn_id: String,
     key: ContentId,
     store_key: String,
-    args: Vec<(String, ContentId)>,
+    names: Vec<&'static str>,
+    /// Schema fingerprint of the result type, found by the lookup.
+    schema: Option<&'static str>,
     flight: Option<FlightGuard>,
+}
+
+/// Schema fingerprint of `R` (cached per type; `None` without the `schema`
+/// feature or when the type cannot be traced).
+fn schema_fingerprint<R: DeserializeOwned>() -> Option<&'static str> {
+    crate::replay::schema::schema_of::<R>().map(|s| s.fingerprint.as_str())
 }
 
 impl CacheCall {
@@ -196,6 +223,7 @@ impl CacheCall {
     /// first one's result.
     pub fn lookup<R: DeserializeOwned>(&mut self) -> Option<R> {
         let a = self.inner.as_mut()?;
+        a.schema = schema_fingerprint::<R>();
         if let Some(hit) = a.hit::<R>() {
             return Some(hit);
         }
@@ -212,6 +240,7 @@ impl CacheCall {
     /// the task instead of blocking the thread.
     pub async fn lookup_async<R: DeserializeOwned>(&mut self) -> Option<R> {
         let a = self.inner.as_mut()?;
+        a.schema = schema_fingerprint::<R>();
         if let Some(hit) = a.hit::<R>() {
             return Some(hit);
         }
@@ -241,12 +270,12 @@ impl Active {
     /// Read, check and decode the entry; anything wrong is a miss, and a
     /// corrupted, expired or mistyped entry is removed.
     fn hit<R: DeserializeOwned>(&mut self) -> Option<R> {
-        let store = &self.resolved.store;
+        let store = &self.store;
         let bytes = match store.backend().get(&self.store_key) {
             Ok(Some(b)) => b,
             Ok(None) => return None,
             Err(e) => {
-                crate::config::report_once(&format!("cache lookup of `{}` failed: {e}", self.resolved.fn_id));
+                crate::config::report_once(&format!("cache lookup of `{}` failed: {e}", self.fn_id));
                 return None;
             }
         };
@@ -259,10 +288,7 @@ impl Active {
         match outcome {
             Ok(v) => {
                 count(Counter::Hit);
-                index_of(store)
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .touch(&self.store_key);
+                self.used();
                 Some(v)
             }
             Err(reject) => {
@@ -271,15 +297,33 @@ impl Active {
                     Reject::Bad(_) => Counter::Rejected,
                 });
                 if let Reject::Bad(why) = &reject {
-                    tracing::warn!(target: "capture", "cache entry {} of `{}` dropped: {why}", self.store_key, self.resolved.fn_id);
+                    tracing::warn!(target: "capture", "cache entry {} of `{}` dropped: {why}", self.store_key, self.fn_id);
                 }
                 let _ = store.backend().delete(&self.store_key);
-                index_of(store)
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .remove(&self.store_key);
+                if let Some(index) = index::existing(store) {
+                    index.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.store_key);
+                }
                 None
             }
+        }
+    }
+
+    /// A hit: the entry becomes the most recently used in this process's
+    /// index (when limits made one), and now and then its file's
+    /// modification time records the use for later processes and the quota.
+    fn used(&self) {
+        let Some(index) = index::existing(&self.store) else {
+            return;
+        };
+        let persist = index
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .touch(&self.store_key, self.site.own_ttl());
+        if let (true, Some(root)) = (persist, self.store.local_root()) {
+            let _ = std::fs::File::options()
+                .write(true)
+                .open(root.join(&self.store_key))
+                .and_then(|f| f.set_modified(std::time::SystemTime::now()));
         }
     }
 
@@ -293,54 +337,73 @@ impl Active {
                 e.meta.type_name
             )));
         }
+        if let (Some(then), Some(now)) = (&e.meta.schema, self.schema) {
+            if then != now {
+                return Err(Reject::Bad(format!(
+                    "the definition of `{want}` changed since the entry was written (schema {then}, now {now})"
+                )));
+            }
+        }
         if let Some(ttl) = self.site.limits().ttl {
             if now_nanos().saturating_sub(e.meta.created_nanos) > ttl.as_nanos() as u64 {
                 return Err(Reject::Expired);
             }
         }
+        // The decoder's text may quote the stored value: withheld.
         e.codec
             .decode::<R>(e.value)
-            .map_err(|err| Reject::Bad(format!("undecodable as `{want}` ({err})")))
+            .map_err(|_| Reject::Bad(format!("undecodable as `{want}`")))
     }
 
     fn write<R: Serialize>(&self, value: &R) {
-        let store = &self.resolved.store;
+        let store = &self.store;
         let created = now_nanos();
         let meta = EntryMeta {
-            function: self.resolved.fn_id.clone(),
+            function: self.fn_id.clone(),
             type_name: std::any::type_name::<R>().to_owned(),
             created_nanos: created,
             crate_version: self.site.site.opts.crate_version.to_owned(),
-            args: self.args.clone(),
+            arg_names: self.names.iter().map(|n| n.to_string()).collect(),
+            schema: self.schema.map(str::to_owned),
+            ttl_secs: self.site.opts.ttl_secs,
         };
-        let bytes = match encode_entry(store.codec(), &meta, value) {
-            Ok(b) => b,
-            Err(e) => {
-                crate::config::report_once(&format!(
-                    "`{}`: result not cached, it did not encode: {e}",
-                    self.resolved.fn_id
-                ));
-                return;
-            }
+        let Ok(bytes) = encode_entry(store.codec(), &meta, value) else {
+            // Not the serializer's text: a user `Serialize` error may quote the value.
+            crate::config::report_once(&format!(
+                "`{}`: result not cached: serializing `{}` failed (message withheld: it may quote the value)",
+                self.fn_id,
+                std::any::type_name::<R>()
+            ));
+            return;
         };
+        let size = bytes.len() as u64;
         let limits = self.site.limits();
-        if limits.max_bytes.is_some_and(|m| bytes.len() as u64 > m) {
+        let store_wide = store_wide_limits();
+        // An entry its own write would evict at once is not written.
+        let fits = |l: &super::CacheLimits| l.max_bytes.is_none_or(|m| size <= m) && l.max_entries != Some(0);
+        if !fits(&limits) || !fits(&store_wide) {
             return;
         }
         if let Err(e) = store.backend().put(&self.store_key, &bytes) {
-            crate::config::report_once(&format!(
-                "could not store a cache entry of `{}`: {e}",
-                self.resolved.fn_id
-            ));
+            crate::config::report_once(&format!("could not store a cache entry of `{}`: {e}", self.fn_id));
             return;
         }
         count(Counter::Store);
-        let dir = super::entry::cache_dir(&self.resolved.fn_id);
-        let victims = {
-            let index = index_of(store);
-            let mut index = index.lock().unwrap_or_else(|e| e.into_inner());
-            index.insert(&dir, &self.store_key, bytes.len() as u64, created);
-            index.evict(&dir, &limits, &store_wide_limits())
+        let dir = cache_dir(&self.fn_id);
+        let own_ttl = self.site.own_ttl();
+        // The index lists the whole cache once: only where limits need it.
+        let index = if limits.is_unlimited() && store_wide.is_unlimited() {
+            index::existing(store)
+        } else {
+            Some(index_of(store))
+        };
+        let victims = match index {
+            None => Vec::new(),
+            Some(index) => {
+                let mut index = index.lock().unwrap_or_else(|e| e.into_inner());
+                index.insert(&dir, &self.store_key, size, own_ttl);
+                index.evict(&dir, &limits, &store_wide, &mut |key| learn(store, key))
+            }
         };
         for v in &victims {
             if let Err(e) = store.backend().delete(v) {
@@ -348,12 +411,27 @@ impl Active {
             }
         }
         super::count_n(Counter::Evicted, victims.len() as u64);
-        crate::hooks::emit(crate::hooks::CaptureEvent::CacheEntry {
-            store: store.describe(),
-            function: self.resolved.fn_id.clone(),
-            key: self.store_key.clone(),
-            bytes: bytes.len() as u64,
-        });
+        store.note_quota(size);
+        if crate::hooks::active() && !victims.contains(&self.store_key) {
+            crate::hooks::emit(crate::hooks::CaptureEvent::CacheEntry {
+                store: store.describe(),
+                function: self.fn_id.clone(),
+                key: self.store_key.clone(),
+                bytes: size,
+            });
+        }
+    }
+}
+
+/// Read an entry to learn its function's own TTL (for the store-wide sweep).
+fn learn(store: &Store, key: &str) -> Learned {
+    match store.backend().get(key) {
+        Ok(None) => Learned::Gone,
+        Ok(Some(bytes)) => match decode_entry(std::path::Path::new(key), &bytes) {
+            Ok(e) => Learned::Ttl(e.meta.ttl_secs.map(std::time::Duration::from_secs)),
+            Err(_) => Learned::Bad,
+        },
+        Err(_) => Learned::Unreadable,
     }
 }
 

@@ -10,7 +10,11 @@
 //! | 4+n.. | the result, encoded with the file's codec by its own `Serialize` |
 //!
 //! The result is stored inline (not as a shared object), so evicting an entry
-//! frees its bytes at once and the size limits count real bytes.
+//! frees its bytes at once and the size limits count real bytes. It is
+//! stored as the function returned it, without redaction (a hit must return
+//! it whole). The arguments are not stored at all: the file name is a
+//! SHA-256 salted with the store's secret (see [`super::salt`]), and the
+//! metadata keeps only their names.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -25,9 +29,10 @@ pub const CACHE: &str = "cache";
 /// Extension of cache entry files.
 pub const ENTRY_EXT: &str = ".entry";
 /// Version of the key derivation; bumping it invalidates every entry.
-const KEY_VERSION: &[u8] = b"capture-cache-key/1";
+const KEY_VERSION: &[u8] = b"capture-cache-key/2";
 
 /// What an entry says about itself (for type checks, TTL and inspection).
+/// It never holds argument values nor their hashes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EntryMeta {
     /// Function id.
@@ -38,8 +43,19 @@ pub struct EntryMeta {
     pub created_nanos: u64,
     /// Version of the crate that wrote it.
     pub crate_version: String,
-    /// The hashed arguments: name and content id of the encoded value.
-    pub args: Vec<(String, ContentId)>,
+    /// Names of the arguments in the key (values and hashes are not kept).
+    #[serde(default)]
+    pub arg_names: Vec<String>,
+    /// Schema fingerprint of the result type when it was written (see
+    /// [`crate::replay::schema::schema_of`]; `None` without the `schema`
+    /// feature or for types that cannot be traced). A different fingerprint
+    /// now means the type's definition changed: the entry is a miss.
+    #[serde(default)]
+    pub schema: Option<String>,
+    /// The function's own `cache_ttl` in seconds, if it has one (the
+    /// store-wide TTL sweep leaves such entries to their function's TTL).
+    #[serde(default)]
+    pub ttl_secs: Option<u64>,
 }
 
 /// `cache/<crate>/<module>/.../<fn>` for a function id.
@@ -62,22 +78,31 @@ pub(crate) fn entry_key(function: &str, key: &ContentId) -> String {
     format!("{}/{}{ENTRY_EXT}", cache_dir(function), key.to_hex())
 }
 
-/// Builds a cache key: SHA-256 over the key version, the function id, the
-/// compile-time hash of the function's tokens, the crate version, the result
-/// type and each hashed argument's name, type and content id, all
-/// length-prefixed (so generic instantiations never share entries).
+/// Builds a cache key: SHA-256 over the store's secret salt, the key
+/// version, the function id, the compile-time hash of the function's tokens,
+/// the crate version, the result type and each hashed argument's name, type
+/// and content id, all length-prefixed (so generic instantiations never
+/// share entries). Without the salt, a key cannot be checked against guessed
+/// arguments.
 pub(crate) struct KeyBuilder {
     hasher: Sha256,
-    pub(crate) args: Vec<(String, ContentId)>,
+    pub(crate) names: Vec<&'static str>,
 }
 
 impl KeyBuilder {
-    pub(crate) fn new(function: &str, fn_hash: &str, crate_version: &str, ret_type: &str) -> KeyBuilder {
+    pub(crate) fn new(
+        salt: &[u8; 32],
+        function: &str,
+        fn_hash: &str,
+        crate_version: &str,
+        ret_type: &str,
+    ) -> KeyBuilder {
         let mut b = KeyBuilder {
             hasher: Sha256::new(),
-            args: Vec::new(),
+            names: Vec::new(),
         };
         let parts = [
+            salt.as_slice(),
             KEY_VERSION,
             function.as_bytes(),
             fn_hash.as_bytes(),
@@ -96,15 +121,15 @@ impl KeyBuilder {
     }
 
     /// Add an argument by the content id of its encoding.
-    pub(crate) fn arg(&mut self, name: &str, type_name: &str, id: ContentId) {
+    pub(crate) fn arg(&mut self, name: &'static str, type_name: &str, id: ContentId) {
         self.part(name.as_bytes());
         self.part(type_name.as_bytes());
         self.part(&id.0);
-        self.args.push((name.to_owned(), id));
+        self.names.push(name);
     }
 
-    pub(crate) fn finish(self) -> (ContentId, Vec<(String, ContentId)>) {
-        (ContentId(self.hasher.finalize().into()), self.args)
+    pub(crate) fn finish(self) -> (ContentId, Vec<&'static str>) {
+        (ContentId(self.hasher.finalize().into()), self.names)
     }
 }
 
@@ -167,7 +192,9 @@ mod tests {
             type_name: "u32".into(),
             created_nanos: 5,
             crate_version: "1.0.0".into(),
-            args: vec![("x".into(), ContentId::of(b"1"))],
+            arg_names: vec!["x".into()],
+            schema: Some("0123456789abcdef".into()),
+            ttl_secs: Some(60),
         };
         for codec in [Codec::MsgPack, Codec::Json] {
             let bytes = encode_entry(codec, &meta, &42u32).unwrap();
@@ -175,18 +202,27 @@ mod tests {
             assert_eq!(d.meta, meta);
             assert_eq!(d.codec.decode::<u32>(d.value).unwrap(), 42);
         }
-        let key = |f: &str, h: &str, v: &str, arg: &[u8]| {
-            let mut b = KeyBuilder::new(f, h, v, "u32");
+        let salt = [1u8; 32];
+        let key = |salt: &[u8; 32], f: &str, h: &str, v: &str, arg: &[u8]| {
+            let mut b = KeyBuilder::new(salt, f, h, v, "u32");
             b.arg("x", "u8", ContentId::of(arg));
             b.finish().0
         };
-        let base = key("a::f", "h1", "1.0.0", b"1");
-        assert_eq!(base, key("a::f", "h1", "1.0.0", b"1"));
-        assert_ne!(base, key("a::g", "h1", "1.0.0", b"1"));
-        assert_ne!(base, key("a::f", "h2", "1.0.0", b"1"));
-        assert_ne!(base, key("a::f", "h1", "1.0.1", b"1"));
-        assert_ne!(base, key("a::f", "h1", "1.0.0", b"2"));
+        let base = key(&salt, "a::f", "h1", "1.0.0", b"1");
+        assert_eq!(base, key(&salt, "a::f", "h1", "1.0.0", b"1"));
+        assert_ne!(
+            base,
+            key(&[2u8; 32], "a::f", "h1", "1.0.0", b"1"),
+            "another store, another key"
+        );
+        assert_ne!(base, key(&salt, "a::g", "h1", "1.0.0", b"1"));
+        assert_ne!(base, key(&salt, "a::f", "h2", "1.0.0", b"1"));
+        assert_ne!(base, key(&salt, "a::f", "h1", "1.0.1", b"1"));
+        assert_ne!(base, key(&salt, "a::f", "h1", "1.0.0", b"2"));
         // Length prefixes: moving bytes between parts changes the key.
-        assert_ne!(key("a::f", "h1", "1.0.0", b"1"), key("a::f", "h", "11.0.0", b"1"));
+        assert_ne!(
+            key(&salt, "a::f", "h1", "1.0.0", b"1"),
+            key(&salt, "a::f", "h", "11.0.0", b"1")
+        );
     }
 }

@@ -1,13 +1,15 @@
-//! The in-process index of a store's cache entries: sizes, ages and recency,
-//! so eviction (TTL, max entries, max bytes, least-recently-used first) never
-//! scans the store per write.
+//! The in-process index of a store's cache entries: sizes, last use and each
+//! function's own TTL, so eviction (TTL, max entries, max bytes,
+//! least-recently-used first) never scans the store per write.
 //!
-//! The index is built once per store and process by one listing of
-//! `cache/` (initial recency = write time), then kept up to date by this
-//! process's hits, writes and evictions: each costs O(log n). Entries written
-//! by other processes after that listing are not counted until the next
-//! process starts; evicting an entry another process already removed is
-//! harmless (deletes are idempotent).
+//! The index exists only where limits are enforced: it is built the first
+//! time this process writes an entry while a limit is set, by one listing of
+//! `cache/`, sorted globally by each entry's modification time (its last
+//! use: hits refresh it on local stores, see [`PERSIST_EVERY`]). After that
+//! it is kept current by this process's hits, writes and evictions at
+//! O(log n) each. Entries written by other processes after the listing are
+//! not counted until the next process starts; evicting an entry another
+//! process already removed is harmless (deletes are idempotent).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, LazyLock, Mutex};
@@ -43,42 +45,89 @@ impl CacheLimits {
     }
 }
 
+/// A hit refreshes the entry file's modification time (its persisted last
+/// use, read back by the next process's listing and by the store quota) at
+/// most this often per entry, so hits stay cheap.
+pub const PERSIST_EVERY: Duration = Duration::from_secs(60);
+
+/// How many expired entries one write may sweep from the LRU end.
+const SWEEP: usize = 8;
+
+/// LRU position: last use (nanoseconds since the epoch), then a sequence
+/// number that makes positions unique.
+type Tick = (u64, u64);
+
 #[derive(Clone, Debug)]
 struct Meta {
-    dir: String,
+    dir: Arc<str>,
     bytes: u64,
-    tick: u64,
-    created_nanos: u64,
+    tick: Tick,
+    /// Last use written to the file's modification time (or read from it).
+    persisted_nanos: u64,
+}
+
+/// A function's own TTL, as far as this process knows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum OwnTtl {
+    /// Not learned yet (no write or hit of the function in this process).
+    #[default]
+    Unknown,
+    /// No `cache_ttl`: the store-wide TTL applies.
+    None,
+    /// `cache_ttl`: the store-wide TTL does not apply.
+    Own(Duration),
+}
+
+impl From<Option<Duration>> for OwnTtl {
+    fn from(t: Option<Duration>) -> OwnTtl {
+        t.map_or(OwnTtl::None, OwnTtl::Own)
+    }
 }
 
 #[derive(Default, Debug)]
 struct Group {
     bytes: u64,
-    lru: BTreeMap<u64, String>,
+    lru: BTreeMap<Tick, Arc<str>>,
+    ttl: OwnTtl,
+}
+
+/// What reading an entry said about its function's own TTL.
+pub(crate) enum Learned {
+    /// The entry's function TTL.
+    Ttl(Option<Duration>),
+    /// The entry is gone.
+    Gone,
+    /// The entry is not an entry (corrupted): it is garbage.
+    Bad,
+    /// The store did not answer: try again at a later write.
+    Unreadable,
 }
 
 /// One store's index.
 #[derive(Default, Debug)]
 pub(crate) struct Index {
-    entries: HashMap<String, Meta>,
-    groups: HashMap<String, Group>,
+    entries: HashMap<Arc<str>, Meta>,
+    groups: HashMap<Arc<str>, Group>,
     all: Group,
-    tick: u64,
+    /// Entries the store-wide TTL may sweep: those of functions without
+    /// (or not yet known to have) their own TTL.
+    ttl_lru: BTreeMap<Tick, Arc<str>>,
+    seq: u64,
 }
 
-/// How many expired entries one write may sweep from the LRU end.
-const SWEEP: usize = 8;
+type Shared = Arc<Mutex<Index>>;
 
-static INDEXES: LazyLock<Mutex<HashMap<String, Arc<Mutex<Index>>>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+static INDEXES: LazyLock<Mutex<HashMap<String, Shared>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
 
-/// The index of `store` (built by one listing on first use in this process).
-pub(crate) fn index_of(store: &Store) -> Arc<Mutex<Index>> {
-    let id = store.describe();
-    if let Some(i) = INDEXES.lock().unwrap_or_else(|e| e.into_inner()).get(&id) {
-        return i.clone();
+/// The index of `store`, built by one listing on first use in this process.
+/// Only called when a limit is set (building it lists the whole cache).
+pub(crate) fn index_of(store: &Store) -> Shared {
+    if let Some(i) = existing(store) {
+        return i;
     }
+    let id = store.describe();
     let mut index = Index::default();
-    if let Err(e) = index.load(store, CACHE) {
+    if let Err(e) = index.load(store) {
         crate::config::report_once(&format!("could not list the cache of {id}: {e}"));
     }
     INDEXES
@@ -89,7 +138,16 @@ pub(crate) fn index_of(store: &Store) -> Arc<Mutex<Index>> {
         .clone()
 }
 
-/// Forget every index (tests that rewrite a store behind the process's back).
+/// The index of `store` if this process built one (never lists the store).
+pub(crate) fn existing(store: &Store) -> Option<Shared> {
+    INDEXES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&store.describe())
+        .cloned()
+}
+
+/// Forget a store's index (its cache was rewritten behind the index).
 pub(crate) fn forget(store: &Store) {
     INDEXES
         .lock()
@@ -104,63 +162,116 @@ pub(crate) fn now_nanos() -> u64 {
         .unwrap_or(0)
 }
 
+fn nanos(t: Option<SystemTime>) -> u64 {
+    t.and_then(|m| m.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
 impl Index {
-    fn load(&mut self, store: &Store, prefix: &str) -> Result<()> {
-        let backend = store.backend();
-        let listing = backend.list(prefix)?;
-        if listing.files.iter().any(|(n, _)| n.ends_with(ENTRY_EXT)) {
-            let sizes: HashMap<String, u64> = backend.list_sizes(prefix)?.into_iter().collect();
-            let mut files: Vec<(String, u64)> = listing
-                .files
-                .into_iter()
-                .filter(|(n, _)| n.ends_with(ENTRY_EXT))
-                .map(|(n, m)| {
-                    let nanos = m
-                        .and_then(|m| m.duration_since(UNIX_EPOCH).ok())
-                        .map(|d| d.as_nanos() as u64)
-                        .unwrap_or(0);
-                    (n, nanos)
-                })
-                .collect();
-            files.sort_by_key(|(_, t)| *t);
-            for (name, created) in files {
-                let bytes = sizes.get(&name).copied().unwrap_or(0);
-                self.insert(prefix, &format!("{prefix}/{name}"), bytes, created);
+    /// List every entry under `cache/`, then insert them oldest first across
+    /// all functions (not folder by folder), so the store-wide LRU order
+    /// after a restart is the order of last use.
+    fn load(&mut self, store: &Store) -> Result<()> {
+        let mut found: Vec<(u64, String, String, u64)> = Vec::new();
+        let mut pending = vec![CACHE.to_owned()];
+        while let Some(prefix) = pending.pop() {
+            let listing = store.backend().list(&prefix)?;
+            if listing.files.iter().any(|(n, _)| n.ends_with(ENTRY_EXT)) {
+                let sizes: HashMap<String, u64> = store.backend().list_sizes(&prefix)?.into_iter().collect();
+                for (name, modified) in listing.files {
+                    if !name.ends_with(ENTRY_EXT) {
+                        continue;
+                    }
+                    let bytes = sizes.get(&name).copied().unwrap_or(0);
+                    found.push((nanos(modified), format!("{prefix}/{name}"), prefix.clone(), bytes));
+                }
             }
+            pending.extend(listing.dirs.into_iter().map(|d| format!("{prefix}/{d}")));
         }
-        for d in listing.dirs {
-            self.load(store, &format!("{prefix}/{d}"))?;
+        found.sort();
+        for (used, key, dir, bytes) in found {
+            self.insert_at(&dir, &key, bytes, used, used, OwnTtl::Unknown);
         }
         Ok(())
     }
 
-    /// Record a written entry as the most recently used.
-    pub(crate) fn insert(&mut self, dir: &str, key: &str, bytes: u64, created_nanos: u64) {
+    /// Record an entry written now as the most recently used; `ttl` is its
+    /// function's own TTL (`cache_ttl`), if any.
+    pub(crate) fn insert(&mut self, dir: &str, key: &str, bytes: u64, ttl: Option<Duration>) {
+        let now = now_nanos();
+        self.insert_at(dir, key, bytes, now, now, ttl.into());
+    }
+
+    fn insert_at(&mut self, dir: &str, key: &str, bytes: u64, used: u64, persisted: u64, ttl: OwnTtl) {
         self.remove(key);
-        self.tick += 1;
-        let tick = self.tick;
-        let g = self.groups.entry(dir.to_owned()).or_default();
+        if ttl != OwnTtl::Unknown {
+            self.set_ttl(dir, ttl);
+        }
+        self.seq += 1;
+        let tick = (used, self.seq);
+        let key: Arc<str> = key.into();
+        let dir: Arc<str> = match self.groups.get_key_value(dir) {
+            Some((d, _)) => d.clone(),
+            None => dir.into(),
+        };
+        let g = self.groups.entry(dir.clone()).or_default();
         g.bytes += bytes;
-        g.lru.insert(tick, key.to_owned());
+        g.lru.insert(tick, key.clone());
+        if !matches!(g.ttl, OwnTtl::Own(_)) {
+            self.ttl_lru.insert(tick, key.clone());
+        }
         self.all.bytes += bytes;
-        self.all.lru.insert(tick, key.to_owned());
+        self.all.lru.insert(tick, key.clone());
         self.entries.insert(
-            key.to_owned(),
+            key,
             Meta {
-                dir: dir.to_owned(),
+                dir,
                 bytes,
                 tick,
-                created_nanos,
+                persisted_nanos: persisted,
             },
         );
     }
 
-    /// Mark an entry as just used.
-    pub(crate) fn touch(&mut self, key: &str) {
-        let Some(m) = self.entries.get(key).cloned() else {
+    /// Record what a function's own TTL is; entries of a function with its
+    /// own TTL leave the store-wide TTL sweep.
+    fn set_ttl(&mut self, dir: &str, ttl: OwnTtl) {
+        let Some(g) = self.groups.get_mut(dir) else {
+            self.groups.insert(
+                dir.into(),
+                Group {
+                    ttl,
+                    ..Group::default()
+                },
+            );
             return;
         };
-        self.insert(&m.dir, key, m.bytes, m.created_nanos);
+        let was_own = matches!(g.ttl, OwnTtl::Own(_));
+        let is_own = matches!(ttl, OwnTtl::Own(_));
+        g.ttl = ttl;
+        if was_own != is_own {
+            for (tick, key) in &g.lru {
+                if is_own {
+                    self.ttl_lru.remove(tick);
+                } else {
+                    self.ttl_lru.insert(*tick, key.clone());
+                }
+            }
+        }
+    }
+
+    /// Mark an entry as just used (a hit); `ttl` is its function's own TTL.
+    /// Returns whether the entry file's modification time should be
+    /// refreshed now (at most every [`PERSIST_EVERY`]).
+    pub(crate) fn touch(&mut self, key: &str, ttl: Option<Duration>) -> bool {
+        let Some(m) = self.entries.get(key).cloned() else {
+            return false;
+        };
+        let now = now_nanos();
+        let persist = now.saturating_sub(m.persisted_nanos) >= PERSIST_EVERY.as_nanos() as u64;
+        let persisted = if persist { now } else { m.persisted_nanos };
+        self.insert_at(&m.dir, key, m.bytes, now, persisted, ttl.into());
+        persist
     }
 
     /// Forget an entry (it was removed).
@@ -169,10 +280,11 @@ impl Index {
             if let Some(g) = self.groups.get_mut(&m.dir) {
                 g.bytes -= m.bytes;
                 g.lru.remove(&m.tick);
-                if g.lru.is_empty() {
+                if g.lru.is_empty() && g.ttl == OwnTtl::Unknown {
                     self.groups.remove(&m.dir);
                 }
             }
+            self.ttl_lru.remove(&m.tick);
             self.all.bytes -= m.bytes;
             self.all.lru.remove(&m.tick);
         }
@@ -191,49 +303,96 @@ impl Index {
     }
 
     /// Choose the entries to evict so that the function folder `dir` fits
-    /// `func` and the store fits `store_wide`; they are removed from the
-    /// index and returned for deletion. Expired entries at the LRU end go too.
-    pub(crate) fn evict(&mut self, dir: &str, func: &CacheLimits, store_wide: &CacheLimits) -> Vec<String> {
+    /// `func` (its TTL is the function's own or the store-wide one) and the
+    /// store fits `store_wide`; they are removed from the index and returned
+    /// for deletion. Expired entries at the LRU end go too: the function's
+    /// own, and store-wide those of functions without their own TTL
+    /// (`learn` reads an entry to find its function's TTL, once per
+    /// function, when no write or hit of it told this process).
+    pub(crate) fn evict(
+        &mut self,
+        dir: &str,
+        func: &CacheLimits,
+        store_wide: &CacheLimits,
+        learn: &mut dyn FnMut(&str) -> Learned,
+    ) -> Vec<String> {
         let now = now_nanos();
         let mut victims = Vec::new();
+        if let Some(ttl) = func.ttl {
+            let cutoff = now.saturating_sub(ttl.as_nanos() as u64);
+            let old: Vec<Arc<str>> = self
+                .groups
+                .get(dir)
+                .map(|g| g.lru.range(..(cutoff, 0)).take(SWEEP).map(|(_, k)| k.clone()).collect())
+                .unwrap_or_default();
+            for key in old {
+                self.remove(&key);
+                victims.push(key.to_string());
+            }
+        }
+        if let Some(ttl) = store_wide.ttl {
+            self.sweep_store_wide(ttl, now, learn, &mut victims);
+        }
         for (scope, limits) in [(Some(dir), func), (None, store_wide)] {
-            if limits.is_unlimited() {
-                continue;
-            }
-            // Expired entries among the least recently used.
-            if let Some(ttl) = limits.ttl {
-                let cutoff = now.saturating_sub(ttl.as_nanos() as u64);
-                let old: Vec<String> = self
-                    .group(scope)
-                    .map(|g| g.lru.values().take(SWEEP).cloned().collect())
-                    .unwrap_or_default();
-                for key in old {
-                    if self.entries.get(&key).is_some_and(|m| m.created_nanos < cutoff) {
-                        self.remove(&key);
-                        victims.push(key);
-                    }
-                }
-            }
             loop {
                 let (n, bytes) = self.usage(scope);
                 let over = limits.max_entries.is_some_and(|m| n > m) || limits.max_bytes.is_some_and(|m| bytes > m);
                 if !over {
                     break;
                 }
-                let Some(key) = self.group(scope).and_then(|g| g.lru.values().next().cloned()) else {
+                let group = match scope {
+                    None => Some(&self.all),
+                    Some(d) => self.groups.get(d),
+                };
+                let Some(key) = group.and_then(|g| g.lru.values().next().cloned()) else {
                     break;
                 };
                 self.remove(&key);
-                victims.push(key);
+                victims.push(key.to_string());
             }
         }
         victims
     }
 
-    fn group(&self, scope: Option<&str>) -> Option<&Group> {
-        match scope {
-            None => Some(&self.all),
-            Some(d) => self.groups.get(d),
+    /// Sweep entries unused for longer than the store-wide TTL (so surely
+    /// older than it) whose function has no TTL of its own.
+    fn sweep_store_wide(
+        &mut self,
+        ttl: Duration,
+        now: u64,
+        learn: &mut dyn FnMut(&str) -> Learned,
+        victims: &mut Vec<String>,
+    ) {
+        let cutoff = now.saturating_sub(ttl.as_nanos() as u64);
+        let (mut removed, mut reads) = (0, 0);
+        while removed < SWEEP {
+            let Some((_, key)) = self.ttl_lru.range(..(cutoff, 0)).next() else {
+                break;
+            };
+            let key = key.clone();
+            let dir = self.entries.get(&key).map(|m| m.dir.clone()).expect("indexed");
+            let known = self.groups.get(&dir).map(|g| g.ttl).unwrap_or_default();
+            if known == OwnTtl::Unknown {
+                if reads == SWEEP {
+                    break;
+                }
+                reads += 1;
+                match learn(&key) {
+                    Learned::Ttl(t) => self.set_ttl(&dir, t.into()),
+                    Learned::Gone => self.remove(&key),
+                    Learned::Bad => {
+                        self.remove(&key);
+                        victims.push(key.to_string());
+                        removed += 1;
+                    }
+                    Learned::Unreadable => break,
+                }
+                continue;
+            }
+            // `ttl_lru` holds no entry of a function with its own TTL.
+            self.remove(&key);
+            victims.push(key.to_string());
+            removed += 1;
         }
     }
 }
@@ -242,20 +401,24 @@ impl Index {
 mod tests {
     use super::*;
 
+    fn no_learning(_: &str) -> Learned {
+        panic!("nothing to learn")
+    }
+
     #[test]
     fn lru_order_follows_use_and_limits_are_per_scope() {
         let mut i = Index::default();
-        let now = now_nanos();
         for k in ["a", "b", "c"] {
-            i.insert("f", k, 10, now);
+            i.insert("f", k, 10, None);
         }
-        i.insert("g", "x", 100, now);
-        i.touch("a"); // order in f: b, c, a
+        i.insert("g", "x", 100, None);
+        i.touch("a", None); // order in f: b, c, a
         let lim = CacheLimits {
             max_entries: Some(2),
             ..CacheLimits::default()
         };
-        assert_eq!(i.evict("f", &lim, &CacheLimits::default()), vec!["b".to_string()]);
+        let none = CacheLimits::default();
+        assert_eq!(i.evict("f", &lim, &none, &mut no_learning), vec!["b".to_string()]);
         assert_eq!(i.usage(Some("f")), (2, 20));
         assert_eq!(i.usage(None), (3, 120));
         let store = CacheLimits {
@@ -265,17 +428,61 @@ mod tests {
         // Store-wide: least recently used across functions goes first: c, then
         // g's x (older than f's recently used a), whichever function is writing.
         assert_eq!(
-            i.evict("f", &CacheLimits::default(), &store),
+            i.evict("f", &none, &store, &mut no_learning),
             vec!["c".to_string(), "x".to_string()]
         );
         assert_eq!(i.usage(None), (1, 10));
         assert_eq!(i.usage(Some("g")), (0, 0));
-        let ttl = CacheLimits {
-            ttl: Some(Duration::from_secs(60)),
+    }
+
+    #[test]
+    fn ttl_sweeps_respect_each_functions_own_ttl() {
+        let hour = Duration::from_secs(3600);
+        let ago = |h: u64| now_nanos() - h * 3_600_000_000_000;
+        let mut i = Index::default();
+        // Loaded from a listing: last use two hours ago, TTLs unknown.
+        i.insert_at("own", "own/old", 1, ago(2), ago(2), OwnTtl::Unknown);
+        i.insert_at("plain", "plain/old", 1, ago(2), ago(2), OwnTtl::Unknown);
+        i.insert_at("fresh", "fresh/new", 1, ago(0), ago(0), OwnTtl::Unknown);
+        let store_wide = CacheLimits {
+            ttl: Some(hour),
             ..CacheLimits::default()
         };
-        i.insert("g", "old", 1, now - 120_000_000_000);
-        i.insert("g", "fresh", 1, now);
-        assert_eq!(i.evict("g", &ttl, &CacheLimits::default()), vec!["old".to_string()]);
+        let mut reads = Vec::new();
+        let mut learn = |key: &str| {
+            reads.push(key.to_string());
+            match key {
+                "own/old" => Learned::Ttl(Some(Duration::from_secs(7 * 24 * 3600))),
+                _ => Learned::Ttl(None),
+            }
+        };
+        let victims = i.evict("fresh", &CacheLimits::default(), &store_wide, &mut learn);
+        assert_eq!(
+            victims,
+            ["plain/old"],
+            "a 7-day cache_ttl outlives the 1h store-wide TTL"
+        );
+        assert_eq!(reads, ["own/old", "plain/old"], "one read per function, oldest first");
+        assert!(i.entries.contains_key("own/old"));
+        // Learned once: the next sweep reads nothing.
+        let victims = i.evict("fresh", &CacheLimits::default(), &store_wide, &mut no_learning);
+        assert!(victims.is_empty());
+        // The function's own TTL sweeps its own folder when it writes.
+        let own = CacheLimits {
+            ttl: Some(hour),
+            ..CacheLimits::default()
+        };
+        i.insert("own", "own/new", 1, Some(hour));
+        assert_eq!(i.evict("own", &own, &store_wide, &mut no_learning), ["own/old"]);
+    }
+
+    #[test]
+    fn touch_persists_recency_at_most_once_a_minute() {
+        let mut i = Index::default();
+        let long_ago = now_nanos() - 3_600_000_000_000;
+        i.insert_at("f", "f/a", 1, long_ago, long_ago, OwnTtl::Unknown);
+        assert!(i.touch("f/a", None), "an hour since the last persisted use");
+        assert!(!i.touch("f/a", None), "just persisted");
+        assert!(!i.touch("missing", None));
     }
 }

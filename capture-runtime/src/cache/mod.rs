@@ -1,11 +1,12 @@
 //! Content-addressed memoization: `#[capture_args(cache)]`.
 //!
-//! The key of a call is a SHA-256 over a compile-time hash of the function's
-//! own tokens (signature and body: editing the function invalidates its
-//! entries), the crate version, the result type, and the content id of each
-//! argument's encoding (the capture encoding, without redaction). A hit
-//! returns the stored result without running the body; a miss runs it and
-//! stores the result. Concurrent misses of one key compute once per process.
+//! The key of a call is a SHA-256 over the store's secret salt, a
+//! compile-time hash of the function's own tokens (signature and body:
+//! editing the function invalidates its entries), the crate version, the
+//! result type, and the content id of each argument's encoding (the capture
+//! encoding, without redaction). A hit returns the stored result without
+//! running the body; a miss runs it and stores the result. Concurrent misses
+//! of one key compute once per process.
 //!
 //! ```
 //! use capture_runtime::capture_args;
@@ -25,12 +26,21 @@
 //! `cache_ttl`, `cache_max_entries`, `cache_max_bytes`) and store-wide
 //! ([`set_limits`] or `CAPTURE_CACHE_TTL`, `CAPTURE_CACHE_MAX_ENTRIES`,
 //! `CAPTURE_CACHE_MAX_BYTES`). Corrupted, undecodable, expired or mistyped
-//! entries are a miss and are removed. See `docs/caching.md`.
+//! entries (including a result type whose definition changed, by its schema
+//! fingerprint) are a miss and are removed.
+//!
+//! Memoization follows capture: when capture is off (`CAPTURE_ENABLED=0`, or
+//! a release build without `CAPTURE_ENABLED=1`/`CAPTURE_PRODUCTION=1`),
+//! memoized functions simply run, unless `CAPTURE_CACHE=1` turns memoization
+//! on by itself. See `docs/caching.md`.
 
 mod call;
 mod entry;
 mod flight;
 mod index;
+mod salt;
+#[cfg(test)]
+mod scan_tests;
 
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{OnceLock, RwLock};
@@ -41,7 +51,8 @@ pub use call::{
 };
 pub use entry::{cache_dir, EntryMeta, CACHE, ENTRY_EXT};
 pub(crate) use index::now_nanos as now;
-pub use index::CacheLimits;
+pub use index::{CacheLimits, PERSIST_EVERY};
+pub use salt::SALT_KEY;
 
 use crate::config::{parse_bool, parse_duration, parse_size};
 use crate::error::{CaptureError, Result};
@@ -193,8 +204,9 @@ const ON: u8 = 2;
 static SWITCH: AtomicU8 = AtomicU8::new(UNSET);
 
 /// Turn memoization on or off for the process (`CAPTURE_CACHE=0` still wins).
-/// Capture itself being off (`CAPTURE_ENABLED=0`) also turns caching off:
-/// memoized functions then always run.
+/// Memoization also needs capture to be on (`CAPTURE_ENABLED`, debug builds
+/// by default), unless `CAPTURE_CACHE=1` is set: then it runs whether
+/// capture is on or off.
 ///
 /// ```
 /// capture_runtime::cache::set_enabled(false);
@@ -204,11 +216,37 @@ pub fn set_enabled(on: bool) {
     SWITCH.store(if on { ON } else { OFF }, Ordering::Relaxed);
 }
 
-pub(crate) fn cache_enabled() -> bool {
-    if cache_env().enabled == Some(false) {
+/// Whether memoized functions look their results up and store them now:
+/// `CAPTURE_CACHE=0` or [`set_enabled`]`(false)` turn it off;
+/// `CAPTURE_CACHE=1` turns it on even with capture off; otherwise it follows
+/// capture ([`crate::config::enabled`]).
+///
+/// ```
+/// capture_runtime::cache::set_enabled(false);
+/// assert!(!capture_runtime::cache::is_active());
+/// # capture_runtime::cache::set_enabled(true);
+/// ```
+#[inline]
+pub fn is_active() -> bool {
+    if SWITCH.load(Ordering::Relaxed) == OFF {
         return false;
     }
-    SWITCH.load(Ordering::Relaxed) != OFF
+    match cache_env().enabled {
+        Some(forced) => forced,
+        None => crate::config::enabled(),
+    }
+}
+
+pub(crate) fn cache_enabled() -> bool {
+    is_active()
+}
+
+/// Forget a cache entry another part of the runtime deleted (the store
+/// quota), so this process's index stops counting it.
+pub(crate) fn forget_entry(store: &Store, key: &str) {
+    if let Some(index) = index::existing(store) {
+        index.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+    }
 }
 
 /// One stored entry, as listed by [`entries`].

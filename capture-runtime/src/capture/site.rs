@@ -239,3 +239,28 @@ fn shared_store(root: PathBuf, codec: Codec, durability: Durability, quota: Opti
         })
         .clone()
 }
+
+/// The store a capture site of the crate at `manifest_dir` writes to (the
+/// same shared handle, resolved through the same layers), for callers with
+/// no site of their own: checkpoints.
+pub(crate) fn store_for_manifest(manifest_dir: &'static str) -> Store {
+    let opts = SiteOptions {
+        fn_name: "checkpoint",
+        module_path: "",
+        name: None,
+        crate_name: "",
+        crate_version: "",
+        manifest_dir,
+        path: None,
+        retention: None,
+        max_age_secs: None,
+        ignore: &[],
+        redact: &[],
+        allow: &[],
+        sample: None,
+        sample_by_args: None,
+        max_size: None,
+        ret: false,
+    };
+    resolve(&opts, None, config::generation()).store
+}

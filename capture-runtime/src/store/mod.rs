@@ -78,8 +78,10 @@ impl Store {
     }
 
     /// Bound the whole store to `bytes`, evicting the oldest calls of any
-    /// function past it (see [`quota`] for how writes stay cheap). Local
-    /// stores only: other backends report an error when enforcing.
+    /// function and the least recently used cache entries past it
+    /// (checkpoints are never evicted; see [`quota`] for how writes stay
+    /// cheap). Local stores only: other backends report an error when
+    /// enforcing.
     ///
     /// ```
     /// use capture_runtime::Store;
@@ -239,12 +241,10 @@ impl Store {
         if trim {
             self.trim(&dir, retention)?;
         }
-        if let Some(q) = &self.quota {
+        if self.quota.is_some() {
             let added: u64 = framed.iter().map(|(_, bytes)| bytes.len() as u64).sum::<u64>()
                 + records.iter().map(quota::new_object_bytes).sum::<u64>();
-            if let Err(e) = q.note(self, added) {
-                crate::config::report_once(&format!("could not apply the store quota: {e}"));
-            }
+            self.note_quota(added);
         }
         if crate::hooks::active() {
             for (record, (key, _)) in records.iter().zip(&framed) {
@@ -257,6 +257,17 @@ impl Store {
             }
         }
         Ok(framed.into_iter().map(|(k, _)| k).collect())
+    }
+
+    /// Count `bytes` just written (call records, cache entries, checkpoints)
+    /// against the quota, if any: an atomic add, and now and then a flush
+    /// (see [`quota`]). Callers must hold no cache lock.
+    pub(crate) fn note_quota(&self, bytes: u64) {
+        if let Some(q) = &self.quota {
+            if let Err(e) = q.note(self, bytes) {
+                crate::config::report_once(&format!("could not apply the store quota: {e}"));
+            }
+        }
     }
 
     /// Force what this store wrote so far to stable storage (a no-op unless the
@@ -390,7 +401,103 @@ impl Store {
     }
 }
 
-/// The timestamp encoded in a call record's file name.
-fn call_nanos(name: &str) -> Option<u64> {
-    name.split('-').next()?.parse().ok()
+/// The timestamp encoded in a call record's file name: the first field of
+/// `<nanos>-<pid>-<seq>-<nonce>.call`, and of the older
+/// `<nanos>-<pid>-<seq>.call`.
+pub(crate) fn call_nanos(name: &str) -> Option<u64> {
+    name.rsplit('/').next()?.split('-').next()?.parse().ok()
+}
+
+/// This process's random nonce (64 bits from the OS, drawn once), part of
+/// every call record name it writes, so two machines or containers whose
+/// processes share a pid (often 1) and record in the same nanosecond never
+/// write the same key.
+///
+/// ```
+/// assert_eq!(capture_runtime::store::process_nonce(), capture_runtime::store::process_nonce());
+/// ```
+pub fn process_nonce() -> u64 {
+    static NONCE: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *NONCE.get_or_init(|| {
+        getrandom::u64().unwrap_or_else(|_| {
+            // No OS randomness: std's per-process random hash keys, mixed with
+            // the pid and the time, still differ between machines.
+            use std::hash::{BuildHasher, Hasher};
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_u32(std::process::id());
+            h.write_u128(
+                SystemTime::now()
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .map(|d| d.as_nanos())
+                    .unwrap_or(0),
+            );
+            h.finish()
+        })
+    })
+}
+
+#[cfg(test)]
+mod naming_tests {
+    use super::*;
+    use crate::record::Outcome;
+
+    fn record(unix_nanos: u64, pid: u32, seq: u64) -> CallRecord {
+        CallRecord {
+            function: "shop::price".into(),
+            crate_name: "shop".into(),
+            crate_version: "0.1.0".into(),
+            format_version: 1,
+            unix_nanos,
+            pid,
+            seq,
+            thread_name: None,
+            thread_id: 1,
+            depth: 0,
+            args: vec![],
+            ret: None,
+            after: vec![],
+            outcome: Outcome::Returned,
+        }
+    }
+
+    #[test]
+    fn names_carry_the_process_nonce_and_old_names_still_read() {
+        let name = record(5, 1, 0).file_name();
+        let fields: Vec<&str> = name.strip_suffix(".call").unwrap().split('-').collect();
+        assert_eq!(fields.len(), 4, "{name}");
+        assert_eq!(fields[0], format!("{:020}", 5));
+        assert_eq!(fields[3], format!("{:016x}", process_nonce()));
+        assert_eq!(call_nanos(&name), Some(5));
+
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path());
+        // A record another machine wrote with the same time, pid and sequence
+        // under the old naming (no nonce): this process's record does not
+        // replace it, and both read back.
+        let theirs = record(1_000, 1, 0);
+        let body = Codec::MsgPack.encode(&theirs).unwrap();
+        let old_key = format!("{}/{:020}-{:010}-{:012}.call", function_dir("shop::price"), 1_000, 1, 0);
+        store
+            .backend()
+            .put(&old_key, &frame(Codec::MsgPack, FileKind::Call, &body))
+            .unwrap();
+        let mut ours = record(1_000, 1, 0);
+        ours.thread_id = 2;
+        let ours_key = store.write_call(&ours, Retention::default()).unwrap();
+        assert_ne!(ours_key, old_key);
+        let keys = store.calls("shop::price").unwrap();
+        assert_eq!(keys.len(), 2, "{keys:?}");
+        let read: Vec<u64> = keys.iter().map(|k| store.read_call(k).unwrap().thread_id).collect();
+        assert!(read.contains(&1) && read.contains(&2));
+        // Both sort by time with newer records, and retention counts both.
+        store.write_call(&record(2_000, 1, 1), Retention::default()).unwrap();
+        let keep_one = Retention {
+            max_count: Some(1),
+            max_age: None,
+        };
+        store.write_call(&record(3_000, 1, 2), keep_one).unwrap();
+        let left = store.calls("shop::price").unwrap();
+        assert_eq!(left.len(), 1);
+        assert_eq!(store.read_call(&left[0]).unwrap().unix_nanos, 3_000);
+    }
 }

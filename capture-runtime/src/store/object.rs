@@ -12,8 +12,12 @@
 //!
 //! Select it with `CAPTURE_DIR=s3://bucket/prefix` (credentials, region and
 //! endpoint from the usual `AWS_*` variables), `path = "s3://..."` or
-//! `Config { dir: Some("s3://...".into()), .. }`, or build one with
-//! [`ObjectBackend::new`] around any `ObjectStore` (GCS, Azure, in-memory).
+//! `Config { dir: Some("s3://...".into()), .. }`. With the
+//! `object-store-gcp` feature `gs://bucket/prefix` works the same way
+//! (`GOOGLE_*` variables), and with `object-store-azure`
+//! `az://container/prefix`, `abfs://...`, `adl://...` and `azure://...`
+//! (`AZURE_*` variables). Or build one with [`ObjectBackend::new`] around
+//! any `ObjectStore` (the crate is re-exported as `capture_runtime::object_store`).
 
 use std::path::Path;
 #[cfg(feature = "object-store")]
@@ -149,7 +153,7 @@ mod imp {
     use object_store::aws::AmazonS3Builder;
     use object_store::memory::InMemory;
     use object_store::path::Path as ObjPath;
-    use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
+    use object_store::{ObjectStore, ObjectStoreExt, ObjectStoreScheme, PutMode, PutOptions, PutPayload};
 
     use crate::error::{CaptureError, Result};
     use crate::store::{Backend, Listing};
@@ -224,43 +228,133 @@ mod imp {
             }
         }
 
-        /// Open `s3://bucket/prefix` (configured from the `AWS_*` variables:
-        /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`,
-        /// `AWS_ENDPOINT`, `AWS_ALLOW_HTTP`, ...) or `memory://name/prefix`
-        /// (in-process, shared by every backend of the same name).
+        /// Open a store URL, configured from the environment:
+        ///
+        /// - `s3://bucket/prefix` (or `s3a://`): the `AWS_*` variables
+        ///   (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`,
+        ///   `AWS_ENDPOINT`, `AWS_ALLOW_HTTP`, ...);
+        /// - `gs://bucket/prefix` (feature `object-store-gcp`): the `GOOGLE_*`
+        ///   variables (`GOOGLE_SERVICE_ACCOUNT`, ...);
+        /// - `az://container/prefix`, `abfs://`, `abfss://`, `adl://`,
+        ///   `azure://` (feature `object-store-azure`): the `AZURE_*` variables
+        ///   (`AZURE_STORAGE_ACCOUNT_NAME`, `AZURE_STORAGE_ACCOUNT_KEY`, ...);
+        /// - `memory://name/prefix`: in-process, shared by every backend of
+        ///   the same name.
         pub fn from_url(url: &str) -> Result<ObjectBackend> {
+            ObjectBackend::from_url_with_options(url, std::iter::empty::<(&str, &str)>())
+        }
+
+        /// [`ObjectBackend::from_url`] with explicit settings layered over the
+        /// environment's: `(key, value)` pairs named like the variables, in
+        /// any case (`("aws_endpoint", "http://127.0.0.1:9000")`,
+        /// `("AWS_ALLOW_HTTP", "true")`). Keys the URL's service does not know
+        /// are ignored.
+        ///
+        /// ```
+        /// use capture_runtime::store::object::ObjectBackend;
+        /// let b = ObjectBackend::from_url_with_options(
+        ///     "s3://bucket/captures",
+        ///     [("aws_endpoint", "http://127.0.0.1:9000"), ("aws_allow_http", "true"), ("aws_region", "us-east-1")],
+        /// )
+        /// .unwrap();
+        /// assert_eq!(capture_runtime::store::Backend::describe(&b), "s3://bucket/captures");
+        /// ```
+        pub fn from_url_with_options<K: AsRef<str>, V: Into<String>>(
+            url: &str,
+            options: impl IntoIterator<Item = (K, V)>,
+        ) -> Result<ObjectBackend> {
             let bad = |expected: String| CaptureError::Config {
                 key: "store URL".into(),
                 value: url.into(),
                 expected,
             };
-            let (scheme, rest) = url
-                .split_once("://")
-                .ok_or_else(|| bad("a URL such as s3://bucket/prefix".into()))?;
-            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-            if bucket.is_empty() {
-                return Err(bad("a bucket name: s3://bucket/prefix".into()));
-            }
-            let store: Arc<dyn ObjectStore> = match scheme {
-                "s3" | "s3a" => Arc::new(
-                    AmazonS3Builder::from_env()
-                        .with_url(url)
-                        .build()
-                        .map_err(|e| bad(format!("an S3 location the AWS_* variables can reach ({e})")))?,
-                ),
-                "memory" => MEMORY
+            let description = url.trim_end_matches('/');
+            if let Some(rest) = url.strip_prefix("memory://") {
+                let (name, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+                if name.is_empty() {
+                    return Err(bad("a store name: memory://name/prefix".into()));
+                }
+                let store = MEMORY
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .entry(bucket.to_owned())
+                    .entry(name.to_owned())
                     .or_insert_with(|| Arc::new(InMemory::new()))
-                    .clone(),
+                    .clone();
+                return Ok(ObjectBackend::new(store, prefix, description));
+            }
+            let parsed = url::Url::parse(url).map_err(|e| bad(format!("a URL such as s3://bucket/prefix ({e})")))?;
+            let (scheme, prefix) = ObjectStoreScheme::parse(&parsed).map_err(|e| {
+                bad(format!(
+                    "an object-storage URL: s3://bucket/prefix, gs://bucket/prefix, az://container/prefix or memory://name/prefix ({e})"
+                ))
+            })?;
+            let options: Vec<(String, String)> = options
+                .into_iter()
+                .map(|(k, v)| (k.as_ref().to_ascii_lowercase(), v.into()))
+                .collect();
+            #[cfg(not(all(feature = "object-store-gcp", feature = "object-store-azure")))]
+            let unavailable = |feature: &str| {
+                bad(format!(
+                    "a URL this build can open: `{}://` needs capture-runtime's `{feature}` feature (or wrap your own ObjectStore with ObjectBackend::new)",
+                    parsed.scheme()
+                ))
+            };
+            let store: Arc<dyn ObjectStore> = match scheme {
+                ObjectStoreScheme::AmazonS3 => {
+                    let builder = options
+                        .iter()
+                        .filter_map(|(k, v)| Some((k.parse().ok()?, v)))
+                        .fold(AmazonS3Builder::from_env().with_url(url), |b, (k, v)| {
+                            b.with_config(k, v)
+                        });
+                    Arc::new(
+                        builder
+                            .build()
+                            .map_err(|e| bad(format!("an S3 location the AWS_* settings can reach ({e})")))?,
+                    )
+                }
+                #[cfg(feature = "object-store-gcp")]
+                ObjectStoreScheme::GoogleCloudStorage => {
+                    use object_store::gcp::GoogleCloudStorageBuilder;
+                    let builder = options
+                        .iter()
+                        .filter_map(|(k, v)| Some((k.parse().ok()?, v)))
+                        .fold(GoogleCloudStorageBuilder::from_env().with_url(url), |b, (k, v)| {
+                            b.with_config(k, v)
+                        });
+                    Arc::new(
+                        builder
+                            .build()
+                            .map_err(|e| bad(format!("a GCS location the GOOGLE_* settings can reach ({e})")))?,
+                    )
+                }
+                #[cfg(not(feature = "object-store-gcp"))]
+                ObjectStoreScheme::GoogleCloudStorage => return Err(unavailable("object-store-gcp")),
+                #[cfg(feature = "object-store-azure")]
+                ObjectStoreScheme::MicrosoftAzure => {
+                    use object_store::azure::MicrosoftAzureBuilder;
+                    let builder = options
+                        .iter()
+                        .filter_map(|(k, v)| Some((k.parse().ok()?, v)))
+                        .fold(MicrosoftAzureBuilder::from_env().with_url(url), |b, (k, v)| {
+                            b.with_config(k, v)
+                        });
+                    Arc::new(
+                        builder
+                            .build()
+                            .map_err(|e| bad(format!("an Azure location the AZURE_* settings can reach ({e})")))?,
+                    )
+                }
+                #[cfg(not(feature = "object-store-azure"))]
+                ObjectStoreScheme::MicrosoftAzure => return Err(unavailable("object-store-azure")),
                 other => {
                     return Err(bad(format!(
-                        "an s3:// or memory:// URL (`{other}://` is not built in; wrap your ObjectStore with ObjectBackend::new)"
+                        "an object-storage URL (`{}://` is {other:?}, not built in; wrap your ObjectStore with ObjectBackend::new)",
+                        parsed.scheme()
                     )))
                 }
             };
-            Ok(ObjectBackend::new(store, prefix, url.trim_end_matches('/')))
+            Ok(ObjectBackend::new(store, prefix.as_ref(), description))
         }
 
         fn path(&self, key: &str) -> Result<ObjPath> {

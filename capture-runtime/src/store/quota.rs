@@ -3,16 +3,27 @@
 //! # Keeping the per-write cost flat
 //!
 //! A write never scans the store. Each process counts the bytes it writes
-//! (an atomic add) and, every [`FLUSH_WRITES`] writes or every
-//! `min(64 KiB, quota / 16)` bytes, adds them to a small ledger file
-//! (`quota.ledger`, the store's estimated size) under the `quota.lock` lock,
-//! shared by every process writing to the store. Only when the ledger passes
-//! the quota does that process measure the store (one walk) and evict the
-//! oldest call records of any function, and the objects only they
-//! referenced, until the store is under [`LOW_WATERMARK_PERCENT`] of the
-//! quota. The next walk therefore needs at least a fifth of the quota in new
-//! writes: the cost of a walk is spread over the writes that made it
+//! (call records, their objects, cache entries, checkpoints: an atomic add)
+//! and, every [`FLUSH_WRITES`] writes or every `min(64 KiB, quota / 16)`
+//! bytes, adds them to a small ledger file (`quota.ledger`, the store's
+//! estimated size) under the `quota.lock` lock, shared by every process
+//! writing to the store. Only when the ledger passes the quota does that
+//! process measure the store (one walk) and evict, oldest first across
+//! functions, call records (with the objects only they referenced) and cache
+//! entries (by last use), until the store is under [`LOW_WATERMARK_PERCENT`]
+//! of the quota. The next walk therefore needs at least a fifth of the quota
+//! in new writes: the cost of a walk is spread over the writes that made it
 //! necessary.
+//!
+//! # What is never evicted
+//!
+//! Checkpoints are roots: their records and the objects they name
+//! ([`crate::gc_roots`]) stay, as do objects younger than a minute that no
+//! record references yet (a writer may be about to reference them). When
+//! such pinned bytes keep the store above the low watermark, the next
+//! enforcement waits for another fifth of the quota of new writes (the
+//! ledger keeps that threshold), so a quota that cannot be met never turns
+//! into a walk per flush; it is reported once.
 //!
 //! The ledger over-estimates (objects already present and records removed
 //! by retention are still counted until the next walk corrects it) and may
@@ -30,6 +41,7 @@ use std::time::{Duration, SystemTime};
 
 use super::layout::{CALLS, CALL_EXT, OBJECTS};
 use super::Store;
+use crate::cache::{CACHE, ENTRY_EXT};
 use crate::codec::{unframe, FileKind};
 use crate::error::{CaptureError, Result};
 use crate::hash::ContentId;
@@ -65,6 +77,8 @@ pub struct QuotaReport {
     pub after: u64,
     /// Call records evicted (oldest first, any function).
     pub calls_removed: usize,
+    /// Cache entries evicted (least recently used first, with the calls).
+    pub cache_removed: usize,
     /// Objects removed (referenced only by evicted calls, or by none).
     pub objects_removed: usize,
     /// Stale temp files removed.
@@ -108,18 +122,60 @@ impl Quota {
         let _lock = store.backend().lock(LOCK)?;
         let delta = self.pending_bytes.swap(0, Ordering::Relaxed);
         self.pending_writes.store(0, Ordering::Relaxed);
-        let estimate = match read_ledger(store)? {
-            Some(n) => n.saturating_add(delta),
-            None => measure(root)?,
+        let ledger = match read_ledger(store)? {
+            Some(l) => Ledger {
+                usage: l.usage.saturating_add(delta),
+                ..l
+            },
+            None => Ledger {
+                usage: measure(root)?,
+                next: None,
+            },
         };
-        if !force && estimate <= self.limit {
-            write_ledger(store, estimate)?;
+        if !force && ledger.usage <= self.trigger(&ledger) {
+            write_ledger(store, &ledger)?;
             return Ok(None);
         }
-        let report = evict(store, root, self.limit / 100 * LOW_WATERMARK_PERCENT)?;
-        write_ledger(store, report.after)?;
+        let target = self.target();
+        let report = evict(store, root, target)?;
+        // Pinned bytes (checkpoints, young objects) kept the store above the
+        // low watermark: wait for another fifth of the quota before the next walk.
+        let next = (report.after > target).then(|| report.after + (self.limit - target));
+        if report.after > self.limit {
+            crate::config::report_once(&format!(
+                "the store quota of {} bytes for {} cannot be met: {} bytes remain after evicting every call record and cache entry it could (checkpoints and objects written in the last minute are never evicted); raise the quota or delete checkpoints",
+                self.limit,
+                store.describe(),
+                report.after
+            ));
+        }
+        write_ledger(
+            store,
+            &Ledger {
+                usage: report.after,
+                next,
+            },
+        )?;
         Ok(Some(report))
     }
+
+    /// Eviction brings the store down to this many bytes.
+    fn target(&self) -> u64 {
+        self.limit / 100 * LOW_WATERMARK_PERCENT
+    }
+
+    /// The ledger usage past which the next flush measures and evicts.
+    fn trigger(&self, ledger: &Ledger) -> u64 {
+        ledger.next.map_or(self.limit, |n| n.max(self.limit))
+    }
+}
+
+/// The ledger: estimated usage, and the threshold of the next walk when
+/// pinned bytes keep the store above the low watermark.
+#[derive(Debug, PartialEq, Eq)]
+struct Ledger {
+    usage: u64,
+    next: Option<u64>,
 }
 
 fn local_root(store: &Store) -> Result<&Path> {
@@ -130,16 +186,32 @@ fn local_root(store: &Store) -> Result<&Path> {
     })
 }
 
-fn read_ledger(store: &Store) -> Result<Option<u64>> {
-    Ok(store
-        .backend()
-        .get(LEDGER)?
-        .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|t| t.trim().strip_prefix("usage ")?.trim().parse().ok()))
+fn read_ledger(store: &Store) -> Result<Option<Ledger>> {
+    let Some(text) = store.backend().get(LEDGER)?.and_then(|b| String::from_utf8(b).ok()) else {
+        return Ok(None);
+    };
+    Ok(parse_ledger(&text))
 }
 
-fn write_ledger(store: &Store, usage: u64) -> Result<()> {
-    store.backend().put(LEDGER, format!("usage {usage}\n").as_bytes())
+fn parse_ledger(text: &str) -> Option<Ledger> {
+    let mut usage = None;
+    let mut next = None;
+    for line in text.lines() {
+        match line.trim().split_once(' ') {
+            Some(("usage", n)) => usage = n.trim().parse().ok(),
+            Some(("next", n)) => next = n.trim().parse().ok(),
+            _ => {}
+        }
+    }
+    Some(Ledger { usage: usage?, next })
+}
+
+fn write_ledger(store: &Store, ledger: &Ledger) -> Result<()> {
+    let text = match ledger.next {
+        Some(n) => format!("usage {}\nnext {n}\n", ledger.usage),
+        None => format!("usage {}\n", ledger.usage),
+    };
+    store.backend().put(LEDGER, text.as_bytes())
 }
 
 /// One file under the store.
@@ -186,13 +258,14 @@ pub(crate) fn measure(root: &Path) -> Result<u64> {
     Ok(walk(root)?.iter().map(|e| e.size).sum())
 }
 
-/// The timestamp in a call record's file name (`<nanos>-<pid>-<seq>.call`).
+/// The timestamp in a call record's file name (see [`super::call_nanos`]).
 fn call_nanos(key: &str) -> u64 {
-    key.rsplit('/')
-        .next()
-        .and_then(|n| n.split('-').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
+    super::call_nanos(key).unwrap_or(0)
+}
+
+fn nanos(t: Option<SystemTime>) -> u64 {
+    t.and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos() as u64)
 }
 
 fn object_id(key: &str) -> Option<ContentId> {
@@ -228,9 +301,19 @@ fn stored_ids(record: &CallRecord) -> impl Iterator<Item = ContentId> + '_ {
         })
 }
 
+/// What eviction may remove, oldest first.
+enum Victim<'a> {
+    /// A call record (index into the calls and what they hold).
+    Call(usize),
+    /// A cache entry (results are inline: deleting it frees its bytes).
+    Cache(&'a Entry),
+}
+
 /// Measure the store and, when it is over `target` bytes, remove stale temp
-/// files, old orphan objects, then the oldest calls (and the objects only
-/// they referenced) until it is at most `target` bytes.
+/// files and old orphan objects, then the oldest call records (and the
+/// objects only they referenced) and least recently used cache entries, in
+/// one oldest-first order, until it is at most `target` bytes. Checkpoint
+/// records and the objects they name are never removed.
 fn evict(store: &Store, root: &Path, target: u64) -> Result<QuotaReport> {
     let files = walk(root)?;
     let before: u64 = files.iter().map(|e| e.size).sum();
@@ -242,6 +325,8 @@ fn evict(store: &Store, root: &Path, target: u64) -> Result<QuotaReport> {
     if before <= target {
         return Ok(report);
     }
+    // Checkpoint values are referenced from `checkpoints/`, not from calls.
+    let roots = crate::checkpoint::gc_roots(store)?;
     let now = SystemTime::now();
     let older_than = |e: &Entry, age: Duration| {
         e.modified
@@ -251,6 +336,7 @@ fn evict(store: &Store, root: &Path, target: u64) -> Result<QuotaReport> {
     let mut usage = before;
     let mut objects: HashMap<ContentId, (String, u64, bool)> = HashMap::new();
     let mut calls: Vec<(u64, &Entry)> = Vec::new();
+    let mut entries: Vec<(u64, &Entry)> = Vec::new();
     for e in &files {
         if e.key.starts_with("tmp/") {
             if older_than(e, STALE_TMP) {
@@ -262,6 +348,9 @@ fn evict(store: &Store, root: &Path, target: u64) -> Result<QuotaReport> {
             objects.insert(id, (e.key.clone(), e.size, older_than(e, ORPHAN_GRACE)));
         } else if e.key.starts_with(CALLS) && e.key.ends_with(CALL_EXT) {
             calls.push((call_nanos(&e.key), e));
+        } else if e.key.starts_with(CACHE) && e.key.ends_with(ENTRY_EXT) {
+            // The modification time is the last use (hits refresh it).
+            entries.push((nanos(e.modified), e));
         }
     }
     // Reference counts, and which objects each call holds.
@@ -277,29 +366,47 @@ fn evict(store: &Store, root: &Path, target: u64) -> Result<QuotaReport> {
         }
         held.push(ids);
     }
-    // Orphans first: garbage whatever the quota.
+    // Orphans first: garbage whatever the quota (checkpoint values are not orphans).
     for (id, (key, size, old)) in &objects {
-        if *old && !refs.contains_key(id) {
+        if *old && !refs.contains_key(id) && !roots.contains(id) {
             store.backend().delete(key)?;
             usage = usage.saturating_sub(*size);
             report.objects_removed += 1;
         }
     }
-    for ((_, e), ids) in calls.iter().zip(held) {
+    let mut victims: Vec<(u64, &str, Victim)> = calls
+        .iter()
+        .enumerate()
+        .map(|(i, (t, e))| (*t, e.key.as_str(), Victim::Call(i)))
+        .chain(entries.iter().map(|(t, e)| (*t, e.key.as_str(), Victim::Cache(e))))
+        .collect();
+    victims.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
+    for (_, _, victim) in victims {
         if usage <= target {
             break;
         }
-        store.backend().delete(&e.key)?;
-        usage = usage.saturating_sub(e.size);
-        report.calls_removed += 1;
-        for id in ids {
-            let n = refs.get_mut(&id).expect("counted above");
-            *n -= 1;
-            if *n == 0 {
-                if let Some((key, size, _)) = objects.get(&id) {
-                    store.backend().delete(key)?;
-                    usage = usage.saturating_sub(*size);
-                    report.objects_removed += 1;
+        match victim {
+            Victim::Cache(e) => {
+                store.backend().delete(&e.key)?;
+                crate::cache::forget_entry(store, &e.key);
+                usage = usage.saturating_sub(e.size);
+                report.cache_removed += 1;
+            }
+            Victim::Call(i) => {
+                let e = calls[i].1;
+                store.backend().delete(&e.key)?;
+                usage = usage.saturating_sub(e.size);
+                report.calls_removed += 1;
+                for id in std::mem::take(&mut held[i]) {
+                    let n = refs.get_mut(&id).expect("counted above");
+                    *n -= 1;
+                    if *n == 0 && !roots.contains(&id) {
+                        if let Some((key, size, _)) = objects.get(&id) {
+                            store.backend().delete(key)?;
+                            usage = usage.saturating_sub(*size);
+                            report.objects_removed += 1;
+                        }
+                    }
                 }
             }
         }
@@ -312,4 +419,38 @@ fn read_record(store: &Store, root: &Path, key: &str) -> Option<CallRecord> {
     let bytes = store.backend().get(key).ok()??;
     let un = unframe(&root.join(key), &bytes, FileKind::Call).ok()?;
     un.codec.decode(un.body).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ledger_round_trips_and_reads_the_old_form() {
+        assert_eq!(parse_ledger("usage 12\n"), Some(Ledger { usage: 12, next: None }));
+        assert_eq!(
+            parse_ledger("usage 12\nnext 40\n"),
+            Some(Ledger {
+                usage: 12,
+                next: Some(40)
+            })
+        );
+        assert_eq!(parse_ledger("garbage"), None);
+        let q = Quota::new(1000);
+        assert_eq!(q.trigger(&Ledger { usage: 0, next: None }), 1000);
+        assert_eq!(
+            q.trigger(&Ledger {
+                usage: 0,
+                next: Some(1500)
+            }),
+            1500
+        );
+        assert_eq!(
+            q.trigger(&Ledger {
+                usage: 0,
+                next: Some(10)
+            }),
+            1000
+        );
+    }
 }
