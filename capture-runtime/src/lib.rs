@@ -85,7 +85,7 @@ pub mod __private {
     pub use crate::capture::dispatch;
     pub use crate::capture::site::{Site, SiteOptions};
     pub use crate::config::enabled;
-    pub use crate::hash::sampled_hash;
+    pub use crate::hash::{sampled_hash, ContentId};
     pub use crate::load::CapturedCall;
     pub use crate::reduce::derive_support as derive;
     pub use crate::reduce::{RebuildCtx, RebuildError, Reducible};

@@ -115,6 +115,32 @@ impl ArgSink<'_> {
             Name::Borrowed(name),
             Name::Borrowed(type_name),
             schema,
+            None,
+            encode,
+        );
+        self.parts.args.push(arg);
+    }
+
+    /// Record argument `name`, a large numeric buffer whose sampled hash is
+    /// `sampled` (`hash(name = sampled)`): when a buffer with that sampled id
+    /// was stored before in this process, the call records that object and
+    /// `encode` does not run (see [`crate::capture::sampled`]).
+    pub fn arg_sampled(
+        &mut self,
+        name: &'static str,
+        type_name: &'static str,
+        schema: Option<&'static Schema>,
+        sampled: ContentId,
+        encode: impl FnOnce(&mut EncodeCtx<'_>) -> Encoded,
+    ) {
+        let arg = take_arg(
+            self.resolved,
+            &mut self.parts,
+            &mut self.ctx,
+            Name::Borrowed(name),
+            Name::Borrowed(type_name),
+            schema,
+            Some(sampled),
             encode,
         );
         self.parts.args.push(arg);
@@ -130,6 +156,7 @@ fn take_arg(
     name: Name,
     type_name: Name,
     schema: Option<&'static Schema>,
+    sampled: Option<ContentId>,
     encode: impl FnOnce(&mut EncodeCtx<'_>) -> Encoded,
 ) -> ArgOut {
     let mut arg = ArgOut {
@@ -138,6 +165,7 @@ fn take_arg(
         schema,
         taken: Taken::Ignored,
         redacted: Vec::new(),
+        sampled,
     };
     if !resolved.ignore.is_empty() && resolved.ignore.iter().any(|i| *i == arg.name) {
         return arg;
@@ -148,6 +176,10 @@ fn take_arg(
     };
     if arg.name != "return" && sensitive {
         arg.taken = Taken::Redacted;
+        return arg;
+    }
+    if let Some((id, len)) = sampled.and_then(|s| super::sampled::lookup(&resolved.store, s)) {
+        arg.taken = Taken::Known { id, len };
         return arg;
     }
     let policy = &resolved.policy;
@@ -227,6 +259,7 @@ pub(crate) fn encode_arg(
         Name::Owned(name.to_owned()),
         Name::Owned(type_name.to_owned()),
         None,
+        None,
         encode,
     );
     ctx.recycle();
@@ -260,6 +293,7 @@ pub(crate) fn sampled_by_args(parts: &Parts, rate: f64) -> bool {
         feed(a.name.as_bytes());
         match &a.taken {
             Taken::Stored(r) => feed(&parts.bytes[r.clone()]),
+            Taken::Known { id, .. } => feed(&id.0),
             Taken::Placeholder { debug, .. } => feed(debug.as_deref().unwrap_or("").as_bytes()),
             other => feed(taken_tag(other).as_bytes()),
         }
@@ -274,7 +308,7 @@ pub(crate) fn sampled_by_args(parts: &Parts, rate: f64) -> bool {
 
 fn taken_tag(taken: &Taken) -> &'static str {
     match taken {
-        Taken::Stored(_) => "stored",
+        Taken::Stored(_) | Taken::Known { .. } => "stored",
         Taken::Ignored => "ignored",
         Taken::Redacted => "redacted",
         Taken::Placeholder { .. } => "placeholder",
@@ -335,6 +369,7 @@ impl InFlight {
             &mut ctx,
             Name::Borrowed(name),
             Name::Borrowed(type_name),
+            None,
             None,
             encode,
         );

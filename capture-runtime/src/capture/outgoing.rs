@@ -21,6 +21,8 @@ use crate::value::Name;
 pub(crate) enum Taken {
     /// Encoded: these bytes of the call's buffer.
     Stored(Range<usize>),
+    /// Not encoded: an object stored earlier holds the value (`hash(arg = sampled)`).
+    Known { id: ContentId, len: u64 },
     /// Not recorded (`ignore(..)`).
     Ignored,
     /// The argument's name is sensitive: nothing was encoded.
@@ -42,6 +44,9 @@ pub(crate) struct ArgOut {
     pub taken: Taken,
     /// Parts redacted inside the value: (path, reason). Empty (no allocation) as a rule.
     pub redacted: Vec<(String, String)>,
+    /// `hash(arg = sampled)`: the sampled id of the buffer, for the writer to
+    /// remember which object it was stored as.
+    pub sampled: Option<ContentId>,
 }
 
 impl ArgOut {
@@ -56,6 +61,7 @@ impl ArgOut {
             (Taken::Stored(_), None) => Slot::Failed {
                 error: "internal error: the body was not hashed".into(),
             },
+            (Taken::Known { id, len }, _) => Slot::Stored { id: *id, len: *len },
             (Taken::Ignored, _) => Slot::Ignored,
             (Taken::Redacted, _) => Slot::Redacted {
                 reason: format!("name:{}", self.name),
@@ -97,6 +103,16 @@ impl Parts {
     /// Content ids of every stored body, in argument order (`None` for the others).
     pub(crate) fn ids(&self) -> Vec<Option<ContentId>> {
         self.args.iter().map(|a| self.body(a).map(ContentId::of)).collect()
+    }
+
+    /// Remember the objects that `hash(arg = sampled)` buffers were stored
+    /// as (their ids from [`Parts::ids`]), so later calls need not encode them.
+    pub(crate) fn remember_sampled(&self, store: &crate::store::Store, ids: &[Option<ContentId>]) {
+        for (a, id) in self.args.iter().zip(ids) {
+            if let (Some(sampled), Some(id), Taken::Stored(r)) = (a.sampled, id, &a.taken) {
+                super::sampled::remember(store, sampled, *id, r.len() as u64);
+            }
+        }
     }
 
     /// Records of every argument, given their ids (from [`Parts::ids`]).

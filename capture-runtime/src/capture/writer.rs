@@ -228,6 +228,7 @@ pub(crate) fn submit_start(start: Start) -> InFlightMode {
     }
     let store = &resolved.store;
     let ids = start.parts.ids();
+    start.parts.remember_sampled(store, &ids);
     let record = start_record(&start, start.parts.records(&ids));
     let result = put_bodies(store, &start.parts, &ids).and_then(|()| store.write_call(&record, resolved.retention));
     give_back([start.parts]);

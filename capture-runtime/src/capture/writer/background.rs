@@ -185,6 +185,7 @@ impl Open {
         }
         let mut bodies = Vec::new();
         let ids = self.start.parts.ids();
+        self.start.parts.remember_sampled(self.store(), &ids);
         note(&mut bodies, &self.start.parts, &ids);
         let mut record = start_record(&self.start, self.start.parts.records(&ids));
         if let Some(end) = &self.end {
