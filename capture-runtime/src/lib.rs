@@ -64,7 +64,8 @@ pub use hash::{BadContentId, ContentId};
 pub use hooks::on_capture;
 pub use load::{load_latest, CaptureLoader, CapturedCall};
 pub use record::CallRecord;
-pub use reduce::explain::Explanation;
+pub use reduce::canonical;
+pub use reduce::explain::{explain, Explanation};
 pub use reduce::{RebuildCtx, RebuildError, Reducible};
 pub use store::Store;
 
