@@ -6,10 +6,6 @@ use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 use std::sync::{Arc, OnceLock};
 
-#[allow(unused_imports)]
-use capture_runtime::__private::dispatch::{
-    RebuildNever as _, RebuildViaReducible as _, RebuildViaRegistry as _, RebuildViaSerde as _, Want,
-};
 use capture_runtime::reduce::{RebuildCtx, RebuildError};
 use capture_runtime::value::{EncodeCtx, Marker, Value};
 use capture_runtime::{capture_args, CaptureLoader, Codec, Reducible};
@@ -189,18 +185,10 @@ fn two_arguments_pointing_to_one_value_rebuild_pointing_to_one_value() {
     let call = CaptureLoader::new(dir).latest("ship").unwrap();
     // The second argument was stored as a reference into the first.
     assert_eq!(call.value("shipping").unwrap(), Value::Marker(Marker::Ref(0)));
+    // One context for the call, arguments in declaration order.
     let mut cx = RebuildCtx::new();
-    let mut arg = |name: &str| {
-        let rec = call.arg_record(name).unwrap().clone();
-        call.decode_record(
-            &rec,
-            |codec, bytes| (&&&&Want::<Rc<Customer>>::new()).__capture_decode_in(codec, bytes, &mut cx),
-            "Rc<Customer>",
-        )
-        .unwrap()
-    };
-    let billing = arg("billing");
-    let shipping = arg("shipping");
+    let billing: Rc<Customer> = call.rebuild_arg("billing", &mut cx).unwrap();
+    let shipping: Rc<Customer> = call.rebuild_arg("shipping", &mut cx).unwrap();
     assert!(Rc::ptr_eq(&billing, &shipping));
     assert_eq!(ship(&billing, shipping), 10, "replays with the same sharing");
 }
