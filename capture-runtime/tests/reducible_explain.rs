@@ -137,11 +137,17 @@ fn a_placeholder_with_a_default_is_replayable_in_explain_as_in_the_capture() {
     capture_runtime::flush();
     let loader = CaptureLoader::new(dir);
     let call = loader.latest("draw").unwrap();
-    assert!(call.metadata().not_replayable_reasons().is_empty(), "the capture agrees");
+    assert!(
+        call.metadata().not_replayable_reasons().is_empty(),
+        "the capture agrees"
+    );
     let back: Scene = call.rebuild_arg("scene", &mut RebuildCtx::new()).unwrap();
     assert!(back.log.is_none(), "rebuilt from the default");
     let call = loader.latest("draw_no_default").unwrap();
-    assert!(!call.metadata().not_replayable_reasons().is_empty(), "the capture agrees");
+    assert!(
+        !call.metadata().not_replayable_reasons().is_empty(),
+        "the capture agrees"
+    );
 }
 
 /// Implements both `Reducible` and `Serialize`, differently.
@@ -236,7 +242,11 @@ fn placeholder_debug_text_is_capped_on_a_char_boundary_after_scrubbing() {
     assert_eq!(w.len(), 255 + "…".len());
 
     let s = debug("s");
-    assert!(s.len() <= capture_runtime::__private::dispatch::DEBUG_CAP + "…".len(), "{}", s.len());
+    assert!(
+        s.len() <= capture_runtime::__private::dispatch::DEBUG_CAP + "…".len(),
+        "{}",
+        s.len()
+    );
     assert!(!s.contains("hunt"), "scrubbed before the cut, never half a secret: {s}");
     assert!(s.contains("password"), "{s}");
 }

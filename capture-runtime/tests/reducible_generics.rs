@@ -137,12 +137,19 @@ fn generic_enums_roundtrip_with_every_variant_kind_and_shared_payloads() {
         Kind::A,
         Kind::B("b".to_string()),
         Kind::C("c".to_string(), 7),
-        Kind::D { x: "d".to_string(), y: 2 },
+        Kind::D {
+            x: "d".to_string(),
+            y: 2,
+        },
     ];
     let back = roundtrip(&values);
     assert_eq!(back[0], Kind::A);
     assert_eq!(back[1], Kind::B("b".into()));
-    assert_eq!(back[2], Kind::C("c".into(), 0), "the skipped part comes back as its default");
+    assert_eq!(
+        back[2],
+        Kind::C("c".into(), 0),
+        "the skipped part comes back as its default"
+    );
     assert_eq!(back[3], Kind::D { x: "d".into(), y: 2 });
 
     let shared = Rc::new(Node { name: "n".into() });
@@ -235,7 +242,10 @@ fn std_containers_of_reducible_values_roundtrip() {
 
     let six = (1u8, "two".to_string(), 3.0f64, shared.clone(), 'c', Kind::B(5u32));
     let back = roundtrip(&six);
-    assert_eq!((back.0, back.1.as_str(), back.2, back.4, back.5), (1, "two", 3.0, 'c', Kind::B(5)));
+    assert_eq!(
+        (back.0, back.1.as_str(), back.2, back.4, back.5),
+        (1, "two", 3.0, 'c', Kind::B(5))
+    );
 
     let cow: Cow<'_, str> = Cow::Borrowed("borrowed");
     assert_eq!(roundtrip(&cow), "borrowed");

@@ -132,5 +132,8 @@ fn placeholders_and_registered_reducers_are_logged_once_per_type_across_calls_an
         .into_iter()
         .filter(|m| m.contains("OpaqueConn"))
         .collect();
-    assert!(errors.is_empty(), "expected placeholders are not reported as errors: {errors:?}");
+    assert!(
+        errors.is_empty(),
+        "expected placeholders are not reported as errors: {errors:?}"
+    );
 }

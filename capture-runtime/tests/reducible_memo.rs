@@ -58,7 +58,11 @@ impl From<Boxed> for Point {
 fn temporary_pointers_made_by_proxies_are_never_confused_with_each_other() {
     let points: Vec<Point> = (0..64).map(Point).collect();
     let v = points.reduce(&mut EncodeCtx::plain()).unwrap();
-    let refs = v.markers().into_iter().filter(|(_, m)| matches!(m, Marker::Ref(_))).count();
+    let refs = v
+        .markers()
+        .into_iter()
+        .filter(|(_, m)| matches!(m, Marker::Ref(_)))
+        .count();
     assert_eq!(refs, 0, "64 distinct temporaries: no references between them");
     let back = <Vec<Point>>::rebuild(&v, &mut RebuildCtx::new()).unwrap();
     assert_eq!(back, points);
@@ -148,7 +152,11 @@ fn an_argument_after_one_that_failed_part_way_is_stored_in_full() {
         ),
         4
     );
-    assert_eq!(after_panic(&Panicky { shared: c.clone() }, &c), 8, "the caller is unaffected");
+    assert_eq!(
+        after_panic(&Panicky { shared: c.clone() }, &c),
+        8,
+        "the caller is unaffected"
+    );
     capture_runtime::flush();
     let loader = CaptureLoader::new(dir);
     for function in ["after_error", "after_panic"] {

@@ -5,9 +5,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
 
+use capture_runtime::record::Slot;
 use capture_runtime::reduce::explain::Route;
 use capture_runtime::reduce::registry::{self, Reducer};
-use capture_runtime::record::Slot;
 use capture_runtime::value::Value;
 use capture_runtime::{capture_args, explain, CaptureLoader, RebuildCtx, Reducible};
 
@@ -64,9 +64,12 @@ fn readings() -> Readings {
         peak: Some(Celsius(25.0)),
         low: None,
         boxed: Box::new(Celsius(1.0)),
-        by_room: [("attic".to_string(), Celsius(30.0)), ("cellar".to_string(), Celsius(12.0))]
-            .into_iter()
-            .collect(),
+        by_room: [
+            ("attic".to_string(), Celsius(30.0)),
+            ("cellar".to_string(), Celsius(12.0)),
+        ]
+        .into_iter()
+        .collect(),
         by_day: [(1, Celsius(18.0))].into_iter().collect(),
     }
 }
@@ -83,7 +86,15 @@ fn field_modules_send_every_foreign_item_through_the_registry() {
     let r = readings();
     let e = explain!(r);
     assert!(e.is_replayable(), "{e}");
-    for path in ["now", "hourly[0]", "hourly[1]", "peak", "boxed", "by_room[\"attic\"]", "by_day[\"1\"]"] {
+    for path in [
+        "now",
+        "hourly[0]",
+        "hourly[1]",
+        "peak",
+        "boxed",
+        "by_room[\"attic\"]",
+        "by_day[\"1\"]",
+    ] {
         assert_eq!(e.at(path).map(|n| &n.route), Some(&Route::Registry), "{path}: {e}");
     }
 

@@ -47,10 +47,7 @@ fn recorded_scenes_replay_through_the_replay_machinery() {
     let outcomes = capture_test::replay_outcomes!(shapes::total_area);
     assert_eq!(outcomes.len(), 2, "{outcomes:#?}");
     for (name, outcome) in &outcomes {
-        assert!(
-            matches!(outcome, ReplayOutcome::Passed { .. }),
-            "{name}: {outcome:#?}"
-        );
+        assert!(matches!(outcome, ReplayOutcome::Passed { .. }), "{name}: {outcome:#?}");
     }
     let call = capture_runtime::CaptureLoader::new(dir.path())
         .latest("total_area")

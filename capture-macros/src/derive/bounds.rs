@@ -91,7 +91,7 @@ impl<'a> Visit<'a> for Used<'_> {
             return;
         }
         if let (None, Some(first)) = (&tp.qself, segs.first()) {
-            if self.params.iter().any(|p| *p == first.ident) && tp.path.leading_colon.is_none() {
+            if self.params.contains(&first.ident) && tp.path.leading_colon.is_none() {
                 if segs.len() == 1 {
                     self.found.insert(first.ident.to_string());
                 } else {
@@ -159,7 +159,7 @@ pub(crate) fn is_concrete(ty: &Type, generics: &Generics) -> bool {
             }
             if let Some(first) = p.path.segments.first() {
                 if p.path.leading_colon.is_none()
-                    && (self.params.iter().any(|g| *g == first.ident) || (first.ident == "Self" && self.generic))
+                    && (self.params.contains(&first.ident) || (first.ident == "Self" && self.generic))
                 {
                     self.ok = false;
                 }
@@ -172,7 +172,7 @@ pub(crate) fn is_concrete(ty: &Type, generics: &Generics) -> bool {
         fn visit_expr_path(&mut self, e: &'a syn::ExprPath) {
             // An array length naming a const parameter makes the type generic.
             if let Some(first) = e.path.segments.first() {
-                if self.params.iter().any(|g| *g == first.ident) {
+                if self.params.contains(&first.ident) {
                     self.ok = false;
                 }
             }

@@ -162,6 +162,7 @@ pub struct Peel<'a, T: ?Sized>(pub &'a T);
 
 impl<'a, 'b, T: ?Sized> Peel<'a, &'b T> {
     /// One reference less (an inherent method: chosen before the trait's).
+    #[allow(clippy::explicit_auto_deref)] // auto-deref would give the shorter `&'a T`
     pub fn __capture_peel(self) -> &'b T {
         *self.0
     }

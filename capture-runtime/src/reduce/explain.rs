@@ -7,8 +7,8 @@ use std::collections::HashSet;
 use std::fmt;
 use std::sync::Mutex;
 
-use crate::capture::dispatch::Encoded;
 use super::Reducible;
+use crate::capture::dispatch::Encoded;
 use crate::value::{EncodeCtx, Value};
 
 /// How one part of a value was encoded.

@@ -5,7 +5,6 @@
 //! Scalars and `String` encode exactly as serde would (same bytes, same
 //! redaction). Maps and sets are in [`super::collections`].
 
-
 use super::explain::Route;
 use super::{from_value, RebuildCtx, RebuildError, Reducible};
 use crate::value::{to_value, EncodeCtx, EncodeError, Value};

@@ -145,7 +145,10 @@ pub mod via_map {
     use crate::reduce::collections::{map_entries, rebuild_entries};
 
     /// Reduce every value through the reducer registered for `T`.
-    pub fn reduce<K: Serialize, T: Any, S>(v: &HashMap<K, T, S>, ctx: &mut EncodeCtx<'_>) -> Result<Value, EncodeError> {
+    pub fn reduce<K: Serialize, T: Any, S>(
+        v: &HashMap<K, T, S>,
+        ctx: &mut EncodeCtx<'_>,
+    ) -> Result<Value, EncodeError> {
         map_entries(v.iter(), ctx, |t, ctx| reduce_one(t, ctx))
     }
 
@@ -157,9 +160,14 @@ pub mod via_map {
         S: BuildHasher + Default,
     {
         let mut out = HashMap::default();
-        rebuild_entries(v, cx, |x, _| registry_rebuild(x), |k, t| {
-            out.insert(k, t);
-        })?;
+        rebuild_entries(
+            v,
+            cx,
+            |x, _| registry_rebuild(x),
+            |k, t| {
+                out.insert(k, t);
+            },
+        )?;
         Ok(out)
     }
 }
@@ -185,9 +193,14 @@ pub mod via_btree_map {
         cx: &mut RebuildCtx,
     ) -> Result<BTreeMap<K, T>, RebuildError> {
         let mut out = BTreeMap::new();
-        rebuild_entries(v, cx, |x, _| registry_rebuild(x), |k, t| {
-            out.insert(k, t);
-        })?;
+        rebuild_entries(
+            v,
+            cx,
+            |x, _| registry_rebuild(x),
+            |k, t| {
+                out.insert(k, t);
+            },
+        )?;
         Ok(out)
     }
 }
