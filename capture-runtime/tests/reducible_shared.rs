@@ -118,10 +118,24 @@ fn a_strong_cycle_captures_without_blowup_and_says_why_it_cannot_rebuild() {
     a.borrow_mut().next = Some(b.clone());
     let v = a.reduce(&mut EncodeCtx::plain()).unwrap();
     assert!(v.markers().iter().any(|(_, m)| **m == Marker::Ref(0)), "{v:?}");
+
+    // The error leaves `Rc::new_cyclic` by unwinding, but without running the
+    // panic hook (no panic message, nothing for crash reporters): count the
+    // hook's calls on this thread.
+    thread_local!(static HOOK_CALLS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) });
+    let previous = std::sync::Arc::new(std::panic::take_hook());
+    let chained = previous.clone();
+    std::panic::set_hook(Box::new(move |info| {
+        HOOK_CALLS.with(|c| c.set(c.get() + 1));
+        chained(info)
+    }));
     let err = <Rc<RefCell<Link>>>::rebuild(&to_disk_and_back(&v), &mut RebuildCtx::new())
         .err()
         .expect("a strong cycle cannot be rebuilt");
+    let _ = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| previous(info)));
     assert!(err.to_string().contains("Weak"), "{err}");
+    assert_eq!(HOOK_CALLS.with(|c| c.get()), 0, "the panic hook never ran");
     a.borrow_mut().next = None; // break the cycle so the test does not leak
 }
 
