@@ -202,7 +202,10 @@ fn encode_arg_shared(
         },
         Err(slot) => slot,
     };
-    if let Slot::Failed { error } | Slot::Placeholder { reason: error, .. } = &record.slot {
+    // Placeholders are expected (the type cannot be stored) and are logged
+    // once per type, at warn level, where they are made (`capture::reduce`);
+    // only failures are errors.
+    if let Slot::Failed { error } = &record.slot {
         crate::config::report_once(&format!(
             "`{}` argument `{name}` ({type_name}) not captured: {error}",
             resolved.fn_id
