@@ -70,7 +70,8 @@ pub use load::{load_latest, CaptureLoader, CapturedCall};
 #[cfg(feature = "object-store")]
 pub use object_store;
 pub use record::CallRecord;
-pub use reduce::explain::Explanation;
+pub use reduce::canonical;
+pub use reduce::explain::{explain, Explanation};
 pub use reduce::{RebuildCtx, RebuildError, Reducible};
 pub use store::Store;
 

@@ -234,6 +234,35 @@ impl CapturedCall {
         self.decode_record(rec, |codec, bytes| codec.decode::<T>(bytes), std::any::type_name::<T>())
     }
 
+    /// Rebuild argument `name` as a `T` through its `Reducible` impl (for
+    /// types that are not serde: derived with `#[derive(Reducible)]`, `Rc`
+    /// graphs). Rebuild the arguments of one call with one `cx`, in
+    /// declaration order, to get sharing between them back (two arguments
+    /// that pointed to one `Rc` point to one value again).
+    ///
+    /// ```no_run
+    /// # #[derive(capture_runtime::Reducible)] struct Scene { title: String }
+    /// # #[derive(capture_runtime::Reducible)] struct Style { color: String }
+    /// use std::rc::Rc;
+    /// use capture_runtime::{load_latest, RebuildCtx};
+    /// let call = load_latest("shapes::count_with_style")?;
+    /// let mut cx = RebuildCtx::new();
+    /// let scene: Scene = call.rebuild_arg("scene", &mut cx)?;
+    /// let style: Rc<Style> = call.rebuild_arg("style", &mut cx)?;
+    /// # Ok::<(), capture_runtime::CaptureError>(())
+    /// ```
+    pub fn rebuild_arg<T: crate::Reducible>(&self, name: &str, cx: &mut crate::RebuildCtx) -> Result<T> {
+        let rec = self.arg_record(name)?;
+        self.decode_record(
+            rec,
+            |codec, bytes| {
+                let v: Value = codec.decode(bytes)?;
+                T::rebuild(&v, cx).map_err(|e| e.to_string())
+            },
+            std::any::type_name::<T>(),
+        )
+    }
+
     /// The untyped value of argument `name` (for inspection).
     pub fn value(&self, name: &str) -> Result<Value> {
         let rec = self.arg_record(name)?;

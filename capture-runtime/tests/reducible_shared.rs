@@ -6,10 +6,6 @@ use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 use std::sync::{Arc, OnceLock};
 
-#[allow(unused_imports)]
-use capture_runtime::__private::dispatch::{
-    RebuildNever as _, RebuildViaReducible as _, RebuildViaRegistry as _, RebuildViaSerde as _, Want,
-};
 use capture_runtime::reduce::{RebuildCtx, RebuildError};
 use capture_runtime::value::{EncodeCtx, Marker, Value};
 use capture_runtime::{capture_args, CaptureLoader, Codec, Reducible};
@@ -122,10 +118,24 @@ fn a_strong_cycle_captures_without_blowup_and_says_why_it_cannot_rebuild() {
     a.borrow_mut().next = Some(b.clone());
     let v = a.reduce(&mut EncodeCtx::plain()).unwrap();
     assert!(v.markers().iter().any(|(_, m)| **m == Marker::Ref(0)), "{v:?}");
+
+    // The error leaves `Rc::new_cyclic` by unwinding, but without running the
+    // panic hook (no panic message, nothing for crash reporters): count the
+    // hook's calls on this thread.
+    thread_local!(static HOOK_CALLS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) });
+    let previous = std::sync::Arc::new(std::panic::take_hook());
+    let chained = previous.clone();
+    std::panic::set_hook(Box::new(move |info| {
+        HOOK_CALLS.with(|c| c.set(c.get() + 1));
+        chained(info)
+    }));
     let err = <Rc<RefCell<Link>>>::rebuild(&to_disk_and_back(&v), &mut RebuildCtx::new())
         .err()
         .expect("a strong cycle cannot be rebuilt");
+    let _ = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| previous(info)));
     assert!(err.to_string().contains("Weak"), "{err}");
+    assert_eq!(HOOK_CALLS.with(|c| c.get()), 0, "the panic hook never ran");
     a.borrow_mut().next = None; // break the cycle so the test does not leak
 }
 
@@ -189,18 +199,10 @@ fn two_arguments_pointing_to_one_value_rebuild_pointing_to_one_value() {
     let call = CaptureLoader::new(dir).latest("ship").unwrap();
     // The second argument was stored as a reference into the first.
     assert_eq!(call.value("shipping").unwrap(), Value::Marker(Marker::Ref(0)));
+    // One context for the call, arguments in declaration order.
     let mut cx = RebuildCtx::new();
-    let mut arg = |name: &str| {
-        let rec = call.arg_record(name).unwrap().clone();
-        call.decode_record(
-            &rec,
-            |codec, bytes| (&&&&Want::<Rc<Customer>>::new()).__capture_decode_in(codec, bytes, &mut cx),
-            "Rc<Customer>",
-        )
-        .unwrap()
-    };
-    let billing = arg("billing");
-    let shipping = arg("shipping");
+    let billing: Rc<Customer> = call.rebuild_arg("billing", &mut cx).unwrap();
+    let shipping: Rc<Customer> = call.rebuild_arg("shipping", &mut cx).unwrap();
     assert!(Rc::ptr_eq(&billing, &shipping));
     assert_eq!(ship(&billing, shipping), 10, "replays with the same sharing");
 }

@@ -1,27 +1,13 @@
-//! Replay round trip of types that need `Reducible`: record real calls of
-//! `total_area` and `count_with_style`, rebuild their arguments from the store
-//! through the capture chain, call again and compare with the recorded result.
-
-#![allow(clippy::needless_borrow)] // autoref dispatch needs every `&`
+//! Round trip of types that need `Reducible`, through the public loader API:
+//! record real calls of `total_area` and `count_with_style`, rebuild their
+//! arguments from the store with `CapturedCall::rebuild_arg`, call again and
+//! compare with the recorded result. One `RebuildCtx` per call keeps the
+//! sharing between its arguments.
 
 use std::rc::Rc;
 
 use capture_examples::shapes::{count_with_style, total_area, Scene, Shape, Style};
-#[allow(unused_imports)]
-use capture_runtime::__private::dispatch::{
-    RebuildNever as _, RebuildViaReducible as _, RebuildViaRegistry as _, RebuildViaSerde as _, Want,
-};
-use capture_runtime::{CaptureLoader, CapturedCall, RebuildCtx};
-
-fn arg<T: capture_runtime::Reducible>(call: &CapturedCall, name: &str, cx: &mut RebuildCtx) -> T {
-    let rec = call.arg_record(name).unwrap().clone();
-    call.decode_record(
-        &rec,
-        |codec, bytes| (&&&&Want::<T>::new()).__capture_decode_in(codec, bytes, cx),
-        std::any::type_name::<T>(),
-    )
-    .unwrap()
-}
+use capture_runtime::{CaptureLoader, RebuildCtx};
 
 #[test]
 fn reducible_arguments_replay_with_sharing_and_the_same_result() {
@@ -63,7 +49,7 @@ fn reducible_arguments_replay_with_sharing_and_the_same_result() {
     let loader = CaptureLoader::new(&dir);
 
     let call = loader.latest("total_area").unwrap();
-    let replayed: Scene = arg(&call, "scene", &mut RebuildCtx::new());
+    let replayed: Scene = call.rebuild_arg("scene", &mut RebuildCtx::new()).unwrap();
     assert!(replayed.cache.borrow().is_empty(), "the skipped cache comes back empty");
     assert_eq!(replayed.shapes, scene.shapes);
     assert_eq!(total_area(&replayed), call.ret::<f64>().unwrap());
@@ -71,8 +57,8 @@ fn reducible_arguments_replay_with_sharing_and_the_same_result() {
 
     let call = loader.latest("count_with_style").unwrap();
     let mut cx = RebuildCtx::new();
-    let scene_back: Scene = arg(&call, "scene", &mut cx);
-    let style_back: Rc<Style> = arg(&call, "style", &mut cx);
+    let scene_back: Scene = call.rebuild_arg("scene", &mut cx).unwrap();
+    let style_back: Rc<Style> = call.rebuild_arg("style", &mut cx).unwrap();
     assert_eq!(
         count_with_style(&scene_back, &style_back),
         call.ret::<usize>().unwrap(),

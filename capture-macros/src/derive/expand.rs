@@ -10,11 +10,14 @@ use syn::{parse_quote, Type};
 
 use super::ast::{unraw, Body, Container, Field, Style, Variant};
 use super::attr::DefaultAttr;
+use super::bounds::registry_layers;
 
-struct Cx {
+struct Cx<'a> {
     pv: TokenStream,
     /// The type's name as stored (for messages and struct names).
     name: String,
+    /// The container's generics (field types naming them skip the registry layers).
+    generics: &'a syn::Generics,
 }
 
 pub(crate) fn expand(c: &Container) -> TokenStream {
@@ -23,21 +26,14 @@ pub(crate) fn expand(c: &Container) -> TokenStream {
     let cx = Cx {
         pv: pv.clone(),
         name: unraw(&c.input.ident),
+        generics: &c.input.generics,
     };
     let ident = &c.input.ident;
     let mut generics = c.input.generics.clone();
-    {
-        let wc = generics.make_where_clause();
-        match &c.attrs.bound {
-            Some((_, preds)) => wc.predicates.extend(preds.iter().cloned()),
-            None => {
-                for tp in c.input.generics.type_params() {
-                    let i = &tp.ident;
-                    wc.predicates.push(parse_quote!(#i: #pv::Reducible + 'static));
-                }
-            }
-        }
-    }
+    generics
+        .make_where_clause()
+        .predicates
+        .extend(super::bounds::predicates(c, &pv));
     let (impl_g, ty_g, where_g) = generics.split_for_impl();
 
     let (reduce, rebuild) = match (&c.attrs.into, &c.attrs.from) {
@@ -58,13 +54,13 @@ pub(crate) fn expand(c: &Container) -> TokenStream {
             #[allow(unused_imports, unused_variables, clippy::needless_borrow, clippy::needless_question_mark)]
             fn reduce(&self, __ctx: &mut #pv::EncodeCtx<'_>) -> ::core::result::Result<#pv::Value, #pv::EncodeError> {
                 #[allow(unused_imports)]
-                use #pv::dispatch::{ViaDebug as _, ViaOpaque as _, ViaReducible as _, ViaRegistry as _, ViaRegistryDebug as _, ViaSerde as _, DescribeDebug as _, DescribeOpaque as _};
+                use #pv::dispatch::{ViaDebug as _, ViaOpaque as _, ViaReducible as _, ViaSerde as _, DescribeDebug as _, DescribeOpaque as _};
                 #reduce
             }
             #[allow(unused_imports, unused_variables, unreachable_code, clippy::needless_question_mark, clippy::diverging_sub_expression)]
             fn rebuild(__value: &#pv::Value, __cx: &mut #pv::RebuildCtx) -> ::core::result::Result<Self, #pv::RebuildError> {
                 #[allow(unused_imports)]
-                use #pv::dispatch::{RebuildViaReducible as _, RebuildViaSerde as _, RebuildViaRegistry as _, RebuildNever as _};
+                use #pv::dispatch::{RebuildViaReducible as _, RebuildViaSerde as _, RebuildNever as _};
                 #rebuild
             }
         }
@@ -74,7 +70,10 @@ pub(crate) fn expand(c: &Container) -> TokenStream {
 /// Encode the part `expr` (a `&T`) through the dispatch chain, giving a `Value`.
 fn encode_part(cx: &Cx, expr: TokenStream, ty: &Type) -> TokenStream {
     let pv = &cx.pv;
+    let registry = registry_layers(ty, cx.generics, true);
     quote! {{
+        #[allow(unused_imports)]
+        use #pv::dispatch::{#registry};
         let __e = (&&&&&&#pv::dispatch::Wrap(#expr)).__capture_encode(__ctx);
         #pv::derive::part(__ctx, ::core::any::type_name::<#ty>(), __e)?
     }}
@@ -83,7 +82,12 @@ fn encode_part(cx: &Cx, expr: TokenStream, ty: &Type) -> TokenStream {
 /// Rebuild a `ty` from `value` (a `&Value`) through the rebuild chain.
 fn rebuild_part(cx: &Cx, value: TokenStream, ty: &Type) -> TokenStream {
     let pv = &cx.pv;
-    quote!((&&&&#pv::dispatch::Want::<#ty>::new()).__capture_rebuild(#value, __cx))
+    let registry = registry_layers(ty, cx.generics, false);
+    quote!({
+        #[allow(unused_imports)]
+        use #pv::dispatch::{#registry};
+        (&&&&#pv::dispatch::Want::<#ty>::new()).__capture_rebuild(#value, __cx)
+    })
 }
 
 fn default_expr(f: &Field) -> TokenStream {
@@ -270,11 +274,12 @@ fn rebuild_fields(cx: &Cx, style: Style, fields: &[Field]) -> (Vec<TokenStream>,
         let expr = if !f.is_stored() {
             default_expr(f)
         } else if f.attrs.placeholder.is_some() {
+            // Tuple fields are named by their declaration index (`.0`, `.1`).
+            let shown = if name.is_empty() { i.to_string() } else { name.clone() };
             pos += 1;
             match &f.attrs.default {
                 Some(_) => default_expr(f),
                 None => {
-                    let shown = if name.is_empty() { pos.to_string() } else { name.clone() };
                     quote!(return ::core::result::Result::Err(#pv::derive::placeholder_field_error(#shown, #type_name)))
                 }
             }

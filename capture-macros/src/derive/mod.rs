@@ -2,6 +2,7 @@
 
 mod ast;
 mod attr;
+mod bounds;
 mod check;
 mod expand;
 

@@ -184,6 +184,7 @@ fn take_arg(
     }
     let policy = &resolved.policy;
     ctx.begin_name(arg.name.clone());
+    let mark = ctx.reduce.argument_mark();
     // MessagePack stores take serde values straight as bytes (no tree),
     // appended to the call's buffer.
     if resolved.store.codec() == crate::Codec::MsgPack {
@@ -233,7 +234,13 @@ fn take_arg(
             arg.taken = Taken::TooLarge(limit);
         }
     }
-    if let Taken::Failed(error) | Taken::Placeholder { reason: error, .. } = &arg.taken {
+    // Pointers recorded by an argument that is not stored must not be
+    // referred to by later ones.
+    ctx.reduce.end_argument(mark, matches!(arg.taken, Taken::Stored(_)));
+    // Placeholders are expected (the type cannot be stored) and are logged
+    // once per type, at warn level, where they are made (`capture::reduce`);
+    // only failures are errors.
+    if let Taken::Failed(error) = &arg.taken {
         crate::config::report_once(&format!(
             "`{}` argument `{}` ({}) not captured: {error}",
             resolved.fn_id, arg.name, arg.type_name

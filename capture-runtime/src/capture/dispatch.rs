@@ -23,7 +23,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::reduce::explain::{self, Route};
-use crate::reduce::{from_value, registry, RebuildCtx, RebuildError, Reducible};
+use crate::reduce::{from_value, registry, serde_adapter, RebuildCtx, RebuildError, Reducible};
 use crate::value::{to_value, EncodeCtx, EncodeError, Value};
 
 /// Longest `Debug` text kept in a placeholder.
@@ -78,7 +78,12 @@ impl<T: Reducible + ?Sized> ViaReducible for &&&&&Wrap<'_, T> {
         // Parts of a reducible value are trees: bytes are for the top only.
         ctx.want_bytes = false;
         explain::note(ctx, T::__capture_route(), std::any::type_name::<T>(), String::new);
-        Encoded::from_result(self.0.reduce(ctx))
+        // Shared pointers first met inside a part that fails are forgotten
+        // again: their definitions are not stored, so nothing may refer to them.
+        let mark = ctx.reduce.open_part();
+        let result = self.0.reduce(ctx);
+        ctx.reduce.close_part(mark, result.is_err());
+        Encoded::from_result(result)
     }
 }
 
@@ -90,37 +95,45 @@ pub trait ViaSerde {
 impl<T: Serialize + ?Sized> ViaSerde for &&&&Wrap<'_, T> {
     fn __capture_encode(&self, ctx: &mut EncodeCtx<'_>) -> Encoded {
         explain::note(ctx, Route::Serde, std::any::type_name::<T>(), String::new);
-        if std::mem::take(&mut ctx.want_bytes) {
-            if let Some(mut out) = ctx.append_to.take() {
-                let start = out.len();
-                // The buffer holds the call's earlier arguments: it goes back
-                // to the context even when the value's `Serialize` panics.
-                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    crate::value::to_msgpack(self.0, ctx, &mut out)
-                }));
-                let encoded = match &r {
-                    Ok(Ok(())) => Encoded::Appended(start..out.len()),
-                    Ok(Err(e)) => {
-                        out.truncate(start);
-                        Encoded::from_result(Err(e.clone()))
+        // Reducible fields inside (through `serde_adapter`) report the parts
+        // they could not store, so the capture is listed as not replayable.
+        let (encoded, inner) = serde_adapter::collect_unstored(|| {
+            if std::mem::take(&mut ctx.want_bytes) {
+                if let Some(mut out) = ctx.append_to.take() {
+                    let start = out.len();
+                    // The buffer holds the call's earlier arguments: it goes back
+                    // to the context even when the value's `Serialize` panics.
+                    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        crate::value::to_msgpack(self.0, ctx, &mut out)
+                    }));
+                    let encoded = match &r {
+                        Ok(Ok(())) => Encoded::Appended(start..out.len()),
+                        Ok(Err(e)) => {
+                            out.truncate(start);
+                            Encoded::from_result(Err(e.clone()))
+                        }
+                        Err(_) => {
+                            out.truncate(start);
+                            Encoded::Failed(String::new())
+                        }
+                    };
+                    ctx.append_to = Some(out);
+                    if let Err(panic) = r {
+                        std::panic::resume_unwind(panic);
                     }
-                    Err(_) => {
-                        out.truncate(start);
-                        Encoded::Failed(String::new())
-                    }
-                };
-                ctx.append_to = Some(out);
-                if let Err(panic) = r {
-                    std::panic::resume_unwind(panic);
+                    return encoded;
                 }
-                return encoded;
+                return match crate::value::to_msgpack_reused(self.0, ctx) {
+                    Ok(bytes) => Encoded::Bytes(bytes),
+                    Err(e) => Encoded::from_result(Err(e)),
+                };
             }
-            return match crate::value::to_msgpack_reused(self.0, ctx) {
-                Ok(bytes) => Encoded::Bytes(bytes),
-                Err(e) => Encoded::from_result(Err(e)),
-            };
+            Encoded::from_result(to_value(self.0, ctx))
+        });
+        for reason in inner {
+            ctx.note_redacted(reason);
         }
-        Encoded::from_result(to_value(self.0, ctx))
+        encoded
     }
 }
 
@@ -169,6 +182,30 @@ impl<T: ?Sized> ViaOpaque for Wrap<'_, T> {
     }
 }
 
+/// What `explain!` explains: its argument behind every reference (up to
+/// three), so `explain!(&file)` and `explain!(some_ref)` explain the value
+/// itself, looked up in the registry by its own type.
+pub struct Peel<'a, T: ?Sized>(pub &'a T);
+
+impl<'a, 'b, T: ?Sized> Peel<'a, &'b T> {
+    /// One reference less (an inherent method: chosen before the trait's).
+    #[allow(clippy::explicit_auto_deref)] // auto-deref would give the shorter `&'a T`
+    pub fn __capture_peel(self) -> &'b T {
+        *self.0
+    }
+}
+
+/// The value of a [`Peel`] that is not a reference: itself.
+pub trait PeelNone<'a, T: ?Sized> {
+    /// The value.
+    fn __capture_peel(self) -> &'a T;
+}
+impl<'a, T: ?Sized> PeelNone<'a, T> for Peel<'a, T> {
+    fn __capture_peel(self) -> &'a T {
+        self.0
+    }
+}
+
 /// Description of a value for `#[reduce(placeholder)]` fields: its `Debug` text when it has one.
 pub trait DescribeDebug {
     /// Capped `Debug` text.
@@ -191,7 +228,8 @@ impl<T: ?Sized> DescribeOpaque for Wrap<'_, T> {
     }
 }
 
-fn registered<T: Any>(v: &T, ctx: &mut EncodeCtx<'_>) -> Option<Encoded> {
+/// Encode `v` with the reducer registered for `T`, if there is one.
+pub(crate) fn registered<T: Any>(v: &T, ctx: &mut EncodeCtx<'_>) -> Option<Encoded> {
     let r = registry::lookup::<T>()?;
     let type_name = std::any::type_name::<T>();
     explain::note(ctx, Route::Registry, type_name, || {
@@ -236,7 +274,7 @@ fn debug_text(d: &dyn Debug, ctx: &mut EncodeCtx<'_>) -> Option<String> {
     Some(text)
 }
 
-fn placeholder(debug: Option<&dyn Debug>, type_name: &str, ctx: &mut EncodeCtx<'_>) -> Encoded {
+pub(crate) fn placeholder(debug: Option<&dyn Debug>, type_name: &str, ctx: &mut EncodeCtx<'_>) -> Encoded {
     let debug = debug.and_then(|d| debug_text(d, ctx));
     let reason = format!(
         "`{type_name}` implements neither Reducible nor serde::Serialize and has no registered reducer; derive one of them, call capture_runtime::reduce::registry::register, or mark the field #[reduce(skip)]"
@@ -322,7 +360,8 @@ impl<T: Any> RebuildViaRegistry<T> for &Want<T> {
     }
 }
 
-fn registry_rebuild<T: Any>(v: &Value) -> Result<T, RebuildError> {
+/// Rebuild a `T` with the rebuild function registered for it.
+pub(crate) fn registry_rebuild<T: Any>(v: &Value) -> Result<T, RebuildError> {
     let name = std::any::type_name::<T>();
     if let Value::Marker(m) = v {
         return Err(RebuildError::from_marker(m));

@@ -43,26 +43,27 @@ pub fn placeholder_marker(ctx: &mut EncodeCtx<'_>, type_name: &str, debug: Optio
 }
 
 /// A `#[reduce(placeholder)]` field: description only. With a default the
-/// field is rebuilt from it, so the capture stays replayable.
+/// field is rebuilt from it, so the capture stays replayable (and `explain!`
+/// says so: [`Route::Described`]); without one the capture is listed as not
+/// replayable.
 pub fn placeholder_field(
     ctx: &mut EncodeCtx<'_>,
     type_name: &'static str,
     debug: Option<String>,
     has_default: bool,
 ) -> Value {
-    let reason = if has_default {
-        "#[reduce(placeholder)]: described only, rebuilt from its default".to_owned()
-    } else {
-        "#[reduce(placeholder)]: described only; give it #[reduce(default)] to make captures replayable".to_owned()
-    };
-    explain::note(ctx, Route::Placeholder, type_name, || reason.clone());
     if has_default {
+        let reason = "#[reduce(placeholder)]: described only, rebuilt from its default".to_owned();
+        explain::note(ctx, Route::Described, type_name, || reason.clone());
         return Value::Marker(Marker::Placeholder {
             type_name: type_name.to_owned(),
             debug,
             reason,
         });
     }
+    let reason =
+        "#[reduce(placeholder)]: described only; give it #[reduce(default)] to make captures replayable".to_owned();
+    explain::note(ctx, Route::Placeholder, type_name, || reason.clone());
     placeholder_marker(ctx, type_name, debug, reason)
 }
 

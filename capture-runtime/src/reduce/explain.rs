@@ -7,8 +7,9 @@ use std::collections::HashSet;
 use std::fmt;
 use std::sync::Mutex;
 
+use super::Reducible;
 use crate::capture::dispatch::Encoded;
-use crate::value::{EncodeCtx, Marker, Value};
+use crate::value::{EncodeCtx, Value};
 
 /// How one part of a value was encoded.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,6 +30,9 @@ pub enum Route {
     Proxy,
     /// Only described: the value is not stored and cannot be rebuilt from the capture.
     Placeholder,
+    /// Only described (`#[reduce(placeholder, default)]`): not stored, but
+    /// rebuilt from the field's default, so the capture stays replayable.
+    Described,
     /// The type's own code failed (error or panic); the part was replaced by a placeholder.
     Failed,
 }
@@ -44,6 +48,7 @@ impl fmt::Display for Route {
             Route::With => "with",
             Route::Proxy => "proxy",
             Route::Placeholder => "placeholder",
+            Route::Described => "placeholder, rebuilt from its default",
             Route::Failed => "failed",
         })
     }
@@ -80,10 +85,16 @@ pub struct Explanation {
     pub notes: Vec<Note>,
     /// The encoded value (markers where parts were not stored), when it encoded.
     pub value: Option<Value>,
+    /// The parts a capture would list as not stored (path, reason), exactly
+    /// as it records them for a captured argument: a capture with any of
+    /// these is listed as not replayable.
+    pub unstored: Vec<(String, String)>,
 }
 
 impl Explanation {
-    /// The parts that became placeholders or failed (these make a capture not replayable).
+    /// The parts that became placeholders or failed (these make a capture
+    /// not replayable). A `#[reduce(placeholder, default)]` field is not one
+    /// of them: it is rebuilt from its default ([`Route::Described`]).
     pub fn placeholders(&self) -> impl Iterator<Item = &Note> {
         self.notes
             .iter()
@@ -95,14 +106,11 @@ impl Explanation {
         self.notes.iter().find(|n| n.path == path)
     }
 
-    /// Whether a capture of this value could be replayed (no placeholder,
-    /// failure or redaction inside).
+    /// Whether a capture of this value would be replayable: it encoded, and
+    /// no part became a placeholder, failed, or was otherwise not stored (the
+    /// same test a capture applies to an argument).
     pub fn is_replayable(&self) -> bool {
-        self.placeholders().next().is_none()
-            && self
-                .value
-                .as_ref()
-                .is_some_and(|v| v.markers().iter().all(|(_, m)| matches!(m, Marker::Ref(_))))
+        self.value.is_some() && self.placeholders().next().is_none() && self.unstored.is_empty()
     }
 }
 
@@ -112,39 +120,83 @@ impl fmt::Display for Explanation {
             writeln!(f, "{n}")?;
         }
         if self.is_replayable() {
-            write!(f, "=> replayable")
-        } else {
-            write!(f, "=> not replayable")
+            return write!(f, "=> replayable");
         }
+        write!(f, "=> not replayable")?;
+        let reasons: Vec<String> = self
+            .unstored
+            .iter()
+            .map(|(p, why)| match p.is_empty() {
+                true => why.clone(),
+                false => format!("{p}: {why}"),
+            })
+            .collect();
+        if !reasons.is_empty() {
+            write!(f, ": not stored: {}", reasons.join("; "))?;
+        }
+        Ok(())
     }
 }
 
 /// Explain how a value would be captured: field by field, which path each
 /// part took (Reducible / serde / registry / placeholder) and why a part
-/// became a placeholder. Takes any expression (borrowed, never moved), and
-/// resolves like `#[capture_args]` does at each argument.
+/// became a placeholder. Takes any expression, by value or by reference
+/// (`explain!(job)`, `explain!(&job)`, `explain!(job_ref)`: the value behind
+/// the references is explained, never moved), and resolves like
+/// `#[capture_args]` does at each argument.
 ///
 /// ```
-/// use std::sync::Mutex;
 /// let text = capture_runtime::explain!(vec![1, 2]).to_string();
 /// assert!(text.contains("serde"), "{text}");
 /// struct Opaque;
-/// let e = capture_runtime::explain!(Opaque);
+/// let opaque = Opaque;
+/// let e = capture_runtime::explain!(&opaque);
 /// assert!(!e.is_replayable());
 /// assert!(e.to_string().contains("placeholder"));
 /// ```
+///
+/// It is a macro because the path is chosen at compile time from the
+/// value's type, exactly as at a captured argument; for `Reducible` types
+/// (also in generic code) the function [`explain()`](crate::explain()) does the same.
 #[macro_export]
 macro_rules! explain {
-    ($value:expr) => {{
+    ($value:expr $(,)?) => {{
         #[allow(unused_imports)]
         use $crate::__private::dispatch::{
-            ViaDebug as _, ViaOpaque as _, ViaReducible as _, ViaRegistry as _, ViaRegistryDebug as _, ViaSerde as _,
+            PeelNone as _, ViaDebug as _, ViaOpaque as _, ViaReducible as _, ViaRegistry as _, ViaRegistryDebug as _,
+            ViaSerde as _,
         };
         let __capture_value = &$value;
+        // Explain the value behind the references (its own type, its own registry entry).
+        let __capture_value = $crate::__private::dispatch::Peel(__capture_value).__capture_peel();
+        let __capture_value = $crate::__private::dispatch::Peel(__capture_value).__capture_peel();
+        let __capture_value = $crate::__private::dispatch::Peel(__capture_value).__capture_peel();
         $crate::reduce::explain::explain_with($crate::__private::type_name_of(__capture_value), |__capture_ctx| {
+            #[allow(clippy::needless_borrow)]
             (&&&&&&$crate::__private::dispatch::Wrap(__capture_value)).__capture_encode(__capture_ctx)
         })
     }};
+}
+
+/// [`explain!`](crate::explain!) as a function, for `Reducible` types (the
+/// ones with parts worth explaining; it works in generic code too, where
+/// `T: Reducible` is all that is known). Any other type: use the macro.
+///
+/// ```
+/// #[derive(capture_runtime::Reducible)]
+/// struct Job { name: String, log: std::fs::File }
+///
+/// let job = Job { name: "nightly".into(), log: std::fs::File::open(std::env::current_exe().unwrap()).unwrap() };
+/// let e = capture_runtime::explain(&job);
+/// assert_eq!(e.at("log").unwrap().route, capture_runtime::reduce::explain::Route::Placeholder);
+/// assert!(!e.is_replayable());
+/// ```
+pub fn explain<T: Reducible + ?Sized>(value: &T) -> Explanation {
+    use crate::capture::dispatch::{ViaReducible as _, Wrap};
+    explain_with(std::any::type_name::<T>(), |ctx| {
+        #[allow(clippy::needless_borrow)]
+        (&&&&&&Wrap(value)).__capture_encode(ctx)
+    })
 }
 
 /// Run an encoding with tracing on and collect the notes (used by [`explain!`](crate::explain!)).
@@ -155,6 +207,7 @@ pub fn explain_with(type_name: &str, encode: impl FnOnce(&mut EncodeCtx<'_>) -> 
     let encoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| encode(&mut ctx)))
         .unwrap_or_else(|_| Encoded::Failed(format!("encoding `{type_name}` panicked")));
     let mut notes = ctx.reduce.trace.take().unwrap_or_default();
+    let unstored = std::mem::take(&mut ctx.report.redacted);
     let value = match encoded {
         Encoded::Value(v) => Some(v),
         Encoded::Bytes(b) => crate::Codec::MsgPack.decode::<Value>(&b).ok(),
@@ -180,7 +233,7 @@ pub fn explain_with(type_name: &str, encode: impl FnOnce(&mut EncodeCtx<'_>) -> 
             None
         }
     };
-    Explanation { notes, value }
+    Explanation { notes, value, unstored }
 }
 
 fn note_of(path: &str, type_name: &str, route: Route, detail: String) -> Note {

@@ -9,6 +9,8 @@
 //! `Debug` text). Inside a derived `Reducible` type every field goes through
 //! the same chain, so only the types serde cannot handle need attention.
 
+pub mod canonical;
+mod collections;
 #[doc(hidden)]
 pub mod derive_support;
 pub mod explain;

@@ -22,6 +22,14 @@
 //! // A second registration is refused: the first one wins.
 //! assert!(!registry::register(Reducer::new(|_: &Foreign| Value::Unit)));
 //! ```
+//!
+//! A reducer covers its exact type only. For fields holding the type inside
+//! a container (`Vec<Foreign>`, `Option<Foreign>`, maps) use the field
+//! modules [`via`], [`via_vec`], [`via_option`], [`via_box`], [`via_map`]
+//! and [`via_btree_map`] with `#[reduce(with = ...)]`.
+
+mod fields;
+pub use fields::{via, via_box, via_btree_map, via_map, via_option, via_vec};
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;

@@ -7,6 +7,10 @@
 //! apply to it. Deserialization reads the value back and rebuilds the field.
 //! Sharing (`Rc`) is kept inside the field, not across the serde boundary.
 //!
+//! A part of the field that could not be stored (a placeholder, a failed
+//! reducer) is reported to the capture around it, so a captured argument
+//! holding it is listed as not replayable, with the reason.
+//!
 //! ```
 //! use serde::{Deserialize, Serialize};
 //! use capture_runtime::reduce::{RebuildCtx, RebuildError, Reducible};
@@ -34,16 +38,46 @@
 //! assert_eq!(serde_json::from_str::<Job>(&json).unwrap(), job);
 //! ```
 
+use std::cell::RefCell;
+
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::{RebuildCtx, Reducible};
 use crate::value::{EncodeCtx, Value};
 
+thread_local! {
+    /// While a capture encodes a serde value: why parts of reducible fields
+    /// inside it were not stored. `None` outside captures.
+    static UNSTORED: RefCell<Option<Vec<String>>> = const { RefCell::new(None) };
+}
+
+/// Run `encode` (a capture encoding a serde value) and collect the reasons
+/// reported by `serialize` for parts it could not store.
+pub(crate) fn collect_unstored<R>(encode: impl FnOnce() -> R) -> (R, Vec<String>) {
+    let outer = UNSTORED.with(|u| u.replace(Some(Vec::new())));
+    let r = encode();
+    let inner = UNSTORED.with(|u| u.replace(outer)).unwrap_or_default();
+    (r, inner)
+}
+
 /// Serialize a reducible value (for `#[serde(with = ...)]`).
 pub fn serialize<T: Reducible + ?Sized, S: Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
+    let mut ctx = EncodeCtx::plain();
     let v = value
-        .reduce(&mut EncodeCtx::plain())
+        .reduce(&mut ctx)
         .map_err(|e| serde::ser::Error::custom(format!("reducing `{}`: {e}", std::any::type_name::<T>())))?;
+    if !ctx.report.redacted.is_empty() {
+        UNSTORED.with(|u| {
+            if let Some(list) = u.borrow_mut().as_mut() {
+                for (path, why) in &ctx.report.redacted {
+                    list.push(match path.is_empty() {
+                        true => format!("{why} (in a serde_adapter field)"),
+                        false => format!("{why} (in a serde_adapter field, at {path})"),
+                    });
+                }
+            }
+        });
+    }
     v.serialize(s)
 }
 

@@ -87,14 +87,59 @@ fn scan(v: &Value, open: &mut Vec<u32>, cx: &mut RebuildCtx) {
     }
 }
 
+/// Carries a rebuild error out of `new_cyclic` (which must produce a value).
 struct CycleAbort(RebuildError);
+
+/// Rebuild the cyclic definition `id` (whose contents refer back to it
+/// through a `Weak`) with `new_cyclic`, handing the `Weak` to the contents
+/// through `cx`.
+///
+/// `new_cyclic` needs a value, so an error while rebuilding the contents
+/// leaves it by unwinding, with `resume_unwind` (which does not run the panic
+/// hook: no panic message, nothing reported by crash reporters). Under
+/// `panic = "abort"` unwinding is impossible, so an error would abort the
+/// process: there, cyclic values are refused with an error instead (tests
+/// always unwind, whatever the profile says).
+fn rebuild_cyclic<P, T: Reducible>(
+    id: u32,
+    cx: &mut RebuildCtx,
+    new_cyclic: impl FnOnce(&mut RebuildCtx, &mut dyn FnMut(&mut RebuildCtx, Box<dyn Any>) -> T) -> P,
+    inner: &Value,
+) -> Result<P, RebuildError> {
+    if cfg!(panic = "abort") {
+        return Err(RebuildError::new(format!(
+            "shared value #{id} (`{}`) is part of a cycle, which can only be rebuilt when panics unwind (this binary is built with panic = \"abort\"): rebuild it in a test, or a binary built with panic = \"unwind\"",
+            std::any::type_name::<T>()
+        )));
+    }
+    let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        new_cyclic(cx, &mut |cx: &mut RebuildCtx, weak: Box<dyn Any>| {
+            cx.shared.insert(id, SharedEntry::Pending(weak));
+            match T::rebuild(inner, cx) {
+                Ok(t) => t,
+                Err(e) => std::panic::resume_unwind(Box::new(CycleAbort(e))),
+            }
+        })
+    }));
+    match built {
+        Ok(p) => Ok(p),
+        Err(payload) => {
+            cx.shared.remove(&id);
+            Err(match payload.downcast::<CycleAbort>() {
+                Ok(abort) => abort.0,
+                Err(_) => RebuildError::new(format!("rebuilding `{}` panicked", std::any::type_name::<T>())),
+            })
+        }
+    }
+}
 
 macro_rules! shared_impls {
     ($Ptr:ident, $weak:ident, $ptr_name:literal) => {
         impl<T: Reducible + 'static> Reducible for $Ptr<T> {
             fn reduce(&self, ctx: &mut EncodeCtx<'_>) -> Result<Value, EncodeError> {
                 let addr = $Ptr::as_ptr(self) as *const () as usize;
-                match ctx.reduce.memo(addr) {
+                // The memo keeps a clone, so the address cannot be reused while the call is encoded.
+                match ctx.reduce.memo(addr, || Box::new(self.clone())) {
                     Ok(id) => {
                         explain::note(ctx, Route::Shared, std::any::type_name::<Self>(), || {
                             format!("reference to shared value #{id} recorded earlier in this call")
@@ -136,29 +181,7 @@ macro_rules! shared_impls {
                     scan(v, &mut Vec::new(), cx);
                 }
                 let rc = if cx.cyclic.contains(&id) {
-                    let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        $Ptr::new_cyclic(|w: &$weak::Weak<T>| {
-                            cx.shared.insert(id, SharedEntry::Pending(Box::new(w.clone())));
-                            match T::rebuild(inner, cx) {
-                                Ok(t) => t,
-                                // `new_cyclic` needs a value: unwind out of it with the error.
-                                Err(e) => std::panic::panic_any(CycleAbort(e)),
-                            }
-                        })
-                    }));
-                    match built {
-                        Ok(rc) => rc,
-                        Err(payload) => {
-                            cx.shared.remove(&id);
-                            return Err(match payload.downcast::<CycleAbort>() {
-                                Ok(abort) => abort.0,
-                                Err(_) => RebuildError::new(format!(
-                                    "rebuilding `{}` panicked",
-                                    std::any::type_name::<T>()
-                                )),
-                            });
-                        }
-                    }
+                    rebuild_cyclic::<$Ptr<T>, T>(id, cx, |cx, f| $Ptr::new_cyclic(|w: &$weak::Weak<T>| f(cx, Box::new(w.clone()))), inner)?
                 } else {
                     $Ptr::new(T::rebuild(inner, cx)?)
                 };

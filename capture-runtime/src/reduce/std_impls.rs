@@ -3,14 +3,7 @@
 //! derived types work with ordinary arguments (`Pair<String>`).
 //!
 //! Scalars and `String` encode exactly as serde would (same bytes, same
-//! redaction). `HashSet` is written sorted by the canonical order, so its
-//! iteration order never changes a content id (maps are sorted by the encoder).
-
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::hash::{BuildHasher, Hash};
-
-use serde::de::DeserializeOwned;
-use serde::Serialize;
+//! redaction). Maps and sets are in [`super::collections`].
 
 use super::explain::Route;
 use super::{from_value, RebuildCtx, RebuildError, Reducible};
@@ -111,24 +104,84 @@ impl<T: Reducible> Reducible for Option<T> {
 
 impl<T: Reducible> Reducible for Vec<T> {
     fn reduce(&self, ctx: &mut EncodeCtx<'_>) -> Result<Value, EncodeError> {
-        let mut items = Vec::with_capacity(self.len());
-        for (i, t) in self.iter().enumerate() {
-            items.push(ctx.index_with(i, |ctx| t.reduce(ctx))?);
-        }
-        Ok(Value::Seq(items))
+        seq(self.iter(), ctx)
     }
     fn rebuild(v: &Value, cx: &mut RebuildCtx) -> Result<Self, RebuildError> {
-        match v {
-            Value::Seq(items) => items
-                .iter()
-                .enumerate()
-                .map(|(i, x)| T::rebuild(x, cx).map_err(|e| e.at_index(i)))
-                .collect(),
-            other => Err(RebuildError::expected("a sequence", other)),
-        }
+        rebuild_seq(v, cx)
     }
     fn __capture_route() -> Route {
         T::__capture_route()
+    }
+}
+
+/// Encode the items of a sequence (`Vec`, arrays, `VecDeque`) with their indexes.
+fn seq<'a, T: Reducible + 'a>(
+    items: impl ExactSizeIterator<Item = &'a T>,
+    ctx: &mut EncodeCtx<'_>,
+) -> Result<Value, EncodeError> {
+    let mut out = Vec::with_capacity(items.len());
+    for (i, t) in items.enumerate() {
+        out.push(ctx.index_with(i, |ctx| t.reduce(ctx))?);
+    }
+    Ok(Value::Seq(out))
+}
+
+/// Rebuild the items of a stored sequence.
+fn rebuild_seq<T: Reducible, C: FromIterator<T>>(v: &Value, cx: &mut RebuildCtx) -> Result<C, RebuildError> {
+    match v {
+        Value::Seq(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, x)| T::rebuild(x, cx).map_err(|e| e.at_index(i)))
+            .collect(),
+        other => Err(RebuildError::expected("a sequence", other)),
+    }
+}
+
+impl<T: Reducible, const N: usize> Reducible for [T; N] {
+    fn reduce(&self, ctx: &mut EncodeCtx<'_>) -> Result<Value, EncodeError> {
+        seq(self.iter(), ctx)
+    }
+    fn rebuild(v: &Value, cx: &mut RebuildCtx) -> Result<Self, RebuildError> {
+        let items: Vec<T> = rebuild_seq(v, cx)?;
+        let len = items.len();
+        items
+            .try_into()
+            .map_err(|_| RebuildError::new(format!("expected an array of {N} items, found {len}")))
+    }
+    fn __capture_route() -> Route {
+        T::__capture_route()
+    }
+}
+
+impl<T: Reducible> Reducible for std::collections::VecDeque<T> {
+    fn reduce(&self, ctx: &mut EncodeCtx<'_>) -> Result<Value, EncodeError> {
+        seq(self.iter(), ctx)
+    }
+    fn rebuild(v: &Value, cx: &mut RebuildCtx) -> Result<Self, RebuildError> {
+        rebuild_seq(v, cx)
+    }
+    fn __capture_route() -> Route {
+        T::__capture_route()
+    }
+}
+
+/// A `Cow` is reduced as what it points to and rebuilt owned (`Cow<str>`;
+/// slices are not `Reducible`, so that `&[T]` arguments of serde types keep
+/// serde's direct encoding).
+impl<B> Reducible for std::borrow::Cow<'_, B>
+where
+    B: ToOwned + Reducible + ?Sized,
+    B::Owned: Reducible,
+{
+    fn reduce(&self, ctx: &mut EncodeCtx<'_>) -> Result<Value, EncodeError> {
+        (**self).reduce(ctx)
+    }
+    fn rebuild(v: &Value, cx: &mut RebuildCtx) -> Result<Self, RebuildError> {
+        Ok(std::borrow::Cow::Owned(B::Owned::rebuild(v, cx)?))
+    }
+    fn __capture_route() -> Route {
+        B::__capture_route()
     }
 }
 
@@ -153,94 +206,7 @@ tuple_impl!(1: A 0);
 tuple_impl!(2: A 0, B 1);
 tuple_impl!(3: A 0, B 1, C 2);
 tuple_impl!(4: A 0, B 1, C 2, D 3);
-
-fn map_entries<'a, K: Serialize + 'a, V: Reducible + 'a>(
-    iter: impl Iterator<Item = (&'a K, &'a V)>,
-    ctx: &mut EncodeCtx<'_>,
-) -> Result<Value, EncodeError> {
-    let mut entries = Vec::new();
-    for (k, v) in iter {
-        let key = to_value(k, ctx)?;
-        let value = ctx.entry_with(&key, std::any::type_name::<V>(), |ctx| v.reduce(ctx))?;
-        entries.push((key, value));
-    }
-    entries.sort_by(|a, b| a.0.canonical_cmp(&b.0));
-    Ok(Value::Map(entries))
-}
-
-fn rebuild_entries<K: DeserializeOwned, V: Reducible>(
-    v: &Value,
-    cx: &mut RebuildCtx,
-    mut put: impl FnMut(K, V),
-) -> Result<(), RebuildError> {
-    let Value::Map(entries) = v else {
-        return Err(RebuildError::expected("a map", v));
-    };
-    for (k, x) in entries {
-        let key: K = from_value(k)?;
-        put(
-            key,
-            V::rebuild(x, cx).map_err(|e| e.at_field(&format!("[{}]", k.key_text())))?,
-        );
-    }
-    Ok(())
-}
-
-impl<K, V, S> Reducible for HashMap<K, V, S>
-where
-    K: Serialize + DeserializeOwned + Eq + Hash,
-    V: Reducible,
-    S: BuildHasher + Default,
-{
-    fn reduce(&self, ctx: &mut EncodeCtx<'_>) -> Result<Value, EncodeError> {
-        map_entries(self.iter(), ctx)
-    }
-    fn rebuild(v: &Value, cx: &mut RebuildCtx) -> Result<Self, RebuildError> {
-        let mut out = HashMap::default();
-        rebuild_entries(v, cx, |k, x| {
-            out.insert(k, x);
-        })?;
-        Ok(out)
-    }
-}
-
-impl<K, V> Reducible for BTreeMap<K, V>
-where
-    K: Serialize + DeserializeOwned + Ord,
-    V: Reducible,
-{
-    fn reduce(&self, ctx: &mut EncodeCtx<'_>) -> Result<Value, EncodeError> {
-        map_entries(self.iter(), ctx)
-    }
-    fn rebuild(v: &Value, cx: &mut RebuildCtx) -> Result<Self, RebuildError> {
-        let mut out = BTreeMap::new();
-        rebuild_entries(v, cx, |k, x| {
-            out.insert(k, x);
-        })?;
-        Ok(out)
-    }
-}
-
-/// Sets are written sorted in the canonical order, so two equal sets give the
-/// same bytes (and content id) whatever their iteration order.
-impl<T, S> Reducible for HashSet<T, S>
-where
-    T: Serialize + DeserializeOwned + Eq + Hash,
-    S: BuildHasher + Default,
-{
-    fn reduce(&self, ctx: &mut EncodeCtx<'_>) -> Result<Value, EncodeError> {
-        let mut items = Vec::with_capacity(self.len());
-        for t in self {
-            items.push(to_value(t, ctx)?);
-        }
-        items.sort_by(|a, b| a.canonical_cmp(b));
-        Ok(Value::Seq(items))
-    }
-    fn rebuild(v: &Value, _: &mut RebuildCtx) -> Result<Self, RebuildError> {
-        let items: Vec<T> = from_value(v)?;
-        Ok(items.into_iter().collect())
-    }
-    fn __capture_route() -> Route {
-        Route::Serde
-    }
-}
+tuple_impl!(5: A 0, B 1, C 2, D 3, E 4);
+tuple_impl!(6: A 0, B 1, C 2, D 3, E 4, F 5);
+tuple_impl!(7: A 0, B 1, C 2, D 3, E 4, F 5, G 6);
+tuple_impl!(8: A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
