@@ -224,10 +224,13 @@ fn every_file_is_0600_and_every_folder_0700() {
     }
 }
 
+/// A path and its permission bits.
+type Entry = (PathBuf, u32);
+
 /// Every folder (the root included) and every file under `dir`, with its
 /// mode. Other tests write into the same store meanwhile: a temp file gone
 /// between listing and `stat` is skipped.
-fn walk(dir: &Path) -> (Vec<(PathBuf, u32)>, Vec<(PathBuf, u32)>) {
+fn walk(dir: &Path) -> (Vec<Entry>, Vec<Entry>) {
     let mode = |p: &Path| {
         std::fs::symlink_metadata(p)
             .ok()
