@@ -37,10 +37,38 @@ pub use capture::writer::{flush, init, stats, Stats, WorkerGuard};
 /// Record the arguments of every call of a function into the capture store.
 ///
 /// The function's signature, docs, attributes and behaviour are unchanged.
-/// Options (all optional): `path = "dir"`, `retention = N`, `max_age = "7d"`,
-/// `ignore(arg, ..)`, `redact(arg, ..)`, `allow(arg, ..)`, `ret`, `self`,
-/// `name = "id"`, `sample = 0.1`, `max_size = "64KiB"`, `enabled = bool`,
-/// `crate = "path"`. See the user guide's "Capturing calls" chapter.
+/// Every option is optional; unknown, duplicated or ill-formed ones are
+/// compile errors at the offending token, all reported at once.
+///
+/// | option | meaning |
+/// |---|---|
+/// | `path = "dir"` | store folder, relative to the capturing crate's folder (`CARGO_MANIFEST_DIR`), never the working directory; beats `CAPTURE_DIR` |
+/// | `retention = N` | keep the N newest calls of this function (N >= 1; default 10) |
+/// | `max_age = "7d"` | drop calls older than this: whole seconds, more than 0, in the grammar of `CAPTURE_MAX_AGE` (`ms`, `s`, `m`, `h`, `d`, `w`, combined as `1h30m`; see [`config::parse_duration`]) |
+/// | `ignore(arg, ..)` | never record these arguments, not even encoded |
+/// | `redact(arg, ..)` | treat these names as sensitive: recorded as a redaction marker |
+/// | `allow(arg, ..)` | never treat these names as sensitive |
+/// | `ret` | record the return value (`Result`: `Ok` and `Err`) and `&mut` arguments after the call; not with `#[track_caller]` on a sync fn |
+/// | `self` | record the receiver of a method |
+/// | `assoc` | an associated function naming neither `self` nor `Self`: replay calls it as `Self::f` |
+/// | `name = "id"` | the function's id in the store (default `crate::module::fn`) |
+/// | `enabled = bool` | `false` compiles the shim out for this function |
+/// | `sample = 0.1` | record this fraction of calls |
+/// | `sample_by = "call"` / `"args"` | sample at random per call, or by a hash of the arguments (the same input always in or out) |
+/// | `max_size = "64KiB"` | drop, with a marker, an argument whose encoding is larger (the grammar of `CAPTURE_MAX_SIZE`, see [`config::parse_size`]) |
+/// | `hash(arg = exact \| sampled)` | how an argument is identified: `sampled` for a large numeric buffer records a buffer seen before without encoding it again (see [`capture::sampled`]); also the cache key's strategy |
+/// | `crate = "path"` | where `capture_runtime` is, if renamed |
+/// | `cache` | memoize the function (see the "Caching" chapter); not with `#[track_caller]` on a sync fn |
+/// | `cache_ttl = "1h"` | with `cache`: how long an entry stays valid |
+/// | `cache_max_entries = N` | with `cache`: entries kept for this function |
+/// | `cache_max_bytes = "64MiB"` | with `cache`: bytes kept for this function |
+/// | `cache_errors` | with `cache`: also cache `Err` results |
+/// | `cache_exclude(arg, ..)` | with `cache`: arguments left out of the key |
+/// | `cache_hash(arg = exact \| sampled)` | with `cache`: how an argument is hashed into the key |
+///
+/// With the `enabled` cargo feature off (`default-features = false`), the
+/// function is emitted exactly as written and nothing is ever recorded. See
+/// the user guide's "Capturing calls" and "Configuration" chapters.
 ///
 /// ```
 /// use capture_runtime::capture_args;

@@ -1,7 +1,7 @@
 //! Loading captures back: by function name, index, predicate, and typed
 //! access to each argument by name.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::de::DeserializeOwned;
@@ -43,16 +43,52 @@ impl CaptureLoader {
         CaptureLoader { store }
     }
 
-    /// The default store: `CAPTURE_DIR`, else the `configure()`d folder, else
-    /// `$CARGO_MANIFEST_DIR/captures` (set by `cargo run` and `cargo test`, so
-    /// it works from any working directory). Relative folders resolve against
-    /// `CARGO_MANIFEST_DIR` when it is set.
+    /// The default store, found the way capture sites find it: `CAPTURE_DIR`,
+    /// else the `configure()`d folder, else `captures/` in the crate's folder.
+    /// A relative folder is relative to the crate's folder, never to the
+    /// working directory.
+    ///
+    /// The crate's folder is `CARGO_MANIFEST_DIR` as set when the program
+    /// runs: `cargo run` and `cargo test` set it to the package they run, so
+    /// tests and examples find their crate's captures from any working
+    /// directory. Outside cargo there is no crate folder: an absolute
+    /// `CAPTURE_DIR` (or `s3://` URL) still works, anything else is a
+    /// [`CaptureError::Config`] saying what to set. To read another crate's
+    /// captures, or from a binary run without cargo, use
+    /// [`CaptureLoader::for_crate`] with that crate's folder.
     pub fn default_location() -> Result<Self> {
-        let manifest = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from);
-        let configured = std::env::var_os("CAPTURE_DIR")
+        let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
             .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| crate::config::programmatic().and_then(|c| c.dir));
+            .map(PathBuf::from);
+        Self::locate(manifest.as_deref())
+    }
+
+    /// The default store of the crate whose folder is `manifest_dir`, resolved
+    /// exactly as that crate's capture sites resolve it (`CAPTURE_DIR`, else
+    /// the `configure()`d folder, else `captures/`; relative folders against
+    /// `manifest_dir`). Pass `env!("CARGO_MANIFEST_DIR")` from the crate that
+    /// captures: then it works in any binary and any working directory.
+    ///
+    /// ```
+    /// # capture_runtime::configure(capture_runtime::Config::default());
+    /// # if std::env::var_os("CAPTURE_DIR").is_none() {
+    /// let loader = capture_runtime::CaptureLoader::for_crate(env!("CARGO_MANIFEST_DIR"))?;
+    /// assert_eq!(
+    ///     loader.store().local_root().unwrap(),
+    ///     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("captures")
+    /// );
+    /// # }
+    /// # Ok::<(), capture_runtime::CaptureError>(())
+    /// ```
+    pub fn for_crate(manifest_dir: impl AsRef<Path>) -> Result<Self> {
+        Self::locate(Some(manifest_dir.as_ref()))
+    }
+
+    fn locate(manifest: Option<&Path>) -> Result<Self> {
+        let (key, configured) = match &crate::config::env_config().dir {
+            Some(dir) => ("CAPTURE_DIR", Some(dir.clone())),
+            None => ("Config::dir", crate::config::programmatic().and_then(|c| c.dir)),
+        };
         if let Some(url) = configured
             .as_deref()
             .and_then(|p| p.to_str())
@@ -61,14 +97,21 @@ impl CaptureLoader {
             return Ok(CaptureLoader::from_store(crate::store::object::open_location(url)?));
         }
         let path = match (configured, manifest) {
+            (Some(dir), _) if dir.is_absolute() => dir,
             (Some(dir), Some(m)) => m.join(dir),
-            (Some(dir), None) => dir,
             (None, Some(m)) => m.join("captures"),
+            (Some(dir), None) => {
+                return Err(CaptureError::Config {
+                    key: key.into(),
+                    value: dir.display().to_string(),
+                    expected: "an absolute folder here: a relative store folder is relative to the capturing crate's folder, and outside cargo (no CARGO_MANIFEST_DIR) that folder is unknown; give an absolute path, or use CaptureLoader::for_crate(env!(\"CARGO_MANIFEST_DIR\")) or CaptureLoader::new(path)".into(),
+                })
+            }
             (None, None) => {
                 return Err(CaptureError::Config {
                     key: "CAPTURE_DIR".into(),
                     value: String::new(),
-                    expected: "a store folder: set CAPTURE_DIR, or run under cargo (CARGO_MANIFEST_DIR), or use CaptureLoader::new(path)".into(),
+                    expected: "a store folder: set CAPTURE_DIR to an absolute path, run under cargo (CARGO_MANIFEST_DIR), or use CaptureLoader::for_crate(env!(\"CARGO_MANIFEST_DIR\")) or CaptureLoader::new(path)".into(),
                 })
             }
         };

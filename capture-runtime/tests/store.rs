@@ -87,7 +87,15 @@ fn corrupted_truncated_foreign_and_future_files_are_typed_errors() {
     *flipped.last_mut().unwrap() ^= 1;
     std::fs::write(&path, &flipped).unwrap();
     match store.get_object(&id) {
-        Err(CaptureError::Corrupted { expected, actual, .. }) => assert_ne!(expected, actual),
+        Err(CaptureError::Corrupted {
+            path: at,
+            expected,
+            actual,
+        }) => {
+            assert_eq!(at, path, "the error names the corrupted file");
+            assert_eq!(expected, id.to_hex());
+            assert_eq!(actual, ContentId::of(&flipped[HEADER_LEN..]).to_hex());
+        }
         other => panic!("expected Corrupted, got {other:?}"),
     }
 
@@ -116,7 +124,13 @@ fn corrupted_truncated_foreign_and_future_files_are_typed_errors() {
     let other_path = dir.path().join(layout::object_key(&other));
     std::fs::create_dir_all(other_path.parent().unwrap()).unwrap();
     std::fs::write(&other_path, &good).unwrap();
-    assert!(matches!(store.get_object(&other), Err(CaptureError::Corrupted { .. })));
+    match store.get_object(&other) {
+        Err(CaptureError::Corrupted { path, expected, actual }) => {
+            assert_eq!(path, other_path);
+            assert_eq!((expected, actual), (other.to_hex(), id.to_hex()));
+        }
+        other => panic!("expected Corrupted, got {other:?}"),
+    }
 }
 
 #[test]

@@ -1,8 +1,13 @@
 //! The main job: run the checkout service on a few real orders, leaving
-//! captures in the default local store, and say where and how many.
+//! captures in the default local store (`examples/captures/` unless
+//! `CAPTURE_DIR` says otherwise), and say where, how many this run captured
+//! and how many the store holds.
 
 use capture_examples::checkout::{apply_coupon, authorize, price, LineItem, Order};
-use capture_runtime::CaptureLoader;
+use std::process::ExitCode;
+use std::time::SystemTime;
+
+use capture_runtime::{CaptureLoader, Config};
 
 fn order(id: u64, email: &str, items: &[(&str, u32, u64)]) -> Order {
     Order {
@@ -19,7 +24,18 @@ fn order(id: u64, email: &str, items: &[(&str, u32, u64)]) -> Order {
     }
 }
 
-fn main() {
+fn main() -> ExitCode {
+    let started = SystemTime::now();
+    let before = capture_runtime::stats();
+    // Keep the newest 3 calls of each function: exactly what one run makes.
+    // Re-running replaces the calls in `examples/captures/` (the fixtures the
+    // replay tests read) with new calls of the same inputs, so the tests see
+    // the same captures after any number of runs. CAPTURE_RETENTION beats it.
+    capture_runtime::configure(Config {
+        retention: Some(3),
+        ..Config::default()
+    });
+
     let orders = [
         order(1001, "ada@example.com", &[("BOOK-1", 2, 1299), ("PEN-3", 10, 149)]),
         order(1002, "grace@example.org", &[("LAMP-7", 1, 4599)]),
@@ -37,16 +53,44 @@ fn main() {
         println!("order {}: total {} cents, {:?}", o.id, total, auth);
     }
     capture_runtime::flush();
+    let after = capture_runtime::stats();
 
-    let store = concat!(env!("CARGO_MANIFEST_DIR"), "/captures");
-    let loader = CaptureLoader::new(store);
-    let functions = loader.functions().expect("read the store");
-    println!("\ncaptures in {store}:");
+    // The store the capture sites above wrote to, found the same way they
+    // found it (CAPTURE_DIR, else `captures/` in this crate's folder).
+    let loader = match CaptureLoader::for_crate(env!("CARGO_MANIFEST_DIR")) {
+        Ok(loader) => loader,
+        Err(e) => {
+            eprintln!("cannot open the capture store: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let functions = match loader.functions() {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("cannot read the capture store {}: {e}", loader.store().describe());
+            return ExitCode::FAILURE;
+        }
+    };
+    let (mut total, mut this_run) = (0, 0);
+    println!("\ncapture store: {}", loader.store().describe());
     for f in &functions {
-        let n = loader.load_all(f).map(|c| c.len()).unwrap_or(0);
-        println!("  {f}: {n} call(s)");
+        let calls = loader.load_all(f).unwrap_or_default();
+        let mine = calls
+            .iter()
+            .filter(|c| c.metadata().pid == std::process::id() && c.timestamp() >= started)
+            .count();
+        println!("  {f}: {} call(s) on disk, {mine} from this run", calls.len());
+        total += calls.len();
+        this_run += mine;
     }
-    if functions.is_empty() {
-        println!("  (none: capturing is off; it is on by default in debug builds unless CAPTURE_ENABLED=0)");
+    println!(
+        "this run captured {this_run} call(s) ({} record writes, {} failed, {} dropped); {total} call(s) on disk in all",
+        after.written - before.written,
+        after.failed - before.failed,
+        after.dropped - before.dropped,
+    );
+    if after.written == before.written {
+        println!("(capturing is off: it is on by default in debug builds; check CAPTURE_ENABLED, or build without --release)");
     }
+    ExitCode::SUCCESS
 }

@@ -34,12 +34,23 @@ fn eight_threads_times_two_processes_into_one_store() {
         .iter()
         .map(|w| run(store.path(), elsewhere.path(), &["write", w, &threads, &calls]))
         .collect();
+    // Names of every `kept_five` record either process wrote.
+    let mut kept_written: Vec<String> = Vec::new();
     for child in children {
         let out = child.wait_with_output().unwrap();
         assert!(out.status.success(), "worker failed: {out:?}");
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(text.contains("failed=0") && text.contains("dropped=0"), "{text}");
+        assert!(
+            text.contains("failed=0") && text.contains(" dropped=0") && text.contains("hook_dropped=0"),
+            "{text}"
+        );
+        let names = text
+            .lines()
+            .find_map(|l| l.strip_prefix("kept_five="))
+            .expect("the worker lists the kept_five records it wrote");
+        kept_written.extend(names.split(',').map(str::to_owned));
     }
+    assert_eq!(kept_written.len() as u32, 2 * THREADS * CALLS, "one record per call");
 
     let loader = CaptureLoader::new(store.path());
     let all = loader.load_all("capture_worker::work_item").unwrap();
@@ -62,6 +73,11 @@ fn eight_threads_times_two_processes_into_one_store() {
 
     let kept = loader.load_all("capture_worker::kept_five").unwrap();
     assert_eq!(kept.len(), 5, "retention is exact under concurrent writers");
+    // Exactly the five newest (record names sort by start time) survive.
+    kept_written.sort();
+    let newest = &kept_written[kept_written.len() - 5..];
+    let kept_names: Vec<&str> = kept.iter().map(|c| c.key().rsplit('/').next().unwrap()).collect();
+    assert_eq!(kept_names, newest, "the newest five are kept, none older");
 
     // A third process, in yet another working directory, finds the store
     // through CAPTURE_DIR alone.

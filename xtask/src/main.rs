@@ -5,6 +5,8 @@
 //! compile cost of the macro on a generated crate, and prints ONE table with
 //! every row from this run, its target and whether it was met.
 
+mod ci;
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -13,6 +15,7 @@ use std::time::Instant;
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
+        Some("ci") => ci::run(),
         Some("bench") => match bench(args.iter().any(|a| a == "--quick")) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

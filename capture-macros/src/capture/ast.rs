@@ -118,6 +118,7 @@ pub(crate) fn analyse(func: &ItemFn, errors: &mut Vec<syn::Error>) -> Function {
         }
     }
     let _ = errors;
+    unique_pattern_names(&mut params);
     let (ret, ret_has_impl_trait, ret_concrete) = match &func.sig.output {
         ReturnType::Default => (None, false, true),
         ReturnType::Type(_, ty) => (Some(ty.clone()), contains_impl_trait(ty), concrete(ty)),
@@ -129,6 +130,31 @@ pub(crate) fn analyse(func: &ItemFn, errors: &mut Vec<syn::Error>) -> Function {
         ret,
         ret_has_impl_trait,
         ret_concrete,
+    }
+}
+
+/// A pattern's generated name (`a_b`, `arg2`) may equal a real parameter's
+/// name (`a_b: u8`, `arg2: u8`) or another pattern's: such a name gets the
+/// parameter's position appended (`a_b_0`, `arg2_2`) until it is unique.
+/// Real parameter names never change.
+fn unique_pattern_names(params: &mut [Param]) {
+    for i in 0..params.len() {
+        if params[i].pattern.is_none() {
+            continue;
+        }
+        // The position is the one in the `__capture_argN` identifier.
+        let position = params[i]
+            .ident
+            .to_string()
+            .trim_start_matches("__capture_arg")
+            .to_string();
+        while params
+            .iter()
+            .enumerate()
+            .any(|(j, p)| j != i && p.name == params[i].name)
+        {
+            params[i].name = format!("{}_{position}", params[i].name);
+        }
     }
 }
 

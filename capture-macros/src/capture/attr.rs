@@ -5,6 +5,11 @@ use syn::meta::ParseNestedMeta;
 use syn::parse::Parser;
 use syn::{Ident, LitBool, LitInt, LitStr};
 
+// The duration and size grammar, shared with capture-runtime's environment
+// parsing (`CAPTURE_MAX_AGE`, ...): one file compiled into both crates.
+#[path = "../../../capture-runtime/src/config/humane.rs"]
+mod humane;
+
 /// An option value (kept in a wrapper so options can carry more later).
 #[derive(Clone)]
 pub(crate) struct Spanned<T> {
@@ -149,13 +154,16 @@ impl Options {
             "max_age" => {
                 self.once(meta, "max_age")?;
                 let s: LitStr = meta.value()?.parse()?;
-                let secs = parse_duration_secs(&s.value()).map_err(|e| syn::Error::new(s.span(), e))?;
+                let secs = whole_secs(
+                    "max_age",
+                    &s,
+                    "0 would delete every call as it is written; leave `max_age` out to keep calls of any age",
+                )?;
                 self.max_age_secs = Some(Spanned { value: secs });
             }
             "max_size" => {
                 self.once(meta, "max_size")?;
-                let s: LitStr = meta.value()?.parse()?;
-                let n = parse_size(&s.value()).map_err(|e| syn::Error::new(s.span(), e))?;
+                let n = parse_size(&meta.value()?.parse()?)?;
                 self.max_size = Some(Spanned { value: n });
             }
             "sample" => {
@@ -295,18 +303,11 @@ impl Options {
             }
             "cache_ttl" => {
                 let s: LitStr = meta.value()?.parse()?;
-                let secs = parse_duration_secs(&s.value()).map_err(|e| syn::Error::new(s.span(), e))?;
-                if secs == 0 {
-                    return Err(syn::Error::new(
-                        s.span(),
-                        "`cache_ttl` must be longer than 0s (to not cache, remove `cache`)",
-                    ));
-                }
+                let secs = whole_secs("cache_ttl", &s, "to not cache, remove `cache`")?;
                 self.cache_ttl_secs = Some(Spanned { value: secs });
             }
             "cache_max_bytes" => {
-                let s: LitStr = meta.value()?.parse()?;
-                let n = parse_size(&s.value()).map_err(|e| syn::Error::new(s.span(), e))?;
+                let n = parse_size(&meta.value()?.parse()?)?;
                 self.cache_max_bytes = Some(Spanned { value: n });
             }
             "cache_max_entries" => {
@@ -390,65 +391,31 @@ fn suggest(key: &str) -> Option<&'static str> {
         .max_by_key(|k| (common(k), std::cmp::Reverse(k.len().abs_diff(key.len()))))
 }
 
-fn parse_duration_secs(text: &str) -> Result<u64, String> {
-    let s = text.trim();
-    let mut total: u64 = 0;
-    let mut rest = s;
-    if s.is_empty() {
-        return Err("empty duration; write e.g. max_age = \"7d\" (units: s, m, h, d, w)".into());
-    }
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
-        if digits == 0 {
-            return Err(format!(
-                "`{text}` is not a duration; write e.g. \"7d\", \"12h\", \"90m\" (units: s, m, h, d, w)"
-            ));
-        }
-        let n: u64 = rest[..digits].parse().map_err(|_| "number too large".to_string())?;
-        rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
-        let mult = match rest[..unit_len].trim() {
-            "s" => 1,
-            "m" => 60,
-            "h" => 3_600,
-            "d" => 86_400,
-            "w" => 604_800,
-            other => {
-                return Err(format!(
-                    "unknown unit `{other}` in `{text}`; use s, m, h, d or w (e.g. \"7d\")"
-                ))
-            }
-        };
-        total = total.saturating_add(n.saturating_mul(mult));
-        rest = &rest[unit_len..];
-    }
-    Ok(total)
-}
-
-fn parse_size(text: &str) -> Result<u64, String> {
-    let s = text.trim();
-    let digits = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    if digits == 0 {
-        return Err(format!(
-            "`{text}` is not a size; write e.g. \"64KiB\", \"1MiB\", \"4096\""
+/// A duration option in whole seconds, longer than 0: the text follows the
+/// grammar shared with the environment (`humane::parse_duration`).
+fn whole_secs(option: &str, lit: &LitStr, zero_hint: &str) -> syn::Result<u64> {
+    let d = humane::parse_duration(&lit.value()).map_err(|e| syn::Error::new(lit.span(), e))?;
+    if d.is_zero() {
+        return Err(syn::Error::new(
+            lit.span(),
+            format!("`{option}` must be longer than 0s ({zero_hint})"),
         ));
     }
-    let n: u64 = s[..digits].parse().map_err(|_| "number too large".to_string())?;
-    let mult: u64 = match s[digits..].trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "kb" | "k" => 1_000,
-        "kib" => 1_024,
-        "mb" | "m" => 1_000_000,
-        "mib" => 1_048_576,
-        "gb" | "g" => 1_000_000_000,
-        "gib" => 1_073_741_824,
-        other => {
-            return Err(format!(
-                "unknown unit `{other}` in `{text}`; use B, KB, KiB, MB, MiB, GB or GiB"
-            ))
-        }
-    };
-    n.checked_mul(mult).ok_or_else(|| format!("`{text}` is too large"))
+    if d.subsec_nanos() != 0 {
+        return Err(syn::Error::new(
+            lit.span(),
+            format!(
+                "`{option}` counts whole seconds; `{}` is not (write e.g. \"{}s\")",
+                lit.value(),
+                d.as_secs() + 1
+            ),
+        ));
+    }
+    Ok(d.as_secs())
+}
+
+fn parse_size(lit: &LitStr) -> syn::Result<u64> {
+    humane::parse_size(&lit.value()).map_err(|e| syn::Error::new(lit.span(), e))
 }
 
 /// `option(arg = exact|sampled, ..)`: hash strategies by argument.
@@ -475,3 +442,7 @@ fn hash_list(meta: &ParseNestedMeta, option: &str) -> syn::Result<Vec<(Ident, Id
     })?;
     Ok(list)
 }
+
+#[cfg(test)]
+#[path = "attr_tests.rs"]
+mod tests;

@@ -19,6 +19,25 @@ pub(crate) fn validate(opts: &Options, f: &Function, func: &ItemFn, errors: &mut
             "#[capture_args] cannot capture C-variadic arguments; wrap the call in a Rust function",
         ));
     }
+    // `ret` and `cache` run a synchronous body inside a closure, which does
+    // not inherit `#[track_caller]`: `Location::caller()` and panic locations
+    // would point into the function instead of at its caller.
+    if !f.is_async {
+        if let Some(tc) = func.attrs.iter().find(|a| a.path().is_ident("track_caller")) {
+            for (span, option) in [(opts.ret.filter(|_| f.ret.is_some()), "ret"), (opts.cache, "cache")] {
+                if let Some(span) = span {
+                    let mut e = syn::Error::new(
+                        span,
+                        format!(
+                            "`{option}` cannot be combined with #[track_caller]: it runs the body in a closure, so `Location::caller()` and panic locations would point inside this function; remove `{option}` or #[track_caller]"
+                        ),
+                    );
+                    e.combine(syn::Error::new_spanned(tc, "#[track_caller] is here"));
+                    errors.push(e);
+                }
+            }
+        }
+    }
     let names: Vec<&str> = f.params.iter().map(|p| p.name.as_str()).collect();
     for (list, what) in [(&opts.ignore, "ignore"), (&opts.redact, "redact")] {
         for ident in list.iter() {

@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::parse::{parse_bool, parse_duration, parse_rate, parse_size};
+use super::humane::{parse_duration, parse_size};
+use super::parse::{parse_bool, parse_rate};
 use super::SampleBy;
 use crate::codec::Codec;
 use crate::error::CaptureError;
@@ -99,8 +100,13 @@ impl EnvConfig {
             _ => Err(format!("`{v}`: expected a whole number >= 1")),
         })
         .and_then(|v| v.trim().parse().ok().filter(|n| *n >= 1));
-        cfg.max_age =
-            check("CAPTURE_MAX_AGE", max_age, &|v| parse_duration(v).map(drop)).and_then(|v| parse_duration(&v).ok());
+        cfg.max_age = check("CAPTURE_MAX_AGE", max_age, &|v| match parse_duration(v) {
+            Ok(d) if d.is_zero() => Err(format!(
+                "`{v}`: the maximum age must be longer than 0s (0 would delete every call as it is written; unset the variable to keep calls of any age)"
+            )),
+            other => other.map(drop),
+        })
+        .and_then(|v| parse_duration(&v).ok().filter(|d| !d.is_zero()));
         cfg.ignore_args = ignore
             .map(|v| {
                 v.split(',')
@@ -127,5 +133,33 @@ impl EnvConfig {
         .and_then(|v| parse_size(&v).ok().filter(|n| *n > 0));
         cfg.errors = errors;
         cfg
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(key: &'static str, value: &'static str) -> EnvConfig {
+        EnvConfig::from_env(move |k| (k == key).then(|| value.to_string()))
+    }
+
+    #[test]
+    fn max_age_uses_the_shared_grammar_and_rejects_zero() {
+        for &(text, want_ms) in super::super::humane::DURATION_CASES {
+            if text.trim().is_empty() {
+                continue; // an empty variable is its own error
+            }
+            let env = EnvConfig::from_env(|k| (k == "CAPTURE_MAX_AGE").then(|| text.to_string()));
+            match want_ms {
+                Some(0) | None => {
+                    assert!(env.max_age.is_none(), "{text:?}");
+                    assert_eq!(env.errors.len(), 1, "{text:?}: one error, never a silent fallback");
+                }
+                Some(ms) => assert_eq!(env.max_age, Some(Duration::from_millis(ms)), "{text:?}"),
+            }
+        }
+        let zero = with("CAPTURE_MAX_AGE", "0d").errors[0].to_string();
+        assert!(zero.contains("longer than 0s"), "{zero}");
     }
 }

@@ -5,6 +5,7 @@
 //! [`check_config`] returns them as an error for programs that want to fail fast.
 
 mod env;
+mod humane;
 mod parse;
 
 use std::path::PathBuf;
@@ -13,7 +14,8 @@ use std::sync::{Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
 pub use env::EnvConfig;
-pub use parse::{parse_bool, parse_duration, parse_rate, parse_size};
+pub use humane::{parse_duration, parse_size};
+pub use parse::{parse_bool, parse_rate};
 
 use crate::codec::Codec;
 use crate::error::CaptureError;
@@ -195,16 +197,29 @@ fn init_mode() -> bool {
 
 fn resolve_enabled() -> bool {
     let env = env_config();
-    if let Some(e) = env.enabled {
-        return e;
-    }
-    if let Some(e) = programmatic().and_then(|c| c.enabled) {
-        return e;
-    }
-    if env.production == Some(true) {
-        return true;
-    }
-    cfg!(debug_assertions)
+    let prog = programmatic();
+    decide_enabled(
+        env.enabled,
+        prog.as_ref().and_then(|c| c.enabled),
+        env.production.or(prog.as_ref().and_then(|c| c.production)),
+        cfg!(debug_assertions),
+    )
+}
+
+/// Whether capturing is on, from what each layer says: `CAPTURE_ENABLED`,
+/// then `Config::enabled`, then the production preset (`CAPTURE_PRODUCTION`,
+/// else `Config::production`) turns it on; otherwise it is on exactly in
+/// debug builds (`debug_build`: `cfg!(debug_assertions)`, true under
+/// `cargo test` and `cargo run`, false under `--release`).
+pub(crate) fn decide_enabled(
+    env_enabled: Option<bool>,
+    configured: Option<bool>,
+    production: Option<bool>,
+    debug_build: bool,
+) -> bool {
+    env_enabled
+        .or(configured)
+        .unwrap_or(production == Some(true) || debug_build)
 }
 
 /// Set the programmatic configuration layer (below attributes and
@@ -300,4 +315,31 @@ pub(crate) fn report_once(message: &str) {
 #[doc(hidden)]
 pub fn reported_messages() -> Vec<String> {
     REPORTED.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decide_enabled;
+
+    #[test]
+    fn on_in_debug_off_in_release_unless_enabled() {
+        // Nothing said: the build decides.
+        assert!(decide_enabled(None, None, None, true), "on in debug builds and tests");
+        assert!(!decide_enabled(None, None, None, false), "off in release");
+        // Release, turned on by each layer.
+        assert!(decide_enabled(Some(true), None, None, false), "CAPTURE_ENABLED=1");
+        assert!(decide_enabled(None, Some(true), None, false), "configure(enabled)");
+        assert!(decide_enabled(None, None, Some(true), false), "production preset");
+        assert!(!decide_enabled(None, None, Some(false), false), "CAPTURE_PRODUCTION=0");
+        // Debug, turned off.
+        assert!(!decide_enabled(Some(false), None, None, true), "CAPTURE_ENABLED=0");
+        assert!(
+            !decide_enabled(None, Some(false), None, true),
+            "configure(enabled: false)"
+        );
+        // The environment beats configure(), which beats the preset.
+        assert!(!decide_enabled(Some(false), Some(true), Some(true), true));
+        assert!(decide_enabled(Some(true), Some(false), None, false));
+        assert!(!decide_enabled(None, Some(false), Some(true), true));
+    }
 }

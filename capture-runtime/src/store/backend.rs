@@ -3,11 +3,11 @@
 use std::any::Any;
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::error::{CaptureError, Result};
 
@@ -52,6 +52,11 @@ pub trait Backend: Send + Sync + 'static {
     /// Read a key; `Ok(None)` when absent.
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>>;
     /// Write a key unless it exists; returns whether this call wrote it.
+    ///
+    /// When the key exists (a deduplicated object), backends that report
+    /// modification times should mark it as just used, so that
+    /// [`Store::gc`](super::Store::gc)'s grace period protects an old object
+    /// a writer is about to reference again (the local backend does).
     fn put_if_absent(&self, key: &str, bytes: &[u8]) -> Result<bool>;
     /// Write or replace a key atomically.
     fn put(&self, key: &str, bytes: &[u8]) -> Result<()>;
@@ -59,6 +64,23 @@ pub trait Backend: Send + Sync + 'static {
     fn list(&self, prefix: &str) -> Result<Listing>;
     /// Delete a key; deleting an absent key is not an error.
     fn delete(&self, key: &str) -> Result<()>;
+    /// Delete `key` if it was last modified at or before `cutoff`, checking
+    /// the time again at the moment of deletion so that a concurrent
+    /// `put_if_absent` that just marked the key as used wins. Returns whether
+    /// the key was deleted. [`Store::gc`](super::Store::gc) calls it for
+    /// unreferenced objects whose listed time was already old; the default
+    /// trusts that listing and deletes.
+    fn delete_if_older(&self, key: &str, cutoff: SystemTime) -> Result<bool> {
+        let _ = cutoff;
+        self.delete(key).map(|()| true)
+    }
+    /// Remove what interrupted writes left behind (the local backend's
+    /// `tmp/` files) unchanged since `cutoff`; returns how many were removed.
+    /// Backends whose writes leave nothing behind keep this no-op default.
+    fn sweep_temp(&self, cutoff: SystemTime) -> Result<usize> {
+        let _ = cutoff;
+        Ok(0)
+    }
     /// Take an exclusive advisory lock named `key` (held until the guard drops).
     /// Backends without locks return a no-op guard and rely on atomic puts.
     fn lock(&self, key: &str) -> Result<Box<dyn Any + Send>>;
@@ -149,7 +171,8 @@ impl LocalBackend {
         }
     }
 
-    fn write_tmp(&self, bytes: &[u8]) -> Result<PathBuf> {
+    /// A fresh path under `tmp/` (the folder is created if needed).
+    fn tmp_name(&self, ext: &str) -> Result<PathBuf> {
         let tmp_dir = self.root.join("tmp");
         self.mkdirs(&tmp_dir)?;
         let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
@@ -157,7 +180,29 @@ impl LocalBackend {
             .duration_since(SystemTime::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or(0);
-        let tmp = tmp_dir.join(format!("{}-{n}-{nanos}.tmp", std::process::id()));
+        Ok(tmp_dir.join(format!("{}-{n}-{nanos}.{ext}", std::process::id())))
+    }
+
+    /// A deduplication hit: mark the existing file `dest` as just used (its
+    /// mtime), so that a concurrent or later [`Store::gc`](super::Store::gc)
+    /// counts it as young. Returns whether `dest` is still there afterwards;
+    /// `false` (absent, or moved aside by gc meanwhile) means: write it.
+    fn refresh(&self, dest: &Path) -> bool {
+        match File::open(dest) {
+            // A store we may not modify (e.g. read-only fixtures) still dedups.
+            Ok(f) => {
+                let _ = f.set_modified(SystemTime::now());
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound => return false,
+            Err(_) => return dest.exists(),
+        }
+        // gc moves a file aside before deleting it: if it did so before or
+        // while we refreshed, the path is gone now.
+        dest.exists()
+    }
+
+    fn write_tmp(&self, bytes: &[u8]) -> Result<PathBuf> {
+        let tmp = self.tmp_name("tmp")?;
         let result = (|| {
             let mut f = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
             f.write_all(bytes)?;
@@ -209,7 +254,7 @@ impl Backend for LocalBackend {
 
     fn put_if_absent(&self, key: &str, bytes: &[u8]) -> Result<bool> {
         let dest = self.path(key);
-        if dest.exists() {
+        if self.refresh(&dest) {
             return Ok(false);
         }
         let tmp = self.write_tmp(bytes)?;
@@ -267,6 +312,54 @@ impl Backend for LocalBackend {
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
             Err(e) => Err(CaptureError::io(p, e)),
         }
+    }
+
+    fn delete_if_older(&self, key: &str, cutoff: SystemTime) -> Result<bool> {
+        // Move the file aside first: a writer refreshing it from now on finds
+        // it gone and writes it again (see `refresh`); one that refreshed it
+        // before the move left a time after `cutoff`, and it goes back.
+        let dest = self.path(key);
+        let aside = self.tmp_name("gc")?;
+        match fs::rename(&dest, &aside) {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(CaptureError::io(dest, e)),
+        }
+        let modified = fs::metadata(&aside).and_then(|m| m.modified());
+        if modified.is_ok_and(|m| m <= cutoff) {
+            fs::remove_file(&aside).map_err(|e| CaptureError::io(&aside, e))?;
+            return Ok(true);
+        }
+        // Same content whoever wrote it: replacing a fresh copy is harmless.
+        fs::rename(&aside, &dest).map_err(|e| CaptureError::io(&dest, e))?;
+        Ok(false)
+    }
+
+    fn sweep_temp(&self, cutoff: SystemTime) -> Result<usize> {
+        let dir = self.root.join("tmp");
+        let rd = match fs::read_dir(&dir) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(CaptureError::io(dir, e)),
+        };
+        let mut removed = 0;
+        for entry in rd.flatten() {
+            let Ok(meta) = entry.metadata() else { continue };
+            // The later of the content and inode change times: a file gc just
+            // moved aside keeps its old mtime but has a fresh ctime.
+            let changed = meta.modified().ok().max(UNIX_EPOCH.checked_add(Duration::new(
+                meta.ctime().max(0) as u64,
+                meta.ctime_nsec().clamp(0, 999_999_999) as u32,
+            )));
+            if meta.is_file() && changed.is_some_and(|t| t <= cutoff) {
+                match fs::remove_file(entry.path()) {
+                    Ok(()) => removed += 1,
+                    Err(e) if e.kind() == ErrorKind::NotFound => {}
+                    Err(e) => return Err(CaptureError::io(entry.path(), e)),
+                }
+            }
+        }
+        Ok(removed)
     }
 
     fn lock(&self, key: &str) -> Result<Box<dyn Any + Send>> {

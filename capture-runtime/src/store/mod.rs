@@ -38,6 +38,9 @@ pub struct GcReport {
     pub removed: usize,
     /// Unreferenced objects kept because they are younger than the grace period.
     pub young: usize,
+    /// Leftovers of interrupted writes (`tmp/` files) older than the grace
+    /// period, deleted.
+    pub temp_removed: usize,
 }
 
 /// A capture store.
@@ -358,8 +361,16 @@ impl Store {
     }
 
     /// Delete objects no call record references, except those younger than
-    /// `grace` (a writer may be about to reference them). `extra_roots` are
-    /// ids referenced from elsewhere (cache entries, checkpoints).
+    /// `grace` (a writer may be about to reference them), and the files
+    /// interrupted writes left in `tmp/` older than `grace`. `extra_roots`
+    /// are ids referenced from elsewhere (cache entries, checkpoints).
+    ///
+    /// Safe while other threads and processes write: writing an object that
+    /// already exists marks it as just used, and an object's age is checked
+    /// again as it is deleted, so an old orphan a writer is re-referencing
+    /// right now survives. A writer that pauses for longer than `grace`
+    /// between storing an argument and writing its call record can still
+    /// lose the race: pick a grace of minutes, not seconds, when writers run.
     pub fn gc(&self, grace: Duration, extra_roots: &HashSet<ContentId>) -> Result<GcReport> {
         let mut live: HashSet<ContentId> = extra_roots.clone();
         for f in self.functions()? {
@@ -374,7 +385,7 @@ impl Store {
                 }
             }
         }
-        let now = SystemTime::now();
+        let cutoff = SystemTime::now().checked_sub(grace).unwrap_or(SystemTime::UNIX_EPOCH);
         let mut report = GcReport::default();
         for a in self.backend.list(OBJECTS)?.dirs {
             for b in self.backend.list(&format!("{OBJECTS}/{a}"))?.dirs {
@@ -385,18 +396,17 @@ impl Store {
                     };
                     if live.contains(&id) {
                         report.kept += 1;
-                    } else if modified
-                        .and_then(|m| now.duration_since(m).ok())
-                        .is_some_and(|age| age < grace)
+                    } else if modified.is_some_and(|m| m > cutoff)
+                        || !self.backend.delete_if_older(&format!("{prefix}/{rest}"), cutoff)?
                     {
                         report.young += 1;
                     } else {
-                        self.backend.delete(&format!("{prefix}/{rest}"))?;
                         report.removed += 1;
                     }
                 }
             }
         }
+        report.temp_removed = self.backend.sweep_temp(cutoff)?;
         Ok(report)
     }
 }

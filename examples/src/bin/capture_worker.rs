@@ -2,14 +2,23 @@
 //! the cross-process tests (`tests/cross_process.rs`):
 //!
 //! - `capture_worker write <worker-id> <threads> <calls-per-thread>` captures
-//!   `threads x calls` calls of `work_item` and of `kept_five` (retention 5);
+//!   `threads x calls` calls of `work_item` and of `kept_five` (retention 5),
+//!   and prints the record names of the `kept_five` calls it wrote;
 //! - `capture_worker count <function>` loads the store through the default
 //!   location (`CAPTURE_DIR`) and prints how many calls it holds, and the
-//!   arguments of the latest;
+//!   arguments of the latest (or the loader's error, exit code 3);
 //! - `capture_worker precedence [n]` makes 12 calls of `plain_item` and
-//!   `kept_five`, after `configure(retention = n)` when `n` is given.
+//!   `kept_five`, after `configure(retention = n)` when `n` is given;
+//! - `capture_worker path-option <nonce>` calls `with_path(nonce)`, whose
+//!   attribute names its own store folder;
+//! - `capture_worker locate` prints where `CaptureLoader::for_crate` finds
+//!   this crate's default store.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
 
 use capture_runtime::capture_args;
+use capture_runtime::hooks::CaptureEvent;
 
 /// Every call is kept (retention far above what the test makes).
 #[capture_args(retention = 1000000)]
@@ -21,6 +30,13 @@ pub fn work_item(worker: u32, thread: u32, i: u32) -> u32 {
 #[capture_args(retention = 5)]
 pub fn kept_five(worker: u32, thread: u32, i: u32) -> u32 {
     worker + thread + i
+}
+
+/// Its own store folder, relative to this crate's folder (`examples/`):
+/// `target/` of the workspace, whatever the working directory or `CAPTURE_DIR`.
+#[capture_args(path = "../target/capture-path-option")]
+pub fn with_path(nonce: u64) -> u64 {
+    nonce
 }
 
 /// No options: retention comes from the environment, `configure` or the default.
@@ -53,6 +69,17 @@ fn main() {
                     .expect("write <worker> <threads> <calls>")
             };
             let (worker, threads, calls) = (num(2), num(3), num(4));
+            // The record names of the `kept_five` calls written, from the hooks.
+            let kept = Arc::new(Mutex::new(BTreeSet::new()));
+            let seen = kept.clone();
+            capture_runtime::on_capture(move |e: &CaptureEvent| {
+                if let CaptureEvent::Call { function, key, .. } = e {
+                    if function.ends_with("::kept_five") {
+                        let name = key.rsplit('/').next().unwrap_or(key).to_string();
+                        seen.lock().unwrap().insert(name);
+                    }
+                }
+            });
             std::thread::scope(|s| {
                 for t in 0..threads {
                     s.spawn(move || {
@@ -64,22 +91,47 @@ fn main() {
                 }
             });
             capture_runtime::flush();
+            capture_runtime::hooks::drain();
             let stats = capture_runtime::stats();
             println!(
-                "written={} failed={} dropped={}",
-                stats.written, stats.failed, stats.dropped
+                "written={} failed={} dropped={} hook_dropped={}",
+                stats.written,
+                stats.failed,
+                stats.dropped,
+                capture_runtime::hooks::dropped()
             );
+            let kept: Vec<String> = kept.lock().unwrap().iter().cloned().collect();
+            println!("kept_five={}", kept.join(","));
         }
         Some("count") => {
             let function = args.get(2).expect("count <function>");
-            let loader = capture_runtime::CaptureLoader::default_location().expect("default store");
-            let all = loader.load_all(function).expect("load");
-            let latest = capture_runtime::load_latest(function).expect("latest");
-            let worker: u32 = latest.arg("worker").expect("typed arg");
-            println!("count={} latest_worker={worker}", all.len());
+            let loaded = capture_runtime::CaptureLoader::default_location()
+                .and_then(|loader| loader.load_all(function))
+                .and_then(|all| Ok((all.len(), capture_runtime::load_latest(function)?)));
+            match loaded {
+                Ok((count, latest)) => {
+                    let worker: u32 = latest.arg("worker").expect("typed arg");
+                    println!("count={count} latest_worker={worker}");
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    std::process::exit(3);
+                }
+            }
         }
+        Some("path-option") => {
+            let nonce = args.get(2).and_then(|s| s.parse().ok()).expect("path-option <nonce>");
+            with_path(nonce);
+            capture_runtime::flush();
+        }
+        Some("locate") => match capture_runtime::CaptureLoader::for_crate(env!("CARGO_MANIFEST_DIR")) {
+            Ok(loader) => println!("for_crate={}", loader.store().describe()),
+            Err(e) => println!("for_crate error: {e}"),
+        },
         _ => {
-            eprintln!("usage: capture_worker write <worker> <threads> <calls> | count <function>");
+            eprintln!(
+                "usage: capture_worker write <worker> <threads> <calls> | count <function> | precedence [n] | path-option <nonce> | locate"
+            );
             std::process::exit(2);
         }
     }

@@ -1,6 +1,6 @@
 use capture_runtime::capture_args;
 
-#[capture_args(retension = 3, ignore(nope), max_age = "soon")]
+#[capture_args(retension = 3, ignore(nope), max_age = "soon", ret, ret)]
 fn f(x: u8) -> u8 {
     x
 }

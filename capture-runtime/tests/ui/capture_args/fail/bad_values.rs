@@ -30,4 +30,14 @@ fn g(x: u8) -> u8 {
     x
 }
 
+#[capture_args(max_age = "0s")]
+fn h(x: u8) -> u8 {
+    x
+}
+
+#[capture_args(max_age = "1500ms")]
+fn i(x: u8) -> u8 {
+    x
+}
+
 fn main() {}
