@@ -642,11 +642,8 @@ impl ser::SerializeMap for MapBuilder<'_, '_> {
             .key
             .take()
             .ok_or_else(|| EncodeError::Custom("map value without key".into()))?;
-        let sensitive = match &key {
-            Value::Str(s) => self.ctx.name_sensitive(s),
-            Value::Char(c) => self.ctx.name_sensitive(c.encode_utf8(&mut [0; 4])),
-            _ => false,
-        };
+        // A newtype or unit-variant key is its name on the wire: it counts too.
+        let sensitive = key.key_name().is_some_and(|n| self.ctx.name_sensitive(&n));
         let value = if sensitive {
             let k = key.key_text();
             self.ctx.path.push(Seg::Key(k.clone()));
@@ -824,11 +821,10 @@ impl EncodeCtx<'_> {
     ) -> Result<Value, EncodeError> {
         let text = key.key_text();
         self.path.push(Seg::Key(text.clone()));
-        let v = match key {
-            Value::Str(_) | Value::Char(_) if self.name_sensitive(&text) => {
-                Ok(self.redacted_marker_of(&text, type_name))
-            }
-            _ => f(self),
+        let v = if key.key_name().is_some_and(|n| self.name_sensitive(&n)) {
+            Ok(self.redacted_marker_of(&text, type_name))
+        } else {
+            f(self)
         };
         self.path.pop();
         v
