@@ -74,8 +74,15 @@ impl<T: Reducible + ?Sized> ViaReducible for &&&&&Wrap<'_, T> {
     fn __capture_encode(&self, ctx: &mut EncodeCtx<'_>) -> Encoded {
         // Parts of a reducible value are trees: bytes are for the top only.
         ctx.want_bytes = false;
-        explain::note(ctx, T::__capture_route(), std::any::type_name::<T>(), String::new);
-        Encoded::from_result(self.0.reduce(ctx))
+        let route = T::__capture_route();
+        explain::note(ctx, route.clone(), std::any::type_name::<T>(), String::new);
+        // Scalars and strings encode through serde, policy included. Any
+        // other impl may build parts by hand (`Value::Str(..)`, fields, a
+        // `with = module`): the outermost reducible value passes its whole
+        // tree through the policy once (nested ones are covered by it).
+        let owner = route != Route::Serde && ctx.begin_policy_pass();
+        let built = self.0.reduce(ctx);
+        Encoded::from_result(if owner { ctx.end_policy_pass(built) } else { built })
     }
 }
 

@@ -10,6 +10,7 @@
 
 mod de;
 mod msgpack;
+mod policy_pass;
 mod ser;
 mod wire;
 

@@ -34,6 +34,9 @@ pub struct EncodeCtx<'p> {
     pub report: EncodeReport,
     /// Per-call state of `Reducible` encoding (shared-pointer memo, explain trace).
     pub(crate) reduce: crate::reduce::EncodeState,
+    /// A reducible value's tree is being built and will get one pass of the
+    /// policy when it is done ([`Self::begin_policy_pass`]).
+    pub(super) policy_pass: bool,
 }
 
 /// What the encoder did besides encoding.
@@ -71,6 +74,7 @@ impl<'p> EncodeCtx<'p> {
             want_bytes: false,
             report: EncodeReport::default(),
             reduce: Default::default(),
+            policy_pass: false,
         }
     }
 
@@ -85,6 +89,7 @@ impl<'p> EncodeCtx<'p> {
             want_bytes: false,
             report: EncodeReport::default(),
             reduce: Default::default(),
+            policy_pass: false,
         }
     }
 
@@ -113,6 +118,7 @@ impl<'p> EncodeCtx<'p> {
         self.path.push(Seg::Field(root));
         self.size = 0;
         self.error_path = None;
+        self.policy_pass = false;
     }
 
     /// The current path, as `order.items[2].card`.
