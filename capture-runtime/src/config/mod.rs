@@ -194,17 +194,52 @@ fn init_mode() -> bool {
 }
 
 fn resolve_enabled() -> bool {
-    let env = env_config();
-    if let Some(e) = env.enabled {
+    enabled_from(env_config(), programmatic().as_ref(), cfg!(debug_assertions))
+}
+
+/// Whether capturing is on: `enabled` (environment, then `Config`) decides
+/// when given; otherwise the production preset (`CAPTURE_PRODUCTION`, then
+/// `Config::production`, the same precedence as for its settings) turns it
+/// on, release builds included; otherwise it is on in debug builds only.
+fn enabled_from(env: &EnvConfig, prog: Option<&Config>, debug_build: bool) -> bool {
+    if let Some(e) = env.enabled.or(prog.and_then(|c| c.enabled)) {
         return e;
     }
-    if let Some(e) = programmatic().and_then(|c| c.enabled) {
-        return e;
-    }
-    if env.production == Some(true) {
+    if env.production.or(prog.and_then(|c| c.production)) == Some(true) {
         return true;
     }
-    cfg!(debug_assertions)
+    debug_build
+}
+
+/// `policy` without the user filters that `CAPTURE_DETECTORS` turns off
+/// (`-name`); a name that is neither a detector nor a filter of the policy
+/// is reported once.
+pub(crate) fn without_env_filters(mut policy: Policy) -> Policy {
+    let off = &env_config().filters_off;
+    if off.is_empty() {
+        return policy;
+    }
+    let filters: Vec<String> = policy.filter_names().map(str::to_owned).collect();
+    for name in off {
+        if filters.contains(name) {
+            policy = policy.without_filter(name);
+        } else {
+            let known: Vec<&str> = crate::filter::PiiKind::ALL.iter().map(|k| k.name()).collect();
+            report_once(
+                &CaptureError::Config {
+                    key: "CAPTURE_DETECTORS".into(),
+                    value: format!("-{name}"),
+                    expected: format!(
+                        "`-{name}` turns off neither a detector ({}) nor a filter of the policy (filters: {}); fix or remove it",
+                        known.join(", "),
+                        if filters.is_empty() { "none".to_owned() } else { filters.join(", ") }
+                    ),
+                }
+                .to_string(),
+            );
+        }
+    }
+    policy
 }
 
 /// Set the programmatic configuration layer (below attributes and

@@ -3,6 +3,7 @@
 
 mod debug_text;
 pub mod detect;
+mod detector_spec;
 pub mod names;
 
 use std::cell::{Cell, RefCell};
@@ -12,6 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 pub use detect::{DetectorSet, PiiKind};
+pub use detector_spec::DetectorSpec;
 pub use names::NameMatcher;
 
 use crate::value::Marker;
@@ -120,10 +122,61 @@ impl Policy {
         self
     }
 
-    /// Add a named string filter.
+    /// Add a named string filter: a closure or a type implementing
+    /// [`Filter`]. The name appears in the record (`pii:<name>`) and turns
+    /// the filter off again ([`Policy::without_filter`],
+    /// `CAPTURE_DETECTORS=-<name>`).
+    ///
+    /// ```
+    /// use capture_runtime::filter::{Filter, Policy};
+    /// struct NoInternalHosts;
+    /// impl Filter for NoInternalHosts {
+    ///     fn redact(&self, s: &str) -> Option<String> {
+    ///         s.contains(".internal").then(|| "[REDACTED:internal_host]".to_string())
+    ///     }
+    /// }
+    /// let p = Policy::default().filter("internal_host", NoInternalHosts);
+    /// let (clean, kinds) = p.scan_str("db.internal").unwrap();
+    /// assert_eq!((clean.as_str(), kinds[0].as_str()), ("[REDACTED:internal_host]", "internal_host"));
+    /// ```
     pub fn filter(mut self, name: &str, f: impl Filter + 'static) -> Self {
         self.filters.push((name.to_owned(), Arc::new(f)));
         self
+    }
+
+    /// Remove the string filters added under `name` (built-in detectors are
+    /// turned off with [`Policy::detectors`] instead). A name no filter has
+    /// changes nothing: see [`Policy::has_filter`].
+    ///
+    /// ```
+    /// use capture_runtime::filter::Policy;
+    /// let p = Policy::default().filter("internal_host", |s: &str| {
+    ///     s.contains(".internal").then(|| "[REDACTED:internal_host]".to_string())
+    /// });
+    /// assert!(p.has_filter("internal_host"));
+    /// let p = p.without_filter("internal_host");
+    /// assert!(!p.has_filter("internal_host"));
+    /// assert!(p.scan_str("db.internal").is_none());
+    /// ```
+    pub fn without_filter(mut self, name: &str) -> Self {
+        self.filters.retain(|(n, _)| n != name);
+        self
+    }
+
+    /// Whether a string filter named `name` is in this policy.
+    pub fn has_filter(&self, name: &str) -> bool {
+        self.filters.iter().any(|(n, _)| n == name)
+    }
+
+    /// The names of the string filters, in the order they run.
+    ///
+    /// ```
+    /// use capture_runtime::filter::Policy;
+    /// let p = Policy::default().filter("a", |_: &str| None).filter("b", |_: &str| None);
+    /// assert_eq!(p.filter_names().collect::<Vec<_>>(), ["a", "b"]);
+    /// ```
+    pub fn filter_names(&self) -> impl Iterator<Item = &str> {
+        self.filters.iter().map(|(n, _)| n.as_str())
     }
 
     /// Replace values of the type named `name` (serde's struct name) by a marker.
