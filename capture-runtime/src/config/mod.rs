@@ -53,7 +53,8 @@ pub enum WhenFull {
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct Config {
-    /// Turn capturing on or off (default: on in debug builds, off in release).
+    /// Turn capturing on or off (default: on in debug builds, off in
+    /// release unless the production preset is on).
     pub enabled: Option<bool>,
     /// Store folder (default `<capturing crate>/captures`).
     pub dir: Option<PathBuf>,
@@ -65,7 +66,9 @@ pub struct Config {
     pub ignore_args: Vec<String>,
     /// Fraction of calls recorded.
     pub sample_rate: Option<f64>,
-    /// Production preset (see [`Config::production`]).
+    /// Production preset (see [`Config::production`]). Like
+    /// `CAPTURE_PRODUCTION=1`, it also turns capturing on in release builds
+    /// unless `enabled` says otherwise.
     pub production: Option<bool>,
     /// Codec of new files.
     pub format: Option<Codec>,
@@ -132,6 +135,8 @@ impl Config {
     /// queue is full. Turned on by `CAPTURE_PRODUCTION=1` or
     /// `Config { production: Some(true), .. }`; every value can still be
     /// overridden by attributes, environment and the other `Config` fields.
+    /// The preset also turns capturing on in release builds (where it is off
+    /// by default), unless `CAPTURE_ENABLED` or `Config::enabled` says otherwise.
     ///
     /// ```
     /// use capture_runtime::{filter::DetectorSet, Config};
@@ -335,4 +340,35 @@ pub(crate) fn report_once(message: &str) {
 #[doc(hidden)]
 pub fn reported_messages() -> Vec<String> {
     REPORTED.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> EnvConfig {
+        EnvConfig::from_env(|k| pairs.iter().find(|(key, _)| *key == k).map(|(_, v)| v.to_string()))
+    }
+
+    #[test]
+    fn production_turns_capturing_on_in_release_builds_from_either_layer() {
+        let prod = Config {
+            production: Some(true),
+            ..Config::default()
+        };
+        let release = false;
+        assert!(!enabled_from(&env(&[]), None, release));
+        assert!(enabled_from(&env(&[("CAPTURE_PRODUCTION", "1")]), None, release));
+        assert!(enabled_from(&env(&[]), Some(&prod), release));
+        assert!(enabled_from(&env(&[]), None, !release));
+        // `enabled` wins over the preset, in both layers.
+        let off = Config {
+            enabled: Some(false),
+            ..prod.clone()
+        };
+        assert!(!enabled_from(&env(&[]), Some(&off), release));
+        assert!(!enabled_from(&env(&[("CAPTURE_ENABLED", "0")]), Some(&prod), !release));
+        // The environment's `CAPTURE_PRODUCTION=0` wins over `Config`, as for the preset's settings.
+        assert!(!enabled_from(&env(&[("CAPTURE_PRODUCTION", "0")]), Some(&prod), release));
+    }
 }
