@@ -265,10 +265,18 @@ impl Policy {
     /// assert!(Policy::default().scan_str("order 1234567812345678").is_none());
     /// ```
     pub fn scan_str(&self, s: &str) -> Option<(String, Vec<String>)> {
+        self.scan_view(s, s)
+    }
+
+    /// [`Policy::scan_str`] with the detectors looking at `view`, a text of
+    /// the same length as `s` with the same char boundaries (see
+    /// [`debug_text::mask_escapes`]); what they find is redacted in `s`.
+    fn scan_view(&self, s: &str, view: &str) -> Option<(String, Vec<String>)> {
+        debug_assert_eq!(s.len(), view.len());
         let mut kinds: Vec<String> = Vec::new();
         let mut current: Option<String> = None;
         if !self.detectors.is_empty() {
-            let found = detect::find_pii(s, self.detectors);
+            let found = detect::find_pii(view, self.detectors);
             if !found.is_empty() {
                 for m in &found {
                     if !kinds.iter().any(|k| k == m.kind.name()) {
@@ -296,7 +304,9 @@ impl Policy {
     /// Clean `Debug` text (as kept in placeholders): the value after any
     /// sensitive field name or map key (`password: "…"`, `"api_key": …`) is
     /// replaced by `[REDACTED]`, then PII detectors and filters run on the
-    /// rest. `None` when nothing was changed.
+    /// rest (looking through `Debug`'s escapes: the card in `"a\n4111…"`
+    /// follows a line break, not the letter `n`). `None` when nothing was
+    /// changed.
     ///
     /// ```
     /// use capture_runtime::filter::Policy;
@@ -307,10 +317,19 @@ impl Policy {
     ///     r#"Login { user: "ann", password: [REDACTED], mfa: Some(Otp { token: [REDACTED] }) }"#
     /// );
     /// assert!(p.scrub_debug("Point { x: 1, y: 2 }").is_none());
+    /// assert_eq!(
+    ///     p.scrub_debug(r#"Note { text: "paid\n4111 1111 1111 1111" }"#).unwrap(),
+    ///     r#"Note { text: "paid\n[REDACTED:credit_card]" }"#
+    /// );
     /// ```
     pub fn scrub_debug(&self, text: &str) -> Option<String> {
         let named = debug_text::redact_named(text, |name| self.is_sensitive_name(name));
-        match (self.scan_str(named.as_deref().unwrap_or(text)), named) {
+        let base = named.as_deref().unwrap_or(text);
+        let scanned = match debug_text::mask_escapes(base) {
+            Some(view) => self.scan_view(base, &view),
+            None => self.scan_str(base),
+        };
+        match (scanned, named) {
             (Some((clean, _)), _) => Some(clean),
             (None, named) => named,
         }
