@@ -144,5 +144,9 @@ fn the_store_has_the_256_mib_quota() {
     write_calls(200);
     let measured = ledger(dir);
     assert!(measured < 4 << 20, "measured {measured}");
-    assert_eq!(calls(dir, "archive").len(), 210, "under 80% of the quota: nothing evicted");
+    assert_eq!(
+        calls(dir, "archive").len(),
+        210,
+        "under 80% of the quota: nothing evicted"
+    );
 }

@@ -676,9 +676,17 @@ fn quota_evicts_oldest_calls_store_wide() {
     let usage = store.disk_usage().unwrap();
     // Enforced within one flush interval (quota / 16 bytes, 32 writes).
     assert!(usage <= quota + quota / 8, "{usage} > {quota}");
-    let seqs = |f: &str| -> Vec<u32> { calls(dir.path(), f).iter().map(|c| c.arg::<u32>("seq").unwrap()).collect() };
+    let seqs = |f: &str| -> Vec<u32> {
+        calls(dir.path(), f)
+            .iter()
+            .map(|c| c.arg::<u32>("seq").unwrap())
+            .collect()
+    };
     let (archived, audited) = (seqs("archive"), seqs("audit"));
-    assert!(!archived.is_empty() && !audited.is_empty(), "both functions keep their newest calls");
+    assert!(
+        !archived.is_empty() && !audited.is_empty(),
+        "both functions keep their newest calls"
+    );
     let mut kept: Vec<u32> = archived.iter().chain(&audited).copied().collect();
     kept.sort_unstable();
     // Oldest first across both functions: what is left is the newest run of

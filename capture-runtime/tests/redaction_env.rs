@@ -31,15 +31,22 @@ fn environment_variables_apply_and_bad_values_are_errors() {
         policy: Some(
             Policy::default()
                 .filter("internal_host", |s: &str| {
-                    s.contains(".corp.internal").then(|| s.replace("db1.corp.internal", "[REDACTED:internal_host]"))
+                    s.contains(".corp.internal")
+                        .then(|| s.replace("db1.corp.internal", "[REDACTED:internal_host]"))
                 })
-                .filter("ticket", |s: &str| s.contains("TCK-").then(|| s.replace("TCK-42", "[REDACTED:ticket]"))),
+                .filter("ticket", |s: &str| {
+                    s.contains("TCK-").then(|| s.replace("TCK-42", "[REDACTED:ticket]"))
+                }),
         ),
         ..Config::default()
     });
     let before = capture_runtime::stats().written;
     for n in 0..2000 {
-        notify("private", "ann@example.com 4111 1111 1111 1111 db1.corp.internal TCK-42", n);
+        notify(
+            "private",
+            "ann@example.com 4111 1111 1111 1111 db1.corp.internal TCK-42",
+            n,
+        );
     }
     // Start and end records count one write each.
     let captured = (capture_runtime::stats().written - before) as f64 / 2.0;
@@ -59,9 +66,9 @@ fn environment_variables_apply_and_bad_values_are_errors() {
     // A `-name` that is neither a detector nor a filter of the policy is reported.
     let reported = capture_runtime::config::reported_messages();
     assert!(
-        reported
-            .iter()
-            .any(|m| m.contains("CAPTURE_DETECTORS") && m.contains("-no_such_filter") && m.contains("internal_host, ticket")),
+        reported.iter().any(|m| m.contains("CAPTURE_DETECTORS")
+            && m.contains("-no_such_filter")
+            && m.contains("internal_host, ticket")),
         "{reported:?}"
     );
 

@@ -30,7 +30,11 @@ fn setup(cfg: Config) -> (MutexGuard<'static, ()>, tempfile::TempDir) {
 }
 
 fn last(dir: &Path, function: &str) -> CapturedCall {
-    CaptureLoader::new(dir).load_all(function).unwrap().pop().expect("one call captured")
+    CaptureLoader::new(dir)
+        .load_all(function)
+        .unwrap()
+        .pop()
+        .expect("one call captured")
 }
 
 /// The entry under `name` of a map read back from the store.
@@ -64,7 +68,10 @@ fn assert_absent(dir: &Path, needles: &[&str]) {
     assert!(files.len() >= 2, "nothing captured");
     for n in needles {
         for (name, bytes) in &files {
-            assert!(!bytes.windows(n.len()).any(|w| w == n.as_bytes()), "{n:?} found in {name}");
+            assert!(
+                !bytes.windows(n.len()).any(|w| w == n.as_bytes()),
+                "{n:?} found in {name}"
+            );
         }
     }
 }
@@ -210,7 +217,11 @@ fn redact_names_fields_and_keys_that_are_not_arguments() {
     assert!(is_redacted(entry(&v, "ssn"), "ssn"), "{v:?}");
     let headers = entry(&v, "headers");
     assert!(is_redacted(entry(headers, "X-Customer-Ref"), "X-Customer-Ref"));
-    assert_eq!(entry(headers, "X-Key-Id"), &Value::Str("k1".into()), "allowed by literal");
+    assert_eq!(
+        entry(headers, "X-Key-Id"),
+        &Value::Str("k1".into()),
+        "allowed by literal"
+    );
     assert_eq!(entry(headers, "Accept"), &Value::Str("text/html".into()));
     assert_absent(dir.path(), &["ssn-zz-3", "ref-zz-4"]);
 }

@@ -160,6 +160,8 @@ impl Reducible for Vault {
 
 mod raw_text {
     use super::*;
+    // A `with` module's functions take a reference to the field's type.
+    #[allow(clippy::ptr_arg)]
     pub fn reduce(s: &String, _: &mut EncodeCtx<'_>) -> Result<Value, EncodeError> {
         Ok(Value::Str(s.clone()))
     }
@@ -182,7 +184,9 @@ struct Profile {
 }
 
 /// `call` differs from call to call, so the background writer never takes
-/// a case for a repeat of the previous one (and skips writing it).
+/// a case for a repeat of the previous one (and skips writing it). One
+/// argument per way of encoding, hence their number.
+#[allow(clippy::too_many_arguments)]
 #[capture_args(ret)]
 fn handle(
     call: u64,
@@ -220,7 +224,9 @@ fn check_no_leak(dir: &Path, logs: &LogRecorder, secrets: &[Vec<u8>]) -> Result<
         if !all.iter().any(|(_, b)| *b == bytes) {
             // Lock files are created empty, not through a temp file.
             if !bytes.is_empty() {
-                return Err(TestCaseError::fail(format!("{name} was not written through an observed temp file")));
+                return Err(TestCaseError::fail(format!(
+                    "{name} was not written through an observed temp file"
+                )));
             }
             all.push((name, bytes));
         }

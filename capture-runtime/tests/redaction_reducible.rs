@@ -29,7 +29,11 @@ fn setup(cfg: Config) -> (MutexGuard<'static, ()>, tempfile::TempDir) {
 }
 
 fn last(dir: &Path, function: &str) -> CapturedCall {
-    CaptureLoader::new(dir).load_all(function).unwrap().pop().expect("one call captured")
+    CaptureLoader::new(dir)
+        .load_all(function)
+        .unwrap()
+        .pop()
+        .expect("one call captured")
 }
 
 fn entry<'v>(v: &'v Value, name: &str) -> &'v Value {
@@ -58,7 +62,10 @@ fn assert_absent(dir: &Path, needles: &[&str]) {
     assert!(files.len() >= 2, "nothing captured");
     for n in needles {
         for (name, bytes) in &files {
-            assert!(!bytes.windows(n.len()).any(|w| w == n.as_bytes()), "{n:?} found in {name}");
+            assert!(
+                !bytes.windows(n.len()).any(|w| w == n.as_bytes()),
+                "{n:?} found in {name}"
+            );
         }
     }
 }
@@ -110,6 +117,8 @@ impl Reducible for Memo {
 
 mod raw_text {
     use super::*;
+    // A `with` module's functions take a reference to the field's type.
+    #[allow(clippy::ptr_arg)]
     pub fn reduce(s: &String, _: &mut EncodeCtx<'_>) -> Result<Value, EncodeError> {
         Ok(Value::Str(s.clone()))
     }
@@ -176,7 +185,10 @@ fn hand_built_trees_are_redacted_once() {
     );
     assert_eq!(entry(&s, "note"), &Value::Str("reach me at [REDACTED:email]".into()));
     let headers = entry(&s, "headers");
-    assert!(matches!(entry(headers, "X-Api-Key"), Value::Marker(Marker::Redacted { .. })));
+    assert!(matches!(
+        entry(headers, "X-Api-Key"),
+        Value::Marker(Marker::Redacted { .. })
+    ));
     assert_eq!(entry(headers, "Accept"), &Value::Str("text/html".into()));
     assert_eq!(entry(headers, "[REDACTED:email]"), &Value::Str("inbox".into()));
     let rec = call.arg_record("session").unwrap();
@@ -186,7 +198,10 @@ fn hand_built_trees_are_redacted_once() {
             ("session.password".to_string(), "name:password".to_string()),
             ("session.note".to_string(), "pii:email".to_string()),
             ("session.headers".to_string(), "pii:email".to_string()),
-            ("session.headers[\"X-Api-Key\"]".to_string(), "name:X-Api-Key".to_string()),
+            (
+                "session.headers[\"X-Api-Key\"]".to_string(),
+                "name:X-Api-Key".to_string()
+            ),
         ]
     );
 
@@ -200,7 +215,10 @@ fn hand_built_trees_are_redacted_once() {
     assert_eq!(entry(&t, "body"), &Value::Str("pay with [REDACTED:credit_card]".into()));
     assert!(matches!(entry(&t, "secret"), Value::Marker(Marker::Redacted { .. })));
     let inner = entry(&t, "session");
-    assert!(matches!(entry(inner, "password"), Value::Marker(Marker::Redacted { .. })));
+    assert!(matches!(
+        entry(inner, "password"),
+        Value::Marker(Marker::Redacted { .. })
+    ));
     let paths: Vec<(&str, &str)> = call
         .arg_record("ticket")
         .unwrap()
@@ -271,5 +289,8 @@ fn the_pass_follows_the_policy_in_force() {
     let v = last(dir.path(), "open").value("session").unwrap();
     assert_eq!(entry(&v, "password"), &Value::Str("pw-p-zz".into()));
     assert_eq!(entry(&v, "note"), &Value::Str("reach me at ann.lee@example.com".into()));
-    assert!(matches!(entry(entry(&v, "headers"), "X-Api-Key"), Value::Marker(Marker::Redacted { .. })));
+    assert!(matches!(
+        entry(entry(&v, "headers"), "X-Api-Key"),
+        Value::Marker(Marker::Redacted { .. })
+    ));
 }

@@ -351,7 +351,9 @@ impl Options {
 /// they apply to fields and map keys at any depth.
 fn parse_names(meta: &ParseNestedMeta, key: &str) -> syn::Result<Vec<String>> {
     use syn::ext::IdentExt;
-    let usage = || format!("`{key}(..)` takes names of arguments, fields or map keys, as identifiers or string literals, e.g. {key}(ssn, \"X-Api-Key\")");
+    let usage = || {
+        format!("`{key}(..)` takes names of arguments, fields or map keys, as identifiers or string literals, e.g. {key}(ssn, \"X-Api-Key\")")
+    };
     if !meta.input.peek(syn::token::Paren) {
         return Err(meta.error(usage()));
     }

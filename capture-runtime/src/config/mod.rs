@@ -369,6 +369,10 @@ mod tests {
         assert!(!enabled_from(&env(&[]), Some(&off), release));
         assert!(!enabled_from(&env(&[("CAPTURE_ENABLED", "0")]), Some(&prod), !release));
         // The environment's `CAPTURE_PRODUCTION=0` wins over `Config`, as for the preset's settings.
-        assert!(!enabled_from(&env(&[("CAPTURE_PRODUCTION", "0")]), Some(&prod), release));
+        assert!(!enabled_from(
+            &env(&[("CAPTURE_PRODUCTION", "0")]),
+            Some(&prod),
+            release
+        ));
     }
 }

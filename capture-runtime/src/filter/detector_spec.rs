@@ -34,9 +34,7 @@ impl DetectorSpec {
         let mut builtin = Vec::new();
         for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             match item.strip_prefix('-').map(str::trim) {
-                Some(name) if !name.is_empty() && !is_builtin(name) => {
-                    spec.filters_off.push(name.to_owned())
-                }
+                Some(name) if !name.is_empty() && !is_builtin(name) => spec.filters_off.push(name.to_owned()),
                 _ => builtin.push(item),
             }
         }

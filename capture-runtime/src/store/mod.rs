@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-pub use backend::{Backend, Durability, Listing, LocalBackend};
 #[doc(hidden)]
 pub use backend::observe_temp_files;
+pub use backend::{Backend, Durability, Listing, LocalBackend};
 pub use quota::{Quota, QuotaReport};
 
 use crate::codec::{frame, unframe, Codec, FileKind};

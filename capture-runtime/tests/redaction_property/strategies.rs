@@ -56,9 +56,13 @@ const SENSITIVE_KEYS: &[&str] = &[
     "accessTokens",
 ];
 /// Put right before a PII item: punctuation, and non-ASCII text.
-const BEFORE: &[&str] = &["", "", "(", "[", "<", "\"", "'", "/", "«", "“", "—", "…", "、", "：", "é", "日本"];
+const BEFORE: &[&str] = &[
+    "", "", "(", "[", "<", "\"", "'", "/", "«", "“", "—", "…", "、", "：", "é", "日本",
+];
 /// Put right after a PII item: punctuation, and non-ASCII punctuation.
-const AFTER: &[&str] = &["", "", ".", ",", ";", ":", "!", "?", ")", "]", ">", "\"", "'", "/", "»", "”", "—", "…", "。", "、"];
+const AFTER: &[&str] = &[
+    "", "", ".", ",", ";", ":", "!", "?", ")", "]", ">", "\"", "'", "/", "»", "”", "—", "…", "。", "、",
+];
 /// Between the words of a text.
 const JOINERS: &[&str] = &[" ", " ", " ", "\n", "\t", " é ", " 日本 ", " — "];
 
@@ -83,10 +87,15 @@ fn secret_g() -> impl Strategy<Value = G<String>> {
 fn pii_item() -> impl Strategy<Value = G<String>> {
     // Random hosts: a word there would make pieces such as `customer` that
     // also occur as ordinary data.
-    let email = (any::<u64>(), any::<u32>(), prop::sample::select(&["com", "org", "io"][..])).prop_map(|(n, host, tld)| {
-        let host = b62(u128::from(host) | 1 << 24).to_lowercase();
-        format!("{}@{host}.{tld}", b62(n as u128 | 1 << 40).to_lowercase())
-    });
+    let email = (
+        any::<u64>(),
+        any::<u32>(),
+        prop::sample::select(&["com", "org", "io"][..]),
+    )
+        .prop_map(|(n, host, tld)| {
+            let host = b62(u128::from(host) | 1 << 24).to_lowercase();
+            format!("{}@{host}.{tld}", b62(n as u128 | 1 << 40).to_lowercase())
+        });
     let card = (any::<u64>(), 0..3u8).prop_map(|(n, style)| card_number(n, style));
     let ssn = (1..=899u32, 1..=99u32, 1..=9999u32)
         .prop_filter("valid area", |(a, _, _)| *a != 666)
@@ -123,7 +132,10 @@ fn pii() -> impl Strategy<Value = G<String>> {
 /// Free text: words with PII items among them.
 fn pii_text() -> impl Strategy<Value = G<String>> {
     prop::collection::vec(
-        (prop_oneof![3 => word().prop_map(|w| (w, vec![])), 2 => pii()], prop::sample::select(JOINERS)),
+        (
+            prop_oneof![3 => word().prop_map(|w| (w, vec![])), 2 => pii()],
+            prop::sample::select(JOINERS),
+        ),
         0..6,
     )
     .prop_map(|parts| {
@@ -161,7 +173,14 @@ fn secret_node() -> impl Strategy<Value = G<Node>> {
 /// Entries keyed by a form field (a unit enum variant): the values of
 /// sensitive fields are secret, comments carry PII.
 fn form_entries() -> impl Strategy<Value = G<BTreeMap<FormField, String>>> {
-    let field = prop::sample::select(&[FormField::Password, FormField::ApiKey, FormField::Comment, FormField::Email][..]);
+    let field = prop::sample::select(
+        &[
+            FormField::Password,
+            FormField::ApiKey,
+            FormField::Comment,
+            FormField::Email,
+        ][..],
+    );
     prop::collection::vec((field, secret(), pii_text()), 0..4).prop_map(|entries| {
         let mut secrets = Vec::new();
         let mut map = BTreeMap::new();
@@ -245,11 +264,19 @@ fn vault() -> impl Strategy<Value = G<Vault>> {
         sensitive_key().prop_map(|k| (VaultKey::Plain(k), true, vec![])),
         pii_item().prop_map(|(t, s)| (VaultKey::Plain(t), false, s)),
         sensitive_key().prop_map(|k| (VaultKey::Header(HeaderName(k)), true, vec![])),
-        prop::sample::select(&[FormField::Password, FormField::ApiKey, FormField::Email][..])
-            .prop_map(|f| (VaultKey::Field(f), f.sensitive(), vec![])),
+        prop::sample::select(&[FormField::Password, FormField::ApiKey, FormField::Email][..]).prop_map(|f| (
+            VaultKey::Field(f),
+            f.sensitive(),
+            vec![]
+        )),
     ];
-    (word(), secret(), pii_text(), prop::collection::vec((key, secret()), 0..4)).prop_map(
-        |(label, secret, (memo, mut secrets), entries)| {
+    (
+        word(),
+        secret(),
+        pii_text(),
+        prop::collection::vec((key, secret()), 0..4),
+    )
+        .prop_map(|(label, secret, (memo, mut secrets), entries)| {
             secrets.push(secret.clone().into_bytes());
             let entries = entries
                 .into_iter()
@@ -272,25 +299,32 @@ fn vault() -> impl Strategy<Value = G<Vault>> {
                 },
                 secrets,
             )
-        },
-    )
+        })
 }
 
 fn profile() -> impl Strategy<Value = G<Profile>> {
-    (word(), pii_text(), form_entries(), header_entries(), vault(), secret_g()).prop_map(
-        |(name, (bio, mut secrets), (fields, s1), (headers, s2), (vault, s3), (api_key, s4))| {
-            secrets.extend(s1.into_iter().chain(s2).chain(s3).chain(s4));
-            let profile = Profile {
-                name,
-                bio,
-                fields,
-                headers: headers.into_iter().collect(),
-                vault,
-                api_key,
-            };
-            (profile, secrets)
-        },
+    (
+        word(),
+        pii_text(),
+        form_entries(),
+        header_entries(),
+        vault(),
+        secret_g(),
     )
+        .prop_map(
+            |(name, (bio, mut secrets), (fields, s1), (headers, s2), (vault, s3), (api_key, s4))| {
+                secrets.extend(s1.into_iter().chain(s2).chain(s3).chain(s4));
+                let profile = Profile {
+                    name,
+                    bio,
+                    fields,
+                    headers: headers.into_iter().collect(),
+                    vault,
+                    api_key,
+                };
+                (profile, secrets)
+            },
+        )
 }
 
 fn node() -> impl Strategy<Value = G<Node>> {
@@ -346,7 +380,12 @@ pub fn case(bulk: usize) -> impl Strategy<Value = Case> {
         secret(),
     )
         .prop_map(
-            |(((node, mut secrets), (account, s1), (profile, s2), ((bulk_one, s3), copies)), (id, key, note), boom, pw)| {
+            |(
+                ((node, mut secrets), (account, s1), (profile, s2), ((bulk_one, s3), copies)),
+                (id, key, note),
+                boom,
+                pw,
+            )| {
                 secrets.extend(s1.into_iter().chain(s2));
                 if copies > 0 {
                     secrets.extend(s3);

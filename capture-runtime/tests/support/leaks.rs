@@ -71,7 +71,11 @@ impl Needles {
             bloom: vec![0; (1 << BLOOM_BITS) / 64],
         };
         for (i, s) in secrets.iter().enumerate() {
-            assert!(s.len() >= PIECE, "secret {:?} is too short to search for", String::from_utf8_lossy(s));
+            assert!(
+                s.len() >= PIECE,
+                "secret {:?} is too short to search for",
+                String::from_utf8_lossy(s)
+            );
             for at in 0..=s.len() - PIECE {
                 let piece = match &s[at..] {
                     rest if !rest[..PIECE].iter().all(u8::is_ascii_digit) => &rest[..PIECE],
