@@ -214,12 +214,14 @@ use strategies::{case, Case};
 /// and the log lines; `Err` names the first piece of a secret found. Every
 /// file with content under the store must have been seen as a temp file
 /// first (so the temp files seen are all there were), and is not searched
-/// twice. Returns how many files there are under the store.
-fn check_no_leak(dir: &Path, logs: &LogRecorder, secrets: &[Vec<u8>]) -> Result<usize, TestCaseError> {
+/// twice. Returns how many files there are under the store, and whether
+/// the size limit dropped something (a `too_large` slot or marker).
+fn check_no_leak(dir: &Path, logs: &LogRecorder, secrets: &[Vec<u8>]) -> Result<(usize, bool), TestCaseError> {
     let mut all = take_temp_files();
     let mut stored = Vec::new();
     files(dir, &mut stored);
     let n_stored = stored.len();
+    let too_large = stored.iter().any(|(_, b)| b.windows(9).any(|w| w == b"too_large"));
     for (name, bytes) in stored {
         if !all.iter().any(|(_, b)| *b == bytes) {
             // Lock files are created empty, not through a temp file.
@@ -247,7 +249,7 @@ fn check_no_leak(dir: &Path, logs: &LogRecorder, secrets: &[Vec<u8>]) -> Result<
             return Err(TestCaseError::fail(needles.describe(hit, name, bytes)));
         }
     }
-    Ok(n_stored)
+    Ok((n_stored, too_large))
 }
 
 static CALLS: AtomicU64 = AtomicU64::new(0);
@@ -258,13 +260,14 @@ fn run(cases: u32, config: Config, bulk: usize) {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let logs = LogRecorder::install();
     watch_temp_files();
+    let config_has_limit = config.max_size.is_some();
     let root = support::tempdir();
     let dir = root.path().join("store");
     configure(Config {
         dir: Some(dir.clone()),
         ..config
     });
-    let written = Arc::new(Mutex::new(0usize));
+    let written = Arc::new(Mutex::new((0usize, 0usize)));
     let w = written.clone();
     let mut runner = proptest::test_runner::TestRunner::new(PropConfig {
         cases,
@@ -290,14 +293,24 @@ fn run(cases: u32, config: Config, bulk: usize) {
             // The function behaves exactly as written.
             prop_assert_eq!(format!("{out:?}"), format!("{:?}", c.node));
             capture_runtime::flush();
-            let stored = check_no_leak(&dir, &logs, &c.secrets)?;
+            let (stored, too_large) = check_no_leak(&dir, &logs, &c.secrets)?;
             // The capture happened: at least the record and some objects.
             prop_assert!(stored >= 3, "only {} files written", stored);
-            *w.lock().unwrap() += 1;
+            let mut w = w.lock().unwrap();
+            w.0 += 1;
+            w.1 += usize::from(too_large);
             Ok(())
         })
         .unwrap();
-    assert_eq!(*written.lock().unwrap(), cases as usize);
+    let (written, too_large) = *written.lock().unwrap();
+    assert_eq!(written, cases as usize);
+    if config_has_limit {
+        // The size limit really cut arguments short in a good share of cases.
+        assert!(
+            too_large * 5 >= written,
+            "{too_large} of {written} cases hit the size limit"
+        );
+    }
     // The withheld serializer error was reported, without its message.
     let reported = capture_runtime::config::reported_messages();
     assert!(
@@ -336,5 +349,5 @@ fn no_secret_reaches_disk_or_logs_production() {
         sample_rate: Some(1.0),
         ..Config::production()
     };
-    run(1_000, config, 60);
+    run(1_000, config, 150);
 }

@@ -371,7 +371,7 @@ fn node() -> impl Strategy<Value = G<Node>> {
 }
 
 /// One call's arguments; `bulk` copies of an account make a large argument
-/// (over the production preset's size limit past about 40 copies).
+/// (over the production preset's 16 KiB size limit past about 65 copies).
 pub fn case(bulk: usize) -> impl Strategy<Value = Case> {
     (
         (node(), account(), profile(), (account(), 0..=bulk)),
