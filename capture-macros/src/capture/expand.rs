@@ -176,8 +176,8 @@ pub(super) fn site_options(opts: &Options, f: &Function, func: &ItemFn, pv: &Tok
         quote!(&[#(#s),*])
     };
     let ignore = names(&opts.ignore);
-    let redact = names(&opts.redact);
-    let allow = names(&opts.allow);
+    let (redact, allow) = (&opts.redact, &opts.allow);
+    let (redact, allow) = (quote!(&[#(#redact),*]), quote!(&[#(#allow),*]));
     let ret = opts.ret.is_some() && f.ret.is_some();
     quote! {
         #pv::SiteOptions {

@@ -34,6 +34,9 @@ pub struct EncodeCtx<'p> {
     pub report: EncodeReport,
     /// Per-call state of `Reducible` encoding (shared-pointer memo, explain trace).
     pub(crate) reduce: crate::reduce::EncodeState,
+    /// A reducible value's tree is being built and will get one pass of the
+    /// policy when it is done ([`Self::begin_policy_pass`]).
+    pub(super) policy_pass: bool,
 }
 
 /// What the encoder did besides encoding.
@@ -71,6 +74,7 @@ impl<'p> EncodeCtx<'p> {
             want_bytes: false,
             report: EncodeReport::default(),
             reduce: Default::default(),
+            policy_pass: false,
         }
     }
 
@@ -85,6 +89,7 @@ impl<'p> EncodeCtx<'p> {
             want_bytes: false,
             report: EncodeReport::default(),
             reduce: Default::default(),
+            policy_pass: false,
         }
     }
 
@@ -113,6 +118,7 @@ impl<'p> EncodeCtx<'p> {
         self.path.push(Seg::Field(root));
         self.size = 0;
         self.error_path = None;
+        self.policy_pass = false;
     }
 
     /// The current path, as `order.items[2].card`.
@@ -642,11 +648,8 @@ impl ser::SerializeMap for MapBuilder<'_, '_> {
             .key
             .take()
             .ok_or_else(|| EncodeError::Custom("map value without key".into()))?;
-        let sensitive = match &key {
-            Value::Str(s) => self.ctx.name_sensitive(s),
-            Value::Char(c) => self.ctx.name_sensitive(c.encode_utf8(&mut [0; 4])),
-            _ => false,
-        };
+        // A newtype or unit-variant key is its name on the wire: it counts too.
+        let sensitive = key.key_name().is_some_and(|n| self.ctx.name_sensitive(&n));
         let value = if sensitive {
             let k = key.key_text();
             self.ctx.path.push(Seg::Key(k.clone()));
@@ -824,11 +827,10 @@ impl EncodeCtx<'_> {
     ) -> Result<Value, EncodeError> {
         let text = key.key_text();
         self.path.push(Seg::Key(text.clone()));
-        let v = match key {
-            Value::Str(_) | Value::Char(_) if self.name_sensitive(&text) => {
-                Ok(self.redacted_marker_of(&text, type_name))
-            }
-            _ => f(self),
+        let v = if key.key_name().is_some_and(|n| self.name_sensitive(&n)) {
+            Ok(self.redacted_marker_of(&text, type_name))
+        } else {
+            f(self)
         };
         self.path.pop();
         v
