@@ -150,6 +150,11 @@ pub(crate) fn body(
         exec = quote!(let __capture_exec = __cx.__executor(););
         call = quote!(#pv::replay::run_future(&__capture_exec, #call));
     }
+    let unit = if f.ret.is_none() {
+        quote!(__cx.__unit_output();)
+    } else {
+        quote!()
+    };
     let generic_ret = if out_generic {
         quote!(__cx.__generic_ret(::core::any::type_name::<#out_ty>())?;)
     } else {
@@ -251,6 +256,7 @@ pub(crate) fn body(
             __l((#(#loaded,)*));
             return ::core::option::Option::Some(());
         }
+        #unit
         #generic_ret
         #exec
         #[allow(clippy::redundant_closure_call)]

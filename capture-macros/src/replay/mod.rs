@@ -150,7 +150,8 @@ fn options(e: &Entry) -> TokenStream {
 fn probe(e: &Entry) -> TokenStream {
     let probe = &e.probe;
     let named = e.types_named;
-    quote!(#probe(::capture_test::__private::TypesNamed::<#named>);)
+    let marker = quote::quote_spanned!(e.span=> ::capture_test::__private::TypesNamed::<#named>);
+    quote!(#probe(#marker);)
 }
 
 /// The options expression and the `fn(&mut ReplayCx)` closure of one entry.

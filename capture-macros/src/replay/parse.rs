@@ -26,6 +26,8 @@ pub(crate) struct Entry {
     pub probe: TokenStream,
     /// Whether the entry names type parameters of the function (`f::<u32>`).
     pub types_named: bool,
+    /// Where the path is, for errors about it.
+    pub span: proc_macro2::Span,
     pub check: CheckKind,
     pub stand_ins: Vec<(LitStr, Expr)>,
     /// `executor(expr)`: drives `async fn`s.
@@ -197,6 +199,7 @@ impl Entry {
             adapter,
             probe,
             types_named,
+            span: syn::spanned::Spanned::span(&expr),
             check: CheckKind::Auto,
             stand_ins: Vec::new(),
             executor: None,

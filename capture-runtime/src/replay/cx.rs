@@ -55,6 +55,8 @@ pub struct ReplayCx<'a> {
     pub(super) view_rebuild: RebuildCtx,
     /// The function is `async` (its future was driven by the executor).
     is_async: bool,
+    /// The function returns `()`: there is no return value to record or check.
+    pub(super) unit_output: bool,
 }
 
 impl<'a> ReplayCx<'a> {
@@ -98,6 +100,7 @@ impl<'a> ReplayCx<'a> {
             rebuild: RebuildCtx::new(),
             view_rebuild: RebuildCtx::new(),
             is_async: false,
+            unit_output: false,
         }
     }
 
@@ -196,6 +199,13 @@ impl<'a> ReplayCx<'a> {
         }
     }
 
+    /// Adapter: the function returns `()` (`=> ret` then checks the
+    /// after-states only, with its tolerance).
+    #[doc(hidden)]
+    pub fn __unit_output(&mut self) {
+        self.unit_output = true;
+    }
+
     /// Adapter: the executor for an `async fn` (the function is async).
     #[doc(hidden)]
     pub fn __executor(&mut self) -> Option<Executor> {
@@ -227,7 +237,7 @@ impl<'a> ReplayCx<'a> {
         if !self.running() {
             return None;
         }
-        if self.opts.check == super::Check::Ret && call.metadata().ret.is_none() && self.mode != Mode::Compare {
+        if self.opts.check == super::Check::Ret && call.metadata().ret.is_none() && !self.unit_output {
             return self.skip(
                 "no return value was recorded: add `ret` to #[capture_args(..)] and re-record, or check with `=> snapshot` or a closure"
                     .into(),

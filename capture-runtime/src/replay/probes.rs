@@ -62,6 +62,7 @@ pub struct TypesNamed<const NAMED: bool>;
     note = "write the entry with a turbofish, e.g. `stats::largest::<u32>`; captures recorded at other types are skipped with the reason"
 )]
 pub trait NamesItsTypes {}
+#[diagnostic::do_not_recommend]
 impl NamesItsTypes for TypesNamed<true> {}
 
 /// Borrow a value as `&dyn Debug` when its type has `Debug`.
