@@ -85,10 +85,7 @@ fn discover_noted(opts: &ReplayOptions, adapter: Adapter) -> Result<(String, Vec
             Some(Found { call, notes })
         })
         .collect();
-    Ok((
-        format!("`{}` in {}", located.function, located.store.describe()),
-        found,
-    ))
+    Ok((format!("`{}` in {}", located.function, located.store.describe()), found))
 }
 
 /// Whether two stored calls with the same inputs recorded the same result.
@@ -282,7 +279,8 @@ impl Harness {
 
     /// Add a plain test of your own (it runs, filters and lists like the replays).
     pub fn add_test(&mut self, name: impl Into<String>, test: impl FnOnce() -> Result<(), String> + Send + 'static) {
-        self.trials.push(Trial::test(name, move || test().map_err(Failed::from)));
+        self.trials
+            .push(Trial::test(name, move || test().map_err(Failed::from)));
     }
 
     /// The trials built so far (names, for tests of the harness).
@@ -326,7 +324,7 @@ impl Harness {
 
 fn run_anyway(reason: &str) -> String {
     format!(
-        "this capture cannot be replayed: {reason}\n(it is listed as ignored, and fails only because ignored tests were asked to run)"
+        "cannot be replayed: {reason}\n(it is listed as ignored, and fails only because ignored tests were asked to run)"
     )
 }
 

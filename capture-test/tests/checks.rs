@@ -92,7 +92,9 @@ fn return_values_use_partial_eq_and_show_both_sides() {
         "{message}"
     );
     assert!(
-        message.contains("  recorded (Debug): Quote { cents: 100, hits: 0 }\n  now (Debug):      Quote { cents: 105, hits: "),
+        message.contains(
+            "  recorded (Debug): Quote { cents: 100, hits: 0 }\n  now (Debug):      Quote { cents: 105, hits: "
+        ),
         "{message}"
     );
 }
@@ -122,7 +124,9 @@ fn floats_within_a_tolerance_end_to_end() {
     assert!(message.contains("return: recorded 2.5, now 2.50000000000"), "{message}");
     let message = failed(&replay_outcomes!(scale));
     assert!(
-        message.contains("`&mut v` after the call differs from the recorded after-state:\n  v[0]: recorded 3.0, now 3.00000000000"),
+        message.contains(
+            "`&mut v` after the call differs from the recorded after-state:\n  v[0]: recorded 3.0, now 3.00000000000"
+        ),
         "{message}"
     );
     // Within 1e-9 (relative above 1): both pass, the after-state too.
@@ -139,7 +143,9 @@ fn unit_functions_record_and_check_mut_after_states() {
     let root = init();
     let mut v = vec![3, 1, 3];
     normalize(&mut v);
-    let call = capture_runtime::CaptureLoader::new(root).latest("checks::normalize").unwrap();
+    let call = capture_runtime::CaptureLoader::new(root)
+        .latest("checks::normalize")
+        .unwrap();
     assert!(!call.has_ret());
     assert_eq!(call.metadata().after.len(), 1, "after-state recorded without `ret`");
     let after = &call.metadata().after[0];

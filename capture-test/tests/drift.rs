@@ -101,7 +101,10 @@ pub fn note_len_v2(note: &v2::Note) -> usize {
 
 #[capture_args(ret, name = "drift::make_line")]
 pub fn make_line_v1(sku: &str) -> v1::Line {
-    v1::Line { sku: sku.into(), qty: 1 }
+    v1::Line {
+        sku: sku.into(),
+        qty: 1,
+    }
 }
 #[capture_args(ret, name = "drift::make_line")]
 pub fn make_line_v2(sku: &str) -> v2::Line {
@@ -219,7 +222,10 @@ fn a_changed_return_type_is_drift_not_a_value_difference() {
         fingerprint::<v1::Line>(),
         fingerprint::<v2::Line>(),
     );
-    assert!(message.contains(&expected_head), "{message}\n--- expected ---\n{expected_head}");
+    assert!(
+        message.contains(&expected_head),
+        "{message}\n--- expected ---\n{expected_head}"
+    );
 }
 
 #[test]
@@ -233,5 +239,8 @@ fn a_recorded_receiver_has_a_fingerprint_too() {
         fingerprint::<v1::Counter>(),
         fingerprint::<v2::Counter>(),
     );
-    assert!(message.contains(&expected_head), "{message}\n--- expected ---\n{expected_head}");
+    assert!(
+        message.contains(&expected_head),
+        "{message}\n--- expected ---\n{expected_head}"
+    );
 }

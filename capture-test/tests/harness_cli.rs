@@ -132,7 +132,7 @@ fn check_cli() -> Result<(), String> {
     let (stdout, _) = text(&forced);
     ensure(
         !forced.status.success()
-            && stdout.contains("this capture cannot be replayed: argument `secret_word`")
+            && stdout.contains("cannot be replayed: argument `secret_word`")
             && stdout.contains("0 passed; 1 failed"),
         "a skipped capture run with --ignored fails with its reason",
         &forced,

@@ -92,7 +92,13 @@ fn load_args_reports_what_cannot_be_rebuilt_and_takes_stand_ins() {
         other => panic!("{other:?}"),
     }
     let (account,) = load_args!(account_id with { account.secret = "test" }, &call).unwrap();
-    assert_eq!(account, Account { id: 5, secret: "test".into() });
+    assert_eq!(
+        account,
+        Account {
+            id: 5,
+            secret: "test".into()
+        }
+    );
 }
 
 #[test]
@@ -102,7 +108,8 @@ fn assert_ret_eq_fails_with_the_replay_id_and_the_difference() {
     let call = calls_of!(halve).unwrap().pop().unwrap();
     assert_ret_eq!(halve, &call, 5u64);
     let id = capture_runtime::replay::replay_id(&call);
-    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| assert_ret_eq!(halve, &call, 6u64))).unwrap_err();
+    let panic =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| assert_ret_eq!(halve, &call, 6u64))).unwrap_err();
     let text = panic.downcast_ref::<String>().cloned().unwrap_or_default();
     assert!(
         text.starts_with(&format!("replay of `helpers::halve` capture {id} failed:\nthe return value differs from the recorded one:\n  return: recorded 5, now 6")),

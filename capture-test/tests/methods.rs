@@ -132,7 +132,9 @@ fn mut_self_after_state_is_recorded_and_compared() {
     let message = failed(&replay_outcomes!(Tally::bump));
     STEP.store(1, Ordering::SeqCst);
     assert!(
-        message.contains("`&mut self` after the call differs from the recorded after-state:\n  self.count: recorded 2, now 6"),
+        message.contains(
+            "`&mut self` after the call differs from the recorded after-state:\n  self.count: recorded 2, now 6"
+        ),
         "{message}"
     );
 }
@@ -159,5 +161,11 @@ fn generic_functions_recorded_at_another_type_are_skipped() {
     );
     // Listed at the other type, the other capture replays.
     let at_i64 = replay_outcomes!(largest::<i64> => ret);
-    assert_eq!(at_i64.iter().filter(|(_, o)| matches!(o, ReplayOutcome::Passed { .. })).count(), 1);
+    assert_eq!(
+        at_i64
+            .iter()
+            .filter(|(_, o)| matches!(o, ReplayOutcome::Passed { .. }))
+            .count(),
+        1
+    );
 }

@@ -107,7 +107,9 @@ fn pii_redacted_text_is_skipped_unless_supplied_or_replayed_as_recorded() {
     let outcomes = replay_outcomes!(customer_id redacted_as_recorded);
     match &outcomes[..] {
         [(_, ReplayOutcome::Passed { notes })] => assert!(
-            notes.iter().any(|n| n.contains("PII redacted at capture time, replayed as recorded: c.email (pii:email)")),
+            notes
+                .iter()
+                .any(|n| n.contains("PII redacted at capture time, replayed as recorded: c.email (pii:email)")),
             "{notes:?}"
         ),
         other => panic!("{other:#?}"),
@@ -121,7 +123,9 @@ fn redacted_parts_of_a_return_value_are_reported_not_counted_equal() {
     let outcomes = replay_outcomes!(contact);
     match &outcomes[..] {
         [(_, ReplayOutcome::Passed { notes })] => assert!(
-            notes.iter().any(|n| n.starts_with("not compared in the return value") && n.contains("return.email (pii:email)")),
+            notes
+                .iter()
+                .any(|n| n.starts_with("not compared in the return value") && n.contains("return.email (pii:email)")),
             "{notes:?}"
         ),
         other => panic!("{other:#?}"),

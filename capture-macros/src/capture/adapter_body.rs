@@ -225,7 +225,10 @@ pub(crate) fn body(
             },
         )
     } else {
-        (quote!(::core::option::Option::None), quote!(::core::option::Option::None))
+        (
+            quote!(::core::option::Option::None),
+            quote!(::core::option::Option::None),
+        )
     };
     let out_arg = if f.ret_has_impl_trait {
         quote!()

@@ -130,7 +130,7 @@ pub(crate) fn expand(opts: &Options, f: &Function, mut func: ItemFn) -> TokenStr
             let schema = super::adapter_body::schema_probe(
                 &quote!(&__capture_ret),
                 &pv,
-                !(f.ret_concrete && !f.ret_has_impl_trait),
+                !f.ret_concrete || f.ret_has_impl_trait,
             );
             quote!(__capture_guard.ret_with_schema(#pv::type_name_of(&__capture_ret), #schema, #enc_ret);)
         } else {

@@ -40,7 +40,10 @@ pub(super) fn expand(attr: TokenStream, mut block: ItemImpl, shims: bool) -> Tok
         ));
     }
     if let Some((Some(bang), ..)) = &block.trait_ {
-        errors.push(syn::Error::new_spanned(bang, "a negative impl has no methods to capture"));
+        errors.push(syn::Error::new_spanned(
+            bang,
+            "a negative impl has no methods to capture",
+        ));
     }
     let trait_path: Option<Path> = block.trait_.as_ref().map(|(_, p, _)| p.clone());
     let mut items = Vec::new();

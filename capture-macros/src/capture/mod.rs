@@ -31,7 +31,9 @@ fn entry_with(attr: TokenStream, item: TokenStream, shims: bool) -> TokenStream 
         Err(e) => {
             let mut out = syn::Error::new(
                 e.span(),
-                format!("#[capture_args] goes on a function (free fn, method or associated fn) or on an `impl` block: {e}"),
+                format!(
+                    "#[capture_args] goes on a function (free fn, method or associated fn) or on an `impl` block: {e}"
+                ),
             )
             .to_compile_error();
             out.extend(item);

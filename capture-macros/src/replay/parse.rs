@@ -80,7 +80,10 @@ impl Parse for Entry {
                     "redacted_as_recorded" => {
                         let kw: Ident = input.parse()?;
                         if entry.redacted_as_recorded {
-                            return Err(syn::Error::new(kw.span(), "give `redacted_as_recorded` once per function"));
+                            return Err(syn::Error::new(
+                                kw.span(),
+                                "give `redacted_as_recorded` once per function",
+                            ));
                         }
                         entry.redacted_as_recorded = true;
                         continue;
@@ -172,12 +175,7 @@ impl Entry {
                 let trait_name = trait_segs.last().map(|s| s.ident.to_string());
                 let (a, p) = adapter_names(&fn_name, trait_name.as_deref(), span);
                 let trait_text: Vec<String> = trait_segs.iter().map(|s| compact(*s)).collect();
-                let label = format!(
-                    "<{} as {}>::{}",
-                    compact(ty),
-                    trait_text.join("::"),
-                    compact(rest[0])
-                );
+                let label = format!("<{} as {}>::{}", compact(ty), trait_text.join("::"), compact(rest[0]));
                 (label, quote!(<#ty>::#a #args), quote!(<#ty>::#p))
             }
             None => {

@@ -158,7 +158,8 @@ impl ReplayCx<'_> {
         }
         let base = |t: &str| t.split('<').next().unwrap_or(t).to_owned();
         // `self` of a generic `impl`: the same type with other parameters.
-        let same_base = spec.name == "self" && base(&rec.type_name) == base(spec.type_name) && rec.type_name.contains('<');
+        let same_base =
+            spec.name == "self" && base(&rec.type_name) == base(spec.type_name) && rec.type_name.contains('<');
         (spec.generic || same_base).then(|| {
             format!(
                 "argument `{}` was recorded as `{}`, but this entry replays it as `{}`: list `{}` with the type parameters it was recorded at",
@@ -172,7 +173,8 @@ impl ReplayCx<'_> {
     /// recorded when the entry opts in; parts redacted by name were not
     /// stored at all.
     fn uncovered_redactions(&mut self, rec: &ArgRecord) -> Option<String> {
-        let (pii, gone): (Vec<&(String, String)>, Vec<&(String, String)>) = rec
+        type Parts<'r> = Vec<&'r (String, String)>;
+        let (pii, gone): (Parts<'_>, Parts<'_>) = rec
             .redacted
             .iter()
             .filter(|(path, _)| !self.opts.stand_ins.covers(path))

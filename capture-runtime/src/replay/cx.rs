@@ -121,7 +121,10 @@ impl<'a> ReplayCx<'a> {
 
     /// The outcome, once the adapter has run. After [`Self::probe`], a
     /// capture that would be replayed is reported as passed.
-    pub fn finish(self) -> ReplayOutcome {
+    pub fn finish(mut self) -> ReplayOutcome {
+        // Copies of arguments rebuilt for a check closure repeat their notes.
+        let mut seen = std::collections::HashSet::new();
+        self.notes.retain(|n| seen.insert(n.clone()));
         let function = self
             .located
             .as_ref()

@@ -137,7 +137,8 @@ impl ReplayCx<'_> {
             if r.fingerprint != c.fingerprint {
                 let drift = self.drift(rec, type_name, schema, None).message();
                 if allow_drift() {
-                    self.notes.push(format!("drift tolerated (CAPTURE_ALLOW_DRIFT): {drift}"));
+                    self.notes
+                        .push(format!("drift tolerated (CAPTURE_ALLOW_DRIFT): {drift}"));
                 } else {
                     self.fail::<()>(drift);
                     return;

@@ -9,10 +9,8 @@
 use std::fmt::Debug;
 use std::future::Future;
 
-pub use super::schema::probe::{
-    SchemaFor, SchemaOf, TypeViaNone, TypeViaTrace, ViaNone, ViaSlice, ViaStr, ViaTrace,
-};
 use super::options::Executor;
+pub use super::schema::probe::{SchemaFor, SchemaOf, TypeViaNone, TypeViaTrace, ViaNone, ViaSlice, ViaStr, ViaTrace};
 use crate::capture::dispatch::Want;
 pub use crate::codec::Codec;
 use crate::record::Schema;
