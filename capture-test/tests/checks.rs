@@ -73,6 +73,14 @@ pub fn normalize(v: &mut Vec<u32>) {
     v.dedup();
 }
 
+static FLIP: AtomicU64 = AtomicU64::new(0);
+
+/// Not deterministic: the same input gives another result after a flip.
+#[capture_args(ret)]
+pub fn flaky(x: u64) -> u64 {
+    x + FLIP.load(Ordering::SeqCst)
+}
+
 #[capture_args]
 pub fn plain(x: u32) -> u32 {
     x * 2
@@ -163,6 +171,22 @@ fn passing_replays_say_what_was_not_checked() {
         [(_, ReplayOutcome::Passed { notes })] => assert_eq!(
             notes,
             &["no return value was recorded (add `ret` to #[capture_args(..)]): checked only that the call returns"]
+        ),
+        other => panic!("{other:#?}"),
+    }
+}
+
+#[test]
+fn same_inputs_with_other_results_are_one_test_with_a_note() {
+    init();
+    assert_eq!(flaky(1), 1);
+    FLIP.store(1, Ordering::SeqCst);
+    assert_eq!(flaky(1), 2);
+    let outcomes = replay_outcomes!(flaky);
+    match &outcomes[..] {
+        [(_, ReplayOutcome::Passed { notes })] => assert_eq!(
+            notes,
+            &["1 older stored call(s) with the same inputs recorded another outcome or return value (is the function deterministic?); the newest was replayed"]
         ),
         other => panic!("{other:#?}"),
     }

@@ -84,6 +84,11 @@ pub fn largest<T: PartialOrd + Copy + Serialize>(xs: &[T]) -> T {
     best
 }
 
+#[capture_args(ret)]
+pub fn parse_num<T: std::str::FromStr + Serialize>(text: &str) -> Option<T> {
+    text.parse().ok()
+}
+
 #[test]
 fn trait_impl_methods_replay_as_type_as_trait() {
     init();
@@ -167,5 +172,17 @@ fn generic_functions_recorded_at_another_type_are_skipped() {
             .filter(|(_, o)| matches!(o, ReplayOutcome::Passed { .. }))
             .count(),
         1
+    );
+}
+
+#[test]
+fn a_generic_return_type_must_be_the_recorded_one() {
+    init();
+    assert_eq!(parse_num::<u8>("7"), Some(7));
+    all_passed(&replay_outcomes!(parse_num::<u8> => ret));
+    let reason = common::skipped(&replay_outcomes!(parse_num::<i64> => ret));
+    assert_eq!(
+        reason,
+        "recorded returning `core::option::Option<u8>`, but this entry replays it returning `core::option::Option<i64>`: list `parse_num::<i64>` with the type parameters it was recorded at"
     );
 }

@@ -131,3 +131,22 @@ pub(super) fn qualify_self(func: &ItemFn, trait_path: &Path) -> ItemFn {
     Qualify(trait_path).visit_signature_mut(&mut f.sig);
     f
 }
+
+#[cfg(test)]
+mod tests {
+    use super::qualify_self;
+    use quote::ToTokens;
+
+    #[test]
+    fn associated_types_of_self_are_qualified_with_the_trait() {
+        let f: syn::ItemFn = syn::parse_quote! {
+            fn get(&self, k: Self::Key) -> Option<Vec<Self::Item>> { None }
+        };
+        let t: syn::Path = syn::parse_quote!(Store<u8>);
+        let q = qualify_self(&f, &t).sig.to_token_stream().to_string();
+        assert_eq!(
+            q,
+            "fn get (& self , k : < Self as Store < u8 > > :: Key) -> Option < Vec < < Self as Store < u8 > > :: Item > >"
+        );
+    }
+}

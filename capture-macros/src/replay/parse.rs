@@ -277,3 +277,41 @@ fn stand_in_path(input: ParseStream) -> syn::Result<LitStr> {
     }
     Ok(LitStr::new(&text, span))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Entry;
+
+    fn entry(text: &str) -> Entry {
+        syn::parse_str(text).unwrap_or_else(|e| panic!("{text}: {e}"))
+    }
+
+    #[test]
+    fn paths_name_the_adapter_the_probe_and_the_label() {
+        let e = entry("shop::largest::<u32> => ret");
+        assert_eq!(e.label, "shop::largest::<u32>");
+        assert_eq!(e.adapter.to_string(), "shop :: __capture_replay_largest :: < u32 >");
+        assert_eq!(e.probe.to_string(), "shop :: __capture_args_missing_on_largest");
+        assert!(e.types_named);
+
+        let e = entry("<Cart as shop::Pricing>::total with { self = 1 } executor(run) redacted_as_recorded");
+        assert_eq!(e.label, "<Cart as shop::Pricing>::total");
+        assert_eq!(e.adapter.to_string(), "< Cart > :: __capture_replay_Pricing__total");
+        assert_eq!(
+            e.probe.to_string(),
+            "< Cart > :: __capture_args_missing_on_Pricing__total"
+        );
+        assert!(!e.types_named && e.redacted_as_recorded && e.executor.is_some());
+        assert_eq!(e.stand_ins.len(), 1);
+    }
+
+    #[test]
+    fn modifiers_are_given_once() {
+        let err = syn::parse_str::<Entry>("f redacted_as_recorded redacted_as_recorded")
+            .err()
+            .unwrap();
+        assert_eq!(err.to_string(), "give `redacted_as_recorded` once per function");
+        let err = syn::parse_str::<Entry>("f executor(a) executor(b)").err().unwrap();
+        assert_eq!(err.to_string(), "give `executor(..)` once per function");
+    }
+}
