@@ -294,6 +294,23 @@ impl CallGuard {
         }
     }
 
+    /// [`Self::ret`] with the schema of the return type (a cached look-up),
+    /// so replay can tell what changed if the return type drifts.
+    pub fn ret_with_schema(
+        &mut self,
+        type_name: &'static str,
+        schema: Option<&'static crate::record::Schema>,
+        encode: impl FnOnce(&mut EncodeCtx<'_>) -> Encoded,
+    ) {
+        if let Some(f) = self.inner.as_mut() {
+            let mut ret = encode_arg(&f.resolved, "return", type_name, encode);
+            if matches!(ret.record.slot, Slot::Stored { .. }) {
+                ret.record.schema = schema.cloned();
+            }
+            f.call.ret = Some(ret);
+        }
+    }
+
     /// Record the state of a `&mut` argument after the call.
     pub fn after(
         &mut self,
