@@ -43,6 +43,39 @@ pub fn replay_main(input: TokenStream) -> TokenStream {
     replay::main(input.into()).into()
 }
 
+/// The replay harness of `replay_main!` as a value, for adding trials of
+/// your own before running it.
+///
+/// See `capture_test::replay_harness`.
+#[proc_macro]
+pub fn replay_harness(input: TokenStream) -> TokenStream {
+    replay::harness(input.into()).into()
+}
+
+/// The stored calls of one captured function, located through its adapter.
+///
+/// See `capture_test::calls_of`.
+#[proc_macro]
+pub fn calls_of(input: TokenStream) -> TokenStream {
+    replay::calls_of(input.into()).into()
+}
+
+/// The arguments of one stored call, rebuilt as the function's types.
+///
+/// See `capture_test::load_args`.
+#[proc_macro]
+pub fn load_args(input: TokenStream) -> TokenStream {
+    replay::load_args(input.into()).into()
+}
+
+/// Assert a value equals the return value recorded with a stored call.
+///
+/// See `capture_test::assert_ret_eq`.
+#[proc_macro]
+pub fn assert_ret_eq(input: TokenStream) -> TokenStream {
+    replay::assert_ret_eq(input.into()).into()
+}
+
 /// The replay outcomes of every stored call of one function (for hand-written tests).
 ///
 /// See `capture_test::replay_outcomes`.

@@ -36,7 +36,7 @@ pub struct CallRecord {
     /// The return value, when `ret` was on and the call returned.
     #[serde(default)]
     pub ret: Option<ArgRecord>,
-    /// State of `&mut` arguments after the call, when `ret` was on.
+    /// State of `&mut` arguments (and of a recorded `&mut self`) after the call, when it returned.
     #[serde(default)]
     pub after: Vec<ArgRecord>,
     /// How the call ended.

@@ -650,6 +650,11 @@ fn archive(seq: u32, body: &str) {
     let _ = (seq, body);
 }
 
+#[capture_args(retention = 100000)]
+fn audit(seq: u32, body: &str) {
+    let _ = (seq, body);
+}
+
 #[test]
 fn quota_evicts_oldest_calls_store_wide() {
     let quota = 64 * 1024;
@@ -657,22 +662,39 @@ fn quota_evicts_oldest_calls_store_wide() {
         quota: Some(quota),
         ..Config::default()
     });
+    // Two functions, interleaved (one `seq` counter across both), at
+    // different rates: eviction must follow time, not function.
     for seq in 0..400u32 {
-        archive(seq, &format!("{seq:>6} {}", "z".repeat(400)));
+        let body = format!("{seq:>6} {}", "z".repeat(400));
+        if seq % 3 == 0 {
+            audit(seq, &body);
+        } else {
+            archive(seq, &body);
+        }
     }
     let store = CaptureLoader::new(dir.path()).store().clone();
     let usage = store.disk_usage().unwrap();
     // Enforced within one flush interval (quota / 16 bytes, 32 writes).
     assert!(usage <= quota + quota / 8, "{usage} > {quota}");
-    let kept: Vec<u32> = calls(dir.path(), "archive")
-        .iter()
-        .map(|c| c.arg::<u32>("seq").unwrap())
-        .collect();
-    // Oldest first: what is left is the newest run of calls.
+    let seqs = |f: &str| -> Vec<u32> {
+        calls(dir.path(), f)
+            .iter()
+            .map(|c| c.arg::<u32>("seq").unwrap())
+            .collect()
+    };
+    let (archived, audited) = (seqs("archive"), seqs("audit"));
+    assert!(
+        !archived.is_empty() && !audited.is_empty(),
+        "both functions keep their newest calls"
+    );
+    let mut kept: Vec<u32> = archived.iter().chain(&audited).copied().collect();
+    kept.sort_unstable();
+    // Oldest first across both functions: what is left is the newest run of
+    // calls, whichever function made them.
     assert!(kept.len() > 20 && kept.len() < 400, "{}", kept.len());
     assert_eq!(kept, ((400 - kept.len() as u32)..400).collect::<Vec<_>>());
     // Every kept call still has its objects; evicted calls took theirs along.
-    for c in calls(dir.path(), "archive") {
+    for c in calls(dir.path(), "archive").iter().chain(&calls(dir.path(), "audit")) {
         c.arg::<String>("body").unwrap();
     }
     let objects = count_files(&dir.path().join("objects"));

@@ -1,12 +1,13 @@
 //! The environment layer: `CAPTURE_IGNORE_ARGS`, `CAPTURE_SAMPLE_RATE`,
-//! `CAPTURE_DETECTORS`, `CAPTURE_SAMPLE_BY`, `CAPTURE_QUOTA`,
+//! `CAPTURE_DETECTORS` (detectors, and a user filter turned off by name),
+//! `CAPTURE_SAMPLE_BY`, `CAPTURE_QUOTA`,
 //! `CAPTURE_PRODUCTION`. The environment is read once per process, so this
 //! binary sets it before the first capture, in its only test.
 
 use capture_runtime::config::{EnvConfig, SampleBy};
-use capture_runtime::filter::{DetectorSet, PiiKind};
+use capture_runtime::filter::{DetectorSet, PiiKind, Policy};
 use capture_runtime::record::Slot;
-use capture_runtime::{capture_args, CaptureError, CaptureLoader};
+use capture_runtime::{capture_args, configure, CaptureError, CaptureLoader, Config};
 
 #[capture_args]
 fn notify(note: &str, text: &str, n: u32) {
@@ -24,10 +25,28 @@ fn environment_variables_apply_and_bad_values_are_errors() {
     std::env::set_var("CAPTURE_DIR", dir.path());
     std::env::set_var("CAPTURE_IGNORE_ARGS", "note, other");
     std::env::set_var("CAPTURE_SAMPLE_RATE", "0.5");
-    std::env::set_var("CAPTURE_DETECTORS", "all,-email");
+    std::env::set_var("CAPTURE_DETECTORS", "all,-email,-internal_host,-no_such_filter");
+    // Two filters in the base policy: the environment turns one off by name.
+    configure(Config {
+        policy: Some(
+            Policy::default()
+                .filter("internal_host", |s: &str| {
+                    s.contains(".corp.internal")
+                        .then(|| s.replace("db1.corp.internal", "[REDACTED:internal_host]"))
+                })
+                .filter("ticket", |s: &str| {
+                    s.contains("TCK-").then(|| s.replace("TCK-42", "[REDACTED:ticket]"))
+                }),
+        ),
+        ..Config::default()
+    });
     let before = capture_runtime::stats().written;
     for n in 0..2000 {
-        notify("private", "ann@example.com 4111 1111 1111 1111", n);
+        notify(
+            "private",
+            "ann@example.com 4111 1111 1111 1111 db1.corp.internal TCK-42",
+            n,
+        );
     }
     // Start and end records count one write each.
     let captured = (capture_runtime::stats().written - before) as f64 / 2.0;
@@ -37,12 +56,21 @@ fn environment_variables_apply_and_bad_values_are_errors() {
     let calls = loader.load_all("notify").unwrap();
     let c = &calls[0];
     assert_eq!(c.arg_record("note").unwrap().slot, Slot::Ignored);
-    // The e-mail detector is off, the card detector on.
+    // The e-mail detector is off, the card detector on; the `internal_host`
+    // filter is off, the `ticket` filter on.
     assert_eq!(
         c.arg::<String>("text").unwrap(),
-        "ann@example.com [REDACTED:credit_card]"
+        "ann@example.com [REDACTED:credit_card] db1.corp.internal [REDACTED:ticket]"
     );
     assert!(capture_runtime::check_config().is_ok());
+    // A `-name` that is neither a detector nor a filter of the policy is reported.
+    let reported = capture_runtime::config::reported_messages();
+    assert!(
+        reported.iter().any(|m| m.contains("CAPTURE_DETECTORS")
+            && m.contains("-no_such_filter")
+            && m.contains("internal_host, ticket")),
+        "{reported:?}"
+    );
 
     // Parsing, with every problem reported (never a silent default).
     let env = |pairs: &'static [(&'static str, &'static str)]| {

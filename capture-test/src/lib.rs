@@ -36,23 +36,29 @@
 //! per distinct recorded input. The stored calls are found when the test
 //! binary starts (as datatest-stable does), so new captures are replayed
 //! without editing or touching any source file. A capture that cannot be
-//! replayed shows as `ignored (<reason>)` and is counted as ignored, never
-//! as passed. See the user guide's replay chapter for every option.
+//! replayed is listed as an ignored test (under `cargo test` and
+//! `cargo nextest` alike), with its reason printed when the binary runs; it
+//! is never passed. See the user guide's replay chapter for every option.
+//!
+//! `replay_harness!` builds the same harness as a value, for adding tests of
+//! your own (`Harness::add_test`) before `run()`.
 //!
 //! # Hand-written tests
 //!
 //! ```no_run
-//! # mod checkout { #[capture_runtime::capture_args(ret)] pub fn price(x: u32) -> u32 { x } }
+//! # mod checkout { #[capture_runtime::capture_args(ret)] pub fn price(cents: u64, discount: f64) -> u64 { cents } }
 //! #[test]
 //! fn prices_replay() {
 //!     capture_test::assert_replays!(checkout::price);
 //! }
 //!
 //! #[test]
-//! fn every_price_capture_is_positive() {
-//!     for call in capture_test::calls("checkout::price").unwrap() {
-//!         let x: u32 = call.arg("x").unwrap();
-//!         capture_test::assert_ret_eq(&call, &checkout::price(x));
+//! fn every_price_capture_is_below_its_input() {
+//!     for call in capture_test::calls_of!(checkout::price).unwrap() {
+//!         let (cents, discount) = capture_test::load_args!(checkout::price, &call).unwrap();
+//!         let out = checkout::price(cents, discount);
+//!         assert!(out <= cents);
+//!         capture_test::assert_ret_eq!(checkout::price, &call, out);
 //!     }
 //! }
 //! ```
@@ -60,23 +66,21 @@
 
 mod harness;
 
-use capture_runtime::replay::compare::{diff, render, Tolerance};
-use capture_runtime::value::Value;
-use capture_runtime::{CaptureError, CaptureLoader};
-use serde::Serialize;
-
-pub use capture_runtime::replay::{Check, ReplayOptions, ReplayOutcome, StandIns};
+pub use capture_runtime::replay::{Check, Executor, ReplayOptions, ReplayOutcome, StandIns};
 pub use capture_runtime::{CaptureLoader as Loader, CapturedCall};
-pub use harness::{discover, replay_one, Adapter, Harness};
+pub use harness::{discover, probe_one, replay_one, Adapter, Harness};
 
 /// Expands to a `fn main()` that runs one libtest-mimic test per stored call
 /// of each listed function (use it in a `harness = false` test target).
 ///
-/// Each entry is `path [with { arg = value, .. }] [=> check]`, where check is
-/// `ret`, `ret(tolerance = 1e-9)`, `snapshot` or a closure receiving the
-/// rebuilt inputs (by reference, `&str` for `&str` arguments, after-state for
+/// Each entry is `path [with { arg = value, .. }] [executor(..)]
+/// [redacted_as_recorded] [=> check]`, where check is `ret`,
+/// `ret(tolerance = 1e-9)`, `snapshot` or a closure receiving the rebuilt
+/// inputs (by reference, `&str` for `&str` arguments, after-state for
 /// `&mut`) and the output. Without a check, the recorded return value and
-/// `&mut` after-states are compared when they were recorded.
+/// `&mut` after-states are compared when they were recorded. A trait
+/// method is written `<Type as Trait>::method`; a generic function names its
+/// types, `largest::<u32>`.
 ///
 /// ```no_run
 /// # mod checkout {
@@ -86,6 +90,19 @@ pub use harness::{discover, replay_one, Adapter, Harness};
 /// capture_test::replay_main! { checkout::price, checkout::authorize with { password = "pw" } => snapshot }
 /// ```
 pub use capture_macros::replay_main;
+
+/// The [`Harness`] that [`replay_main!`] runs, as a value: add tests of your
+/// own, then `run()` it (in a `harness = false` test target).
+///
+/// ```no_run
+/// # mod checkout { #[capture_runtime::capture_args(ret)] pub fn price(cents: u64) -> u64 { cents } }
+/// fn main() {
+///     let mut harness = capture_test::replay_harness! { checkout::price };
+///     harness.add_test("price_is_captured", || Ok(()));
+///     harness.run()
+/// }
+/// ```
+pub use capture_macros::replay_harness;
 
 /// The `(test name, outcome)` of every stored call of one function, for
 /// tests that assert on replay results themselves (same entry syntax as
@@ -101,7 +118,8 @@ pub use capture_macros::replay_main;
 pub use capture_macros::replay_outcomes;
 
 /// Replay every stored call of the listed functions inside one `#[test]`;
-/// panics listing every failure, prints every skipped capture with its reason.
+/// panics listing every failure, or when no stored call was replayed at all;
+/// prints every skipped capture with its reason.
 ///
 /// ```no_run
 /// # mod checkout { #[capture_runtime::capture_args(ret)] pub fn price(x: u32) -> u32 { x } }
@@ -109,71 +127,82 @@ pub use capture_macros::replay_outcomes;
 /// ```
 pub use capture_macros::assert_replays;
 
-/// The stored calls of `function` (full id or unique suffix, e.g.
-/// `checkout::price`) in the default store of the crate under test
-/// (`CAPTURE_DIR`, else `$CARGO_MANIFEST_DIR/captures`), oldest first.
+/// The stored calls of a captured function, oldest first: a
+/// `Result<Vec<CapturedCall>, CaptureError>`, empty when none are stored.
+/// The store is found through the function's replay adapter, as replay
+/// finds it (`path = ..`, the capturing crate's folder, `CAPTURE_DIR`).
 ///
 /// ```no_run
-/// for call in capture_test::calls("checkout::price")? {
+/// # mod checkout { #[capture_runtime::capture_args(ret)] pub fn price(cents: u64, discount: f64) -> u64 { cents } }
+/// for call in capture_test::calls_of!(checkout::price)? {
 ///     let discount: f64 = call.arg("discount")?;
 ///     assert!((0.0..1.0).contains(&discount));
 /// }
 /// # Ok::<(), capture_runtime::CaptureError>(())
 /// ```
-pub fn calls(function: &str) -> Result<Vec<CapturedCall>, CaptureError> {
-    CaptureLoader::default_location()?.load_all(function)
-}
+pub use capture_macros::calls_of;
 
-/// Assert that `actual` equals the return value recorded with `call`
-/// (compared as encoded values; a mismatch lists each differing path).
+/// The arguments of one stored call rebuilt as the function's types: a
+/// `Result<(A, B, ..), LoadError>` (the receiver first when recorded;
+/// `String` for `&str`, `Vec<T>` for `&[T]`). Rebuilt exactly as a replay
+/// does (`Reducible`, shared `Rc`s, stand-ins from `with { .. }`); a call
+/// that cannot be replayed is a [`LoadError::NotReplayable`] with the reason.
+///
+/// ```no_run
+/// # mod checkout { #[capture_runtime::capture_args(ret)] pub fn price(cents: u64, discount: f64) -> u64 { cents } }
+/// for call in capture_test::calls_of!(checkout::price).unwrap() {
+///     let (cents, discount): (u64, f64) = capture_test::load_args!(checkout::price, &call).unwrap();
+///     assert_eq!(checkout::price(cents, discount), cents);
+/// }
+/// ```
+pub use capture_macros::load_args;
+
+/// Assert that a value equals the return value recorded with a stored call,
+/// compared exactly as a replay compares (`PartialEq` when the type has it,
+/// else the stored forms path by path, under the function's redaction
+/// policy). Messages name the call by its replay id, as test names do.
+/// `=> ret(tolerance = 1e-9)` after the path compares floats within a tolerance.
 ///
 /// # Panics
-/// When no return value was recorded, or the values differ.
+/// When the values differ, the call has no recorded return value, or the
+/// recorded one cannot be read.
 ///
 /// ```no_run
-/// let call = capture_runtime::load_latest("checkout::price")?;
-/// let discount: f64 = call.arg("discount")?;
-/// capture_test::assert_ret_eq(&call, &(discount * 2.0));
-/// # Ok::<(), capture_runtime::CaptureError>(())
+/// # mod checkout { #[capture_runtime::capture_args(ret)] pub fn total(xs: &[f64]) -> f64 { xs.iter().sum() } }
+/// for call in capture_test::calls_of!(checkout::total).unwrap() {
+///     let (xs,) = capture_test::load_args!(checkout::total, &call).unwrap();
+///     capture_test::assert_ret_eq!(checkout::total => ret(tolerance = 1e-9), &call, checkout::total(&xs));
+/// }
 /// ```
-#[track_caller]
-pub fn assert_ret_eq<T: Serialize + ?Sized>(call: &CapturedCall, actual: &T) {
-    assert_ret_eq_within(call, actual, Tolerance::default())
+pub use capture_macros::assert_ret_eq;
+
+/// Why `load_args!` returned no arguments.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LoadError {
+    /// The call cannot be replayed (an argument was not stored, ...): the reason says what to do.
+    NotReplayable(String),
+    /// Rebuilding failed (the types drifted since recording, ...).
+    Failed(String),
 }
 
-/// [`assert_ret_eq`] with floats compared within `tolerance`.
-///
-/// ```no_run
-/// let call = capture_runtime::load_latest("checkout::total")?;
-/// capture_test::assert_ret_eq_within(&call, &12.5f64, capture_runtime::replay::compare::Tolerance { float: Some(1e-9) });
-/// # Ok::<(), capture_runtime::CaptureError>(())
-/// ```
-#[track_caller]
-pub fn assert_ret_eq_within<T: Serialize + ?Sized>(call: &CapturedCall, actual: &T, tolerance: Tolerance) {
-    let function = &call.metadata().function;
-    let recorded: Value = call
-        .ret::<Value>()
-        .unwrap_or_else(|e| panic!("capture {} of `{function}`: {e}", call.capture_id()));
-    let codec = capture_runtime::Codec::MsgPack;
-    let now: Value = codec
-        .encode(actual)
-        .and_then(|b| codec.decode(&b))
-        .unwrap_or_else(|e| panic!("the value to compare cannot be encoded: {e}"));
-    let d = diff("return", &recorded, &now, tolerance);
-    assert!(
-        d.is_empty(),
-        "return value of `{function}` capture {} differs:\n  {}\n  recorded: {}\n  now:      {}",
-        call.capture_id(),
-        d.join("\n  "),
-        render(&recorded),
-        render(&now)
-    );
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoadError::NotReplayable(r) => write!(f, "the call cannot be replayed: {r}"),
+            LoadError::Failed(m) => f.write_str(m),
+        }
+    }
 }
+
+impl std::error::Error for LoadError {}
 
 /// Items used by the replay macros. Not public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::harness::{assert_outcomes, outcomes, Harness};
-    pub use capture_runtime::replay::{Check, ReplayCx, ReplayOptions, SnapshotInfo, StandIns};
+    pub use crate::harness::{assert_compared, assert_outcomes, calls_of, loaded, outcomes, Harness};
+    pub use capture_runtime::__private as rt;
+    pub use capture_runtime::__private::replay::TypesNamed;
+    pub use capture_runtime::replay::{Check, Executor, ReplayCx, ReplayOptions, SnapshotInfo, StandIns};
+    pub use capture_runtime::CapturedCall;
     pub use insta;
 }

@@ -29,6 +29,10 @@ mod v1 {
     pub struct Note {
         pub text: String,
     }
+    #[derive(Debug, Serialize, Deserialize)]
+    pub struct Counter {
+        pub count: u32,
+    }
 }
 
 mod v2 {
@@ -52,6 +56,10 @@ mod v2 {
     pub struct Note {
         pub text: String,
         pub lang: Option<String>,
+    }
+    #[derive(Debug, Serialize, Deserialize)]
+    pub struct Counter {
+        pub total: u32,
     }
 }
 
@@ -89,6 +97,34 @@ pub fn note_len_v1(note: &v1::Note) -> usize {
 #[capture_args(name = "drift::note_len")]
 pub fn note_len_v2(note: &v2::Note) -> usize {
     note.text.len()
+}
+
+#[capture_args(ret, name = "drift::make_line")]
+pub fn make_line_v1(sku: &str) -> v1::Line {
+    v1::Line {
+        sku: sku.into(),
+        qty: 1,
+    }
+}
+#[capture_args(ret, name = "drift::make_line")]
+pub fn make_line_v2(sku: &str) -> v2::Line {
+    v2::Line {
+        sku: sku.into(),
+        qty: "1".into(),
+    }
+}
+
+impl v1::Counter {
+    #[capture_args(self, ret, name = "drift::counter_get")]
+    pub fn get(&self) -> u32 {
+        self.count
+    }
+}
+impl v2::Counter {
+    #[capture_args(self, ret, name = "drift::counter_get")]
+    pub fn get(&self) -> u32 {
+        self.total
+    }
 }
 
 fn fingerprint<T: serde::de::DeserializeOwned + 'static>() -> String {
@@ -172,4 +208,39 @@ fn a_compatible_change_still_fails_on_the_fingerprint() {
     assert!(!message.contains("decoder:"), "{message}");
     // The recorded type itself replays.
     common::all_passed(&replay_outcomes!(note_len_v1));
+}
+
+#[test]
+fn a_changed_return_type_is_drift_not_a_value_difference() {
+    init();
+    make_line_v1("PEN");
+    let outcomes = replay_outcomes!(make_line_v2);
+    let message = failed(&outcomes);
+    let expected_head = format!(
+        "schema drift: `drift::make_line` capture {} argument `return` no longer fits its type\n  recorded: `drift::v1::Line` (schema {})\n  current:  `drift::v2::Line` (schema {})\n  what changed:\n    - struct `Line`: field `qty` changed type from `u32` to `str`\n",
+        capture_id(&outcomes),
+        fingerprint::<v1::Line>(),
+        fingerprint::<v2::Line>(),
+    );
+    assert!(
+        message.contains(&expected_head),
+        "{message}\n--- expected ---\n{expected_head}"
+    );
+}
+
+#[test]
+fn a_recorded_receiver_has_a_fingerprint_too() {
+    init();
+    v1::Counter { count: 3 }.get();
+    let outcomes = replay_outcomes!(v2::Counter::get);
+    let message = failed(&outcomes);
+    let expected_head = format!(
+        "argument `self` no longer fits its type\n  recorded: `drift::v1::Counter` (schema {})\n  current:  `drift::v2::Counter` (schema {})\n  what changed:\n    - struct `Counter`: field `count: u32` removed\n    - struct `Counter`: field `total: u32` added\n",
+        fingerprint::<v1::Counter>(),
+        fingerprint::<v2::Counter>(),
+    );
+    assert!(
+        message.contains(&expected_head),
+        "{message}\n--- expected ---\n{expected_head}"
+    );
 }

@@ -4,50 +4,75 @@
 //! gets, with the same visibility and hidden from docs:
 //!
 //! ```text
-//! fn __capture_replay_price(cx: &mut ReplayCx<'_>, check: Option<&mut dyn FnMut(&Order, &f64, &Receipt)>) -> Option<()>
+//! fn __capture_replay_price(
+//!     cx: &mut ReplayCx<'_>,
+//!     check: Option<&mut dyn FnMut(&Order, &f64, &Receipt)>,
+//!     load: Option<&mut dyn FnMut((Order, f64))>,
+//! ) -> Option<()>
+//! fn __capture_args_missing_on_price<M>(_: M) {}
 //! ```
 //!
-//! It tells the harness where the function's captures are, rebuilds each
-//! argument of one stored call (`&T` -> `T`, `&str` -> `String`, `&[T]` ->
-//! `Vec<T>`, `&Path` -> `PathBuf`, `&mut T` -> `T` passed as `&mut`, owned as
-//! is, `self` when recorded), calls the function (driving `async fn`s with a
-//! std-only `block_on`), and hands the output to the checks. Inside an `impl`
-//! block it is an associated function, so methods replay as
-//! `Type::__capture_replay_method`.
+//! The adapter tells the harness where the function's captures are, rebuilds
+//! each argument of one stored call (`&T` -> `T`, `&str` -> `String`, `&[T]`
+//! -> `Vec<T>`, `&Path` -> `PathBuf`, `&mut T` -> `T` passed as `&mut`, owned
+//! as is, `self` when recorded) with one shared-pointer context, hands them
+//! to `load` (typed loading) or calls the function (driving `async fn`s with
+//! the entry's executor or a std-only `block_on`), and hands the output and
+//! the after-states to the checks.
+//!
+//! The probe `__capture_args_missing_on_<fn>` is what the replay macros name
+//! first: its name reads as the error when a listed function is not
+//! captured, and for a generic function it demands that the entry names the
+//! types (`largest::<u32>`), with a message saying so.
+//!
+//! Inside an `impl` block both are associated functions (methods replay as
+//! `Type::method`). In an `impl Trait for X` block no extra item is allowed:
+//! `#[capture_args]` on the block places them in a sibling `impl X` block,
+//! named after the trait (`<X as Trait>::m` in replay entries).
 
-use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
-use syn::visit::Visit;
-use syn::visit_mut::VisitMut;
-use syn::{parse_quote, FnArg, GenericParam, ItemFn, Lifetime, ReturnType, Type};
+use proc_macro2::{Ident, TokenStream};
+use quote::{format_ident, quote};
+use syn::{parse_quote, FnArg, ItemFn, ReturnType, Type};
 
-use super::ast::{Function, ParamKind, Receiver};
+use super::adapter_body::{body, erase, has_impl_trait, mentions, plan, static_lifetimes};
+use super::ast::{Function, Place, Receiver};
 use super::attr::Options;
 
-/// How a parameter's value is rebuilt and passed back.
-struct Plan {
-    /// The type the stored value is rebuilt as (lifetimes erased).
-    rebuilt: Type,
-    /// The type the check closure sees (behind `&`).
-    view: Type,
-    /// Whether the argument is passed as `&*x` / `&mut *x` (a `String` for `&str`, ...).
-    deref: bool,
+/// The adapter's and the probe's names for function `f` (of trait `t`, for
+/// trait-impl methods). The replay macros compute the same names.
+pub(crate) fn names(f: &str, trait_name: Option<&str>, span: proc_macro2::Span) -> (Ident, Ident) {
+    let f = f.trim_start_matches("r#");
+    let stem = match trait_name {
+        Some(t) => format!("{}__{f}", t.trim_start_matches("r#")),
+        None => f.to_owned(),
+    };
+    (
+        format_ident!("__capture_replay_{}", stem, span = span),
+        format_ident!("__capture_args_missing_on_{}", stem, span = span),
+    )
 }
 
 pub(crate) fn emit(opts: &Options, f: &Function, func: &ItemFn, site_opts: TokenStream) -> TokenStream {
     let krate: syn::Path = opts.krate.clone().unwrap_or_else(|| parse_quote!(::capture_runtime));
     let pv = quote!(#krate::__private);
     let fn_ident = &func.sig.ident;
-    let name = format_ident!(
-        "__capture_replay_{}",
-        fn_ident.to_string().trim_start_matches("r#"),
-        span = fn_ident.span()
-    );
-    let vis = &func.vis;
+    let trait_name = f
+        .place
+        .trait_path()
+        .and_then(|p| p.segments.last())
+        .map(|s| s.ident.to_string());
+    let (name, probe) = names(&fn_ident.to_string(), trait_name.as_deref(), fn_ident.span());
+    let vis = match (&f.place, &func.vis) {
+        // Trait methods have no visibility of their own; the trait's reach is
+        // unknown here, so the adapter is public (it is hidden either way).
+        (Place::KnownImpl { trait_path: Some(_) }, _) => quote!(pub),
+        (_, v) => quote!(#v),
+    };
     let cfgs: Vec<_> = func.attrs.iter().filter(|a| a.path().is_ident("cfg")).collect();
     let generics = &func.sig.generics;
     let (impl_generics, _, where_clause) = generics.split_for_impl();
     let type_params: Vec<&syn::Ident> = generics.type_params().map(|t| &t.ident).collect();
+    let is_generic = generics.type_params().next().is_some() || generics.const_params().next().is_some();
 
     let typed: Vec<&Type> = func
         .sig
@@ -58,42 +83,29 @@ pub(crate) fn emit(opts: &Options, f: &Function, func: &ItemFn, site_opts: Token
             FnArg::Receiver(_) => None,
         })
         .collect();
-    let mut unsupported: Option<String> = None;
-    if func.sig.unsafety.is_some() {
-        unsupported = Some(format!(
-            "`{fn_ident}` is an `unsafe fn`: replay cannot uphold its safety contract; wrap it in a safe function and capture that"
-        ));
-    }
-    if let Some(FnArg::Receiver(r)) = func.sig.inputs.first() {
-        if r.colon_token.is_some()
-            && r.reference.is_none()
-            && !matches!(*r.ty, Type::Path(ref p) if p.path.is_ident("Self"))
-        {
-            unsupported = Some(format!(
-                "`{fn_ident}` takes `self` as `{}`, which replay cannot rebuild; take `&self`, `&mut self` or `self`",
-                quote!(#r)
-            ));
-        }
-    }
-    for (p, ty) in f.params.iter().zip(&typed) {
-        if has_impl_trait(ty) {
-            unsupported.get_or_insert(format!(
-                "argument `{}` is `impl Trait`, whose type replay cannot name; make the function generic (`fn f<T: Trait>(x: T)`) and name the type in the replay test",
-                p.name
-            ));
-        }
-    }
-    let plans: Vec<Plan> = f.params.iter().zip(&typed).map(|(p, ty)| plan(p.kind, ty)).collect();
+    let unsupported = unsupported(f, func, &typed);
+    let plans: Vec<_> = f.params.iter().zip(&typed).map(|(p, ty)| plan(p.kind, ty)).collect();
     let out_ty: Type = match &func.sig.output {
         ReturnType::Default => parse_quote!(()),
         ReturnType::Type(_, ty) if !f.ret_has_impl_trait => erase(ty),
         ReturnType::Type(..) => parse_quote!(()),
     };
     let views: Vec<&Type> = plans.iter().map(|p| &p.view).collect();
-    let check_ty = if unsupported.is_some() {
-        quote!(::core::option::Option<&mut dyn ::core::ops::FnMut()>)
+    let mut loaded: Vec<&Type> = plans.iter().map(|p| &p.rebuilt).collect();
+    let self_ty: Type = parse_quote!(Self);
+    if opts.capture_self.is_some() && f.receiver != Receiver::None {
+        loaded.insert(0, &self_ty);
+    }
+    let (check_ty, load_ty) = if unsupported.is_some() {
+        (
+            quote!(::core::option::Option<&mut dyn ::core::ops::FnMut()>),
+            quote!(::core::option::Option<&mut dyn ::core::ops::FnMut(())>),
+        )
     } else {
-        quote!(::core::option::Option<&mut dyn ::core::ops::FnMut(#(&#views,)* &#out_ty)>)
+        (
+            quote!(::core::option::Option<&mut dyn ::core::ops::FnMut(#(&#views,)* &#out_ty)>),
+            quote!(::core::option::Option<&mut dyn ::core::ops::FnMut((#(#loaded,)*))>),
+        )
     };
 
     // Generic parameters that arguments mention must be rebuildable: bound
@@ -115,339 +127,129 @@ pub(crate) fn emit(opts: &Options, f: &Function, func: &ItemFn, site_opts: Token
         (None, false) => quote!(where #(#extra_where),*),
     };
 
-    // An attribute cannot see whether its function sits in an `impl` block: a
-    // receiver or a `Self` anywhere in the function says so, `assoc` tells.
-    let in_impl = f.receiver != Receiver::None || mentions_self(func) || opts.assoc.is_some();
-    let self_type = if f.receiver != Receiver::None {
+    let self_type = if f.place.in_impl() {
         quote!(::core::option::Option::Some(::core::any::type_name::<Self>()))
     } else {
         quote!(::core::option::Option::None)
     };
+    let (hints, hint_use) = hints(f, fn_ident, &cfgs);
 
     let generic: Vec<bool> = typed.iter().map(|t| mentions(t, &type_params)).collect();
+    let out_generic = matches!(&func.sig.output, ReturnType::Type(_, t) if mentions(t, &type_params));
     let body = if let Some(reason) = unsupported {
         quote! {
             __cx.__unsupported(#reason)?;
-            let _ = __check;
+            let _ = (__check, __load);
             ::core::option::Option::Some(())
         }
     } else {
-        body(opts, f, func, &plans, &generic, &pv, in_impl)
+        body(opts, f, func, &plans, &generic, out_generic, &out_ty, &pv)
     };
+    let probe_bound = if is_generic {
+        quote!(: #pv::replay::NamesItsTypes)
+    } else {
+        quote!()
+    };
+    let lints = quote!(#[allow(non_snake_case, dead_code, unused_mut, unused_variables, unused_braces, unreachable_code, private_interfaces, private_bounds, clippy::all)]);
 
     quote! {
+        #hints
         #(#cfgs)*
         #[doc(hidden)]
-        #[allow(non_snake_case, dead_code, unused_mut, unused_variables, unused_braces, unreachable_code, clippy::all)]
+        #lints
         #vis fn #name #impl_generics(
             __cx: &mut #pv::ReplayCx<'_>,
             __check: #check_ty,
+            __load: #load_ty,
         ) -> ::core::option::Option<()> #where_clause {
+            #hint_use
             static __CAPTURE_REPLAY_SITE: #pv::Site = #pv::Site::new(&#site_opts);
             __cx.__enter(__CAPTURE_REPLAY_SITE.resolved(#self_type))?;
             #body
         }
+        #(#cfgs)*
+        #[doc(hidden)]
+        #lints
+        #vis fn #probe<__CaptureTypesNamed #probe_bound>(_: __CaptureTypesNamed) {}
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn body(
-    opts: &Options,
-    f: &Function,
-    func: &ItemFn,
-    plans: &[Plan],
-    generic: &[bool],
-    pv: &TokenStream,
-    in_impl: bool,
-) -> TokenStream {
-    let decode = |ty: &Type, concrete: bool| super::dispatch::decode(pv, ty, concrete);
-    // Trait selection ignores lifetimes, so a probe needing `'static` must not
-    // see types built from generic parameters (nor `Self`, which may be).
-    let schema = |ty: &Type, generic: bool| {
-        if generic {
-            return quote!(::core::option::Option::None);
-        }
-        quote! {{
-            #[allow(unused_imports)]
-            use #pv::replay::{TypeViaNone as _, TypeViaTrace as _};
-            (&&#pv::replay::SchemaFor::<#ty>::new()).__capture_schema()
-        }}
-    };
-    let encode = |expr: TokenStream, concrete: bool| super::dispatch::encode(pv, expr, concrete);
-
-    let mut stmts = Vec::new();
-    let recv = match f.receiver {
-        Receiver::None => None,
-        kind => {
-            // Rebuilding `Self` is only emitted when the receiver is captured:
-            // in a generic `impl` the dispatch could otherwise demand bounds
-            // the user never asked for.
-            if opts.capture_self.is_some() {
-                let ty: Type = parse_quote!(Self);
-                let (d, s) = (decode(&ty, false), schema(&ty, true));
-                stmts.push(quote!(let mut __capture_self: Self = __cx.__arg("self", #s, #d)?;));
-            } else {
-                stmts.push(quote! {
-                    __cx.__unsupported("receiver not recorded: add `self` to #[capture_args(..)] and re-record")?;
-                    let mut __capture_self: Self = ::core::unreachable!();
-                });
-            }
-            Some(match kind {
-                Receiver::Ref => quote!(&__capture_self),
-                Receiver::RefMut => quote!(&mut __capture_self),
-                _ => quote!(__capture_self),
-            })
-        }
-    };
-    let locals: Vec<syn::Ident> = (0..plans.len()).map(|i| format_ident!("__capture_a{}", i)).collect();
-    let mut call_args = Vec::new();
-    for (((p, plan), local), &g) in f.params.iter().zip(plans).zip(&locals).zip(generic) {
-        let (name, ty) = (&p.name, &plan.rebuilt);
-        let (d, s) = (decode(ty, p.concrete), schema(ty, g));
-        stmts.push(quote_spanned!(p.span=> let mut #local: #ty = __cx.__arg(#name, #s, #d)?;));
-        call_args.push(match (p.kind, plan.deref) {
-            (ParamKind::Ref, true) => quote!(&*#local),
-            (ParamKind::Ref, false) => quote!(&#local),
-            (ParamKind::RefMut, true) => quote!(&mut *#local),
-            (ParamKind::RefMut, false) => quote!(&mut #local),
-            (ParamKind::Owned, _) => quote!(#local),
-        });
-    }
+/// Why the function cannot be replayed at all, if so.
+fn unsupported(f: &Function, func: &ItemFn, typed: &[&Type]) -> Option<String> {
     let fn_ident = &func.sig.ident;
-    let turbofish: Vec<TokenStream> = func
-        .sig
-        .generics
-        .params
-        .iter()
-        .filter_map(|g| match g {
-            GenericParam::Type(t) => {
-                let i = &t.ident;
-                Some(quote!(#i))
-            }
-            GenericParam::Const(c) => {
-                let i = &c.ident;
-                Some(quote!(#i))
-            }
-            GenericParam::Lifetime(_) => None,
-        })
-        .collect();
-    let turbofish = if turbofish.is_empty() {
-        quote!()
-    } else {
-        quote!(::<#(#turbofish),*>)
-    };
-    let path = if in_impl {
-        quote!(Self::#fn_ident #turbofish)
-    } else {
-        quote!(#fn_ident #turbofish)
-    };
-    let all_args = recv.into_iter().chain(call_args);
-    let mut call = quote!(#path(#(#all_args),*));
-    if f.is_async {
-        call = quote!(#pv::block_on(#call));
+    let mut unsupported: Option<String> = None;
+    if func.sig.unsafety.is_some() {
+        unsupported = Some(format!(
+            "`{fn_ident}` is an `unsafe fn`: replay cannot uphold its safety contract; wrap it in a safe function and capture that"
+        ));
     }
-
-    let mut afters = Vec::new();
-    let mut views = Vec::new();
-    for (((p, plan), local), &g) in f.params.iter().zip(plans).zip(&locals).zip(generic) {
-        let name = &p.name;
-        let view_expr = if plan.deref { quote!(&*#local) } else { quote!(&#local) };
-        match p.kind {
-            ParamKind::RefMut => {
-                let enc = encode(quote!(&#local), p.concrete);
-                afters.push(quote!(__cx.__after(#name, #pv::type_name_of(&#local), #enc);));
-                views.push((None, view_expr));
-            }
-            ParamKind::Ref => views.push((None, view_expr)),
-            ParamKind::Owned => {
-                // The call consumed it: rebuild it again for the check.
-                let ty = &plan.rebuilt;
-                let (d, s) = (decode(ty, p.concrete), schema(ty, g));
-                let v = format_ident!("{}_view", local);
-                views.push((Some(quote!(let #v: #ty = __cx.__arg(#name, #s, #d)?;)), quote!(&#v)));
-            }
+    if let Some(FnArg::Receiver(r)) = func.sig.inputs.first() {
+        if r.colon_token.is_some()
+            && r.reference.is_none()
+            && !matches!(*r.ty, Type::Path(ref p) if p.path.is_ident("Self"))
+        {
+            unsupported = Some(format!(
+                "`{fn_ident}` takes `self` as `{}`, which replay cannot rebuild; take `&self`, `&mut self` or `self`",
+                quote!(#r)
+            ));
         }
     }
-    let view_lets = views.iter().filter_map(|(l, _)| l.clone());
-    let view_exprs = views.iter().map(|(_, e)| e);
-    let enc_out = encode(quote!(&__capture_out), f.ret_concrete && !f.ret_has_impl_trait);
-    let out_arg = if f.ret_has_impl_trait {
-        quote!()
-    } else {
-        quote!(&__capture_out)
-    };
-    let check_call = if f.ret_has_impl_trait {
-        quote! {
-            if __check.is_some() {
-                __cx.__unsupported("a check closure cannot receive an `impl Trait` return value; compare with the recorded value or a snapshot")?;
-            }
+    for (p, ty) in f.params.iter().zip(typed) {
+        if has_impl_trait(ty) {
+            unsupported.get_or_insert(format!(
+                "argument `{}` is `impl Trait`, whose type replay cannot name; make the function generic (`fn f<T: Trait>(x: T)`) and name the type in the replay test",
+                p.name
+            ));
         }
-    } else {
-        quote! {
-            if let ::core::option::Option::Some(__f) = __check {
-                if __cx.__wants_check() {
-                    #(#view_lets)*
-                    __cx.__check(|| __f(#(#view_exprs,)* #out_arg));
-                }
-            }
-        }
-    };
-    quote! {
-        #(#stmts)*
-        #[allow(clippy::redundant_closure_call)]
-        let __capture_out = __cx.__call(|| #call)?;
-        #(#afters)*
-        __cx.__output(
-            #pv::type_name_of(&__capture_out),
-            {
-                #[allow(unused_imports)]
-                use #pv::replay::{DebugNone as _, DebugVia as _};
-                (&&#pv::replay::DebugOf(&__capture_out)).__capture_debug()
-            },
-            #enc_out,
-        );
-        #check_call
-        ::core::option::Option::Some(())
     }
+    unsupported
 }
 
-fn plan(kind: ParamKind, ty: &Type) -> Plan {
-    let target = match (kind, ty) {
-        (ParamKind::Ref | ParamKind::RefMut, Type::Reference(r)) => r.elem.as_ref(),
-        _ => ty,
-    };
-    let target = erase(target);
-    if kind == ParamKind::Owned {
-        return Plan {
-            rebuilt: target.clone(),
-            view: target,
-            deref: false,
-        };
-    }
-    let owned: Option<Type> = match &target {
-        Type::Slice(s) => {
-            let elem = &s.elem;
-            Some(parse_quote!(::std::vec::Vec<#elem>))
+/// Items whose names read as the fix when the attribute guessed the place
+/// of the function wrong (an attribute cannot see the `impl` around it):
+///
+/// - a function guessed free but sitting in an `impl` (no `self`, no
+///   `Self`): the adapter names a module-level constant that an `impl` turns
+///   into an associated one, so the error names `assoc`;
+/// - a method guessed to sit in an inherent `impl` but sitting in a trait
+///   impl: the first extra item is an associated constant whose name says
+///   to put `#[capture_args]` on the `impl` block.
+fn hints(f: &Function, fn_ident: &Ident, cfgs: &[&syn::Attribute]) -> (TokenStream, TokenStream) {
+    let stem = fn_ident.to_string();
+    let stem = stem.trim_start_matches("r#");
+    match f.place {
+        Place::Free => {
+            let hint = format_ident!(
+                "__in_an_impl_add_assoc_to_the_capture_args_of_{}",
+                stem,
+                span = fn_ident.span()
+            );
+            (
+                quote! {
+                    #(#cfgs)*
+                    #[doc(hidden)]
+                    #[allow(non_upper_case_globals, dead_code)]
+                    const #hint: () = ();
+                },
+                quote!(let () = #hint;),
+            )
         }
-        Type::Path(p) if p.qself.is_none() => match p.path.segments.last().map(|s| s.ident.to_string()).as_deref() {
-            Some("str") if p.path.segments.len() == 1 => Some(parse_quote!(::std::string::String)),
-            Some("Path") => Some(parse_quote!(::std::path::PathBuf)),
-            Some("OsStr") => Some(parse_quote!(::std::ffi::OsString)),
-            Some("CStr") => Some(parse_quote!(::std::ffi::CString)),
-            _ => None,
-        },
-        _ => None,
-    };
-    match owned {
-        Some(rebuilt) => Plan {
-            rebuilt,
-            view: target,
-            deref: true,
-        },
-        None => Plan {
-            rebuilt: target.clone(),
-            view: target,
-            deref: false,
-        },
-    }
-}
-
-/// The type with every lifetime replaced by `'_` (inferred in `let`s and
-/// turbofish, higher-ranked in the check closure's signature).
-fn erase(ty: &Type) -> Type {
-    struct Erase;
-    impl VisitMut for Erase {
-        fn visit_lifetime_mut(&mut self, l: &mut Lifetime) {
-            *l = Lifetime::new("'_", l.apostrophe);
+        Place::Impl => {
+            let hint = format_ident!(
+                "__{}_in_a_trait_impl_needs_capture_args_on_the_impl_block",
+                stem,
+                span = fn_ident.span()
+            );
+            (
+                quote! {
+                    #(#cfgs)*
+                    #[doc(hidden)]
+                    #[allow(non_upper_case_globals, dead_code)]
+                    const #hint: () = ();
+                },
+                quote!(),
+            )
         }
+        Place::KnownImpl { .. } => (quote!(), quote!()),
     }
-    let mut t = ty.clone();
-    Erase.visit_type_mut(&mut t);
-    t
-}
-
-/// `'_` is not allowed in where clauses: use `'static` there.
-fn static_lifetimes(ty: &Type) -> Type {
-    struct Static;
-    impl VisitMut for Static {
-        fn visit_lifetime_mut(&mut self, l: &mut Lifetime) {
-            *l = Lifetime::new("'static", Span::call_site());
-        }
-    }
-    let mut t = ty.clone();
-    Static.visit_type_mut(&mut t);
-    t
-}
-
-fn has_impl_trait(ty: &Type) -> bool {
-    struct Finder(bool);
-    impl<'a> Visit<'a> for Finder {
-        fn visit_type_impl_trait(&mut self, _: &'a syn::TypeImplTrait) {
-            self.0 = true;
-        }
-    }
-    let mut f = Finder(false);
-    f.visit_type(ty);
-    f.0
-}
-
-fn mentions(ty: &Type, params: &[&syn::Ident]) -> bool {
-    struct Finder<'p>(&'p [&'p syn::Ident], bool);
-    impl<'a> Visit<'a> for Finder<'_> {
-        fn visit_path(&mut self, p: &'a syn::Path) {
-            if let Some(first) = p.segments.first() {
-                if self.0.iter().any(|i| **i == first.ident) {
-                    self.1 = true;
-                }
-            }
-            syn::visit::visit_path(self, p);
-        }
-    }
-    let mut f = Finder(params, false);
-    f.visit_type(ty);
-    f.1
-}
-
-/// Whether the signature names `Self` (then the function lives in an `impl`).
-fn mentions_self(func: &ItemFn) -> bool {
-    struct Finder(bool);
-    impl<'a> Visit<'a> for Finder {
-        fn visit_ident(&mut self, i: &'a proc_macro2::Ident) {
-            if i == "Self" {
-                self.0 = true;
-            }
-        }
-    }
-    let mut f = Finder(false);
-    f.visit_signature(&func.sig);
-    f.visit_block(&func.block);
-    f.0
-}
-
-/// The capture-time schema probe of a borrowed argument (`expr: &T`): a cached
-/// look-up of `T`'s schema, `None` when it has none.
-pub(crate) fn schema_probe(expr: &TokenStream, pv: &TokenStream, generic: bool) -> TokenStream {
-    if generic {
-        // Trait selection ignores lifetimes: a probe needing `'static` must not
-        // see generic parameters.
-        return quote!(::core::option::Option::None);
-    }
-    quote! {{
-        #[allow(unused_imports)]
-        use #pv::replay::{ViaNone as _, ViaSlice as _, ViaStr as _, ViaTrace as _};
-        (&&#pv::replay::SchemaOf(#expr)).__capture_schema()
-    }}
-}
-
-/// For each typed parameter, whether its type mentions a generic type parameter.
-pub(crate) fn generic_params(func: &ItemFn) -> Vec<bool> {
-    let type_params: Vec<&syn::Ident> = func.sig.generics.type_params().map(|t| &t.ident).collect();
-    func.sig
-        .inputs
-        .iter()
-        .filter_map(|i| match i {
-            FnArg::Typed(pt) => Some(mentions(&pt.ty, &type_params) || has_impl_trait(&pt.ty)),
-            FnArg::Receiver(_) => None,
-        })
-        .collect()
 }

@@ -53,6 +53,37 @@ pub(crate) struct Function {
     pub ret_has_impl_trait: bool,
     /// See [`Param::concrete`].
     pub ret_concrete: bool,
+    /// Where the function sits: decided by the attribute on the `impl` block,
+    /// else guessed from a receiver, a `Self` or the `assoc` option.
+    pub place: Place,
+}
+
+/// Where the annotated function is defined.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Place {
+    /// At module (or block) level, as far as the attribute can tell.
+    Free,
+    /// In an `impl` block, guessed from the function (a receiver, `Self`, `assoc`);
+    /// the kind of `impl` is unknown.
+    Impl,
+    /// In an `impl` block carrying `#[capture_args]` itself: the trait
+    /// implemented, if any, is known.
+    KnownImpl { trait_path: Option<syn::Path> },
+}
+
+impl Place {
+    /// Whether `Self` names the type the function belongs to.
+    pub fn in_impl(&self) -> bool {
+        !matches!(self, Place::Free)
+    }
+
+    /// The trait implemented by the `impl` block, when known.
+    pub fn trait_path(&self) -> Option<&syn::Path> {
+        match self {
+            Place::KnownImpl { trait_path } => trait_path.as_ref(),
+            _ => None,
+        }
+    }
 }
 
 pub(crate) fn analyse(func: &ItemFn, errors: &mut Vec<syn::Error>) -> Function {
@@ -123,6 +154,11 @@ pub(crate) fn analyse(func: &ItemFn, errors: &mut Vec<syn::Error>) -> Function {
         ReturnType::Default => (None, false, true),
         ReturnType::Type(_, ty) => (Some(ty.clone()), contains_impl_trait(ty), concrete(ty)),
     };
+    let place = if receiver != Receiver::None || mentions_self(func) {
+        Place::Impl
+    } else {
+        Place::Free
+    };
     Function {
         params,
         receiver,
@@ -130,6 +166,7 @@ pub(crate) fn analyse(func: &ItemFn, errors: &mut Vec<syn::Error>) -> Function {
         ret,
         ret_has_impl_trait,
         ret_concrete,
+        place,
     }
 }
 
@@ -156,6 +193,22 @@ fn unique_pattern_names(params: &mut [Param]) {
             params[i].name = format!("{}_{position}", params[i].name);
         }
     }
+}
+
+/// Whether the function names `Self` (then it lives in an `impl`).
+fn mentions_self(func: &ItemFn) -> bool {
+    struct Finder(bool);
+    impl<'a> syn::visit::Visit<'a> for Finder {
+        fn visit_ident(&mut self, i: &'a proc_macro2::Ident) {
+            if i == "Self" {
+                self.0 = true;
+            }
+        }
+    }
+    let mut f = Finder(false);
+    syn::visit::Visit::visit_signature(&mut f, &func.sig);
+    syn::visit::Visit::visit_block(&mut f, &func.block);
+    f.0
 }
 
 fn bound_idents(pat: &Pat, out: &mut Vec<String>) {

@@ -23,8 +23,11 @@ pub(crate) struct Options {
     pub retention: Option<Spanned<usize>>,
     pub max_age_secs: Option<Spanned<u64>>,
     pub ignore: Vec<Ident>,
-    pub redact: Vec<Ident>,
-    pub allow: Vec<Ident>,
+    /// `redact(..)`: names (identifiers or string literals) of arguments,
+    /// fields and map keys at any depth.
+    pub redact: Vec<String>,
+    /// `allow(..)`: names exempted at any depth, written like `redact(..)`.
+    pub allow: Vec<String>,
     pub ret: Option<Span>,
     pub name: Option<Spanned<String>>,
     pub enabled: Option<bool>,
@@ -201,24 +204,25 @@ impl Options {
                     }
                 });
             }
-            "ignore" | "redact" | "allow" => {
+            "ignore" => {
                 self.once(meta, &key)?;
                 let mut names = Vec::new();
                 meta.parse_nested_meta(|m| {
                     match m.path.get_ident() {
                         Some(i) if m.input.is_empty() || m.input.peek(syn::Token![,]) => names.push(i.clone()),
-                        _ => {
-                            return Err(
-                                m.error(format!("`{key}(..)` takes argument names, e.g. {key}(password, token)"))
-                            )
-                        }
+                        _ => return Err(m.error("`ignore(..)` takes argument names, e.g. ignore(password, token)")),
                     }
                     Ok(())
                 })?;
-                match key.as_str() {
-                    "ignore" => self.ignore = names,
-                    "redact" => self.redact = names,
-                    _ => self.allow = names,
+                self.ignore = names;
+            }
+            "redact" | "allow" => {
+                self.once(meta, &key)?;
+                let names = parse_names(meta, &key)?;
+                if key == "redact" {
+                    self.redact = names;
+                } else {
+                    self.allow = names;
                 }
             }
             "ret" => {
@@ -351,6 +355,47 @@ impl Options {
             Err(meta.error(format!("`{key}` is a flag and takes no value: write just `{key}`")))
         }
     }
+}
+
+/// The names of `redact(..)` or `allow(..)`: identifiers (`ssn`, raw
+/// `r#type`) or string literals (`"X-Api-Key"`), not only argument names:
+/// they apply to fields and map keys at any depth.
+fn parse_names(meta: &ParseNestedMeta, key: &str) -> syn::Result<Vec<String>> {
+    use syn::ext::IdentExt;
+    let usage = || {
+        format!("`{key}(..)` takes names of arguments, fields or map keys, as identifiers or string literals, e.g. {key}(ssn, \"X-Api-Key\")")
+    };
+    if !meta.input.peek(syn::token::Paren) {
+        return Err(meta.error(usage()));
+    }
+    let content;
+    syn::parenthesized!(content in meta.input);
+    let mut names = Vec::new();
+    let parsed = (|| {
+        while !content.is_empty() {
+            if content.peek(LitStr) {
+                let s: LitStr = content.parse()?;
+                if s.value().trim().is_empty() {
+                    return Err(syn::Error::new(
+                        s.span(),
+                        format!("`{key}(\"\")`: the name is empty; give a field or key name"),
+                    ));
+                }
+                names.push(s.value());
+            } else if content.peek(Ident::peek_any) {
+                names.push(Ident::parse_any(&content)?.unraw().to_string());
+            } else {
+                return Err(content.error(usage()));
+            }
+            if !content.is_empty() {
+                content.parse::<syn::Token![,]>().map_err(|_| content.error(usage()))?;
+            }
+        }
+        Ok(())
+    })();
+    // Leave nothing unparsed, so this error is the one reported.
+    let _ = content.parse::<TokenStream>();
+    parsed.map(|()| names)
 }
 
 fn suggest(key: &str) -> Option<&'static str> {

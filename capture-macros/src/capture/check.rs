@@ -38,16 +38,13 @@ pub(crate) fn validate(opts: &Options, f: &Function, func: &ItemFn, errors: &mut
             }
         }
     }
+    // `ignore(..)` drops whole arguments, so it must name one; `redact(..)`
+    // and `allow(..)` name fields and map keys at any depth as well.
     let names: Vec<&str> = f.params.iter().map(|p| p.name.as_str()).collect();
-    for (list, what) in [(&opts.ignore, "ignore"), (&opts.redact, "redact")] {
-        for ident in list.iter() {
-            let n = ident.to_string();
-            if n == "self" {
-                continue;
-            }
-            if !names.contains(&n.as_str()) {
-                errors.push(unknown_arg(ident, what, &names));
-            }
+    for ident in &opts.ignore {
+        let n = ident.to_string();
+        if n != "self" && !names.contains(&n.as_str()) {
+            errors.push(unknown_arg(ident, "ignore", &names));
         }
     }
     for (ident, _) in &opts.hash {

@@ -26,7 +26,8 @@ pub(crate) fn encode(pv: &TokenStream, expr: TokenStream, concrete: bool) -> Tok
     }
 }
 
-/// `|codec, bytes| -> Result<ty, _>`: rebuild a stored value as `ty`.
+/// `|codec, bytes, rebuild_ctx| -> Result<ty, _>`: rebuild a stored value as
+/// `ty`, continuing the shared-pointer context of the call's other arguments.
 pub(crate) fn decode(pv: &TokenStream, ty: &Type, concrete: bool) -> TokenStream {
     let registry = if concrete {
         quote!(RebuildViaRegistry as _,)
@@ -34,10 +35,24 @@ pub(crate) fn decode(pv: &TokenStream, ty: &Type, concrete: bool) -> TokenStream
         quote!()
     };
     quote! {
-        |__codec, __bytes| {
+        |__codec: #pv::replay::Codec, __bytes: &[u8], __rcx: &mut #pv::RebuildCtx| {
             #[allow(unused_imports)]
             use #pv::dispatch::{RebuildNever as _, RebuildViaReducible as _, RebuildViaSerde as _, #registry};
-            (&&&&#pv::dispatch::Want::<#ty>::new()).__capture_decode(__codec, __bytes)
+            (&&&&#pv::dispatch::Want::<#ty>::new()).__capture_decode_in(__codec, __bytes, __rcx)
         }
     }
+}
+
+/// `bool`: whether `ty` has a rebuild path (the same layers as [`decode`]).
+pub(crate) fn rebuildable(pv: &TokenStream, ty: &Type, concrete: bool) -> TokenStream {
+    let registry = if concrete {
+        quote!(RebuildableRegistry as _,)
+    } else {
+        quote!()
+    };
+    quote! {{
+        #[allow(unused_imports)]
+        use #pv::replay::{RebuildableNever as _, RebuildableReducible as _, RebuildableSerde as _, #registry};
+        (&&&&#pv::dispatch::Want::<#ty>::new()).__capture_rebuildable()
+    }}
 }

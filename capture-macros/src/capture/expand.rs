@@ -3,8 +3,15 @@
 //! The signature, attributes and docs are emitted unchanged; the body gets a
 //! prelude that, when capturing is on (one relaxed atomic load and a branch),
 //! encodes the arguments through the compile-time dispatch and holds a guard
-//! that records the outcome when the call ends (return value and `&mut`
-//! after-state with `ret`, panics always).
+//! that records the outcome when the call ends: panics always, the return
+//! value with `ret`, and the after-state of `&mut` arguments (and of a
+//! recorded `&mut self`) whenever the call returns.
+//!
+//! Recording anything after the call needs the body run as a closure (or an
+//! inner `async` block), so its `return`s come back to the shim. That is done
+//! only when something is recorded after the call, and never for a
+//! `#[track_caller]` function without `ret` (a closure would change what
+//! `Location::caller()` reports): its after-states are then not recorded.
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
@@ -48,10 +55,13 @@ pub(crate) fn expand(opts: &Options, f: &Function, mut func: ItemFn) -> TokenStr
             _ => quote!(&*self),
         };
         let enc = dispatch(expr.clone(), false);
-        let schema = super::adapter::schema_probe(&expr, &pv, true);
+        // `Self` is rebuilt by the adapter through the same serde/Reducible
+        // dispatch when the receiver is recorded, so probing its schema asks
+        // nothing more of the type.
+        let schema = super::adapter_body::schema_probe(&expr, &pv, false);
         arg_stmts.push(quote!(__capture_sink.arg_with_schema("self", #pv::type_name_of(#expr), #schema, #enc);));
     }
-    let generic = super::adapter::generic_params(&func);
+    let generic = super::adapter_body::generic_params(&func);
     for (p, &g) in f.params.iter().zip(&generic) {
         let ident = &p.ident;
         let name = &p.name;
@@ -61,7 +71,7 @@ pub(crate) fn expand(opts: &Options, f: &Function, mut func: ItemFn) -> TokenStr
             ParamKind::Owned => quote_spanned!(p.span=> &#ident),
         };
         let enc = dispatch(expr.clone(), p.concrete);
-        let schema = super::adapter::schema_probe(&expr, &pv, g);
+        let schema = super::adapter_body::schema_probe(&expr, &pv, g);
         if opts.strategy(name, false) == Some("sampled") {
             // A compile error names `NumericBuffer` when the type is not a
             // numeric buffer (slice, Vec or array of numbers).
@@ -73,7 +83,7 @@ pub(crate) fn expand(opts: &Options, f: &Function, mut func: ItemFn) -> TokenStr
         arg_stmts.push(quote!(__capture_sink.arg_with_schema(#name, #pv::type_name_of(#expr), #schema, #enc);));
     }
 
-    let self_type = if f.receiver != Receiver::None {
+    let self_type = if f.place.in_impl() {
         quote!(::core::option::Option::Some(::core::any::type_name::<Self>()))
     } else {
         quote!(::core::option::Option::None)
@@ -90,7 +100,24 @@ pub(crate) fn expand(opts: &Options, f: &Function, mut func: ItemFn) -> TokenStr
     };
 
     let block = &func.block;
-    let body = if opts.ret.is_some() && f.ret.is_some() {
+    let with_ret = opts.ret.is_some() && f.ret.is_some();
+    let self_after = opts.capture_self.is_some() && f.receiver == Receiver::RefMut;
+    let track_caller = func.attrs.iter().any(|a| a.path().is_ident("track_caller"));
+    let mut after: Vec<TokenStream> = Vec::new();
+    if self_after {
+        let enc = dispatch(quote!(&*self), false);
+        after.push(quote!(__capture_guard.after("self", #pv::type_name_of(&*self), #enc);));
+    }
+    for p in f.params.iter().filter(|p| p.kind == ParamKind::RefMut) {
+        let ident = &p.ident;
+        let name = &p.name;
+        let enc = dispatch(quote!(&*#ident), p.concrete);
+        after.push(quote!(__capture_guard.after(#name, #pv::type_name_of(&*#ident), #enc);));
+    }
+    if !with_ret && track_caller {
+        after.clear();
+    }
+    let body = if with_ret || !after.is_empty() {
         let fake = match (&f.ret, f.ret_has_impl_trait) {
             (Some(ty), false) => quote! {
                 #[allow(unreachable_code, clippy::diverging_sub_expression, clippy::let_unit_value)]
@@ -106,18 +133,17 @@ pub(crate) fn expand(opts: &Options, f: &Function, mut func: ItemFn) -> TokenStr
         } else {
             quote!((|| { #fake #block })())
         };
-        let enc_ret = dispatch(quote!(&__capture_ret), f.ret_concrete && !f.ret_has_impl_trait);
-        let after: Vec<TokenStream> = f
-            .params
-            .iter()
-            .filter(|p| p.kind == ParamKind::RefMut)
-            .map(|p| {
-                let ident = &p.ident;
-                let name = &p.name;
-                let enc = dispatch(quote!(&*#ident), p.concrete);
-                quote!(__capture_guard.after(#name, #pv::type_name_of(&*#ident), #enc);)
-            })
-            .collect();
+        let record_ret = if with_ret {
+            let enc_ret = dispatch(quote!(&__capture_ret), f.ret_concrete && !f.ret_has_impl_trait);
+            let schema = super::adapter_body::schema_probe(
+                &quote!(&__capture_ret),
+                &pv,
+                !f.ret_concrete || f.ret_has_impl_trait,
+            );
+            quote!(__capture_guard.ret_with_schema(#pv::type_name_of(&__capture_ret), #schema, #enc_ret);)
+        } else {
+            quote!()
+        };
         let ret_var = format_ident!("__capture_ret");
         quote! {
             #prelude
@@ -125,7 +151,7 @@ pub(crate) fn expand(opts: &Options, f: &Function, mut func: ItemFn) -> TokenStr
             #[allow(clippy::redundant_closure_call)]
             let #ret_var = #run;
             if __capture_guard.active() {
-                __capture_guard.ret(#pv::type_name_of(&#ret_var), #enc_ret);
+                #record_ret
                 #(#after)*
             }
             #ret_var
@@ -184,8 +210,8 @@ pub(super) fn site_options(opts: &Options, f: &Function, func: &ItemFn, pv: &Tok
         quote!(&[#(#s),*])
     };
     let ignore = names(&opts.ignore);
-    let redact = names(&opts.redact);
-    let allow = names(&opts.allow);
+    let (redact, allow) = (&opts.redact, &opts.allow);
+    let (redact, allow) = (quote!(&[#(#redact),*]), quote!(&[#(#allow),*]));
     let ret = opts.ret.is_some() && f.ret.is_some();
     quote! {
         #pv::SiteOptions {

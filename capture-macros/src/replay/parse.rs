@@ -1,11 +1,13 @@
 //! Parse the entries of the replay macros.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote, ToTokens};
+use quote::{quote, ToTokens};
 use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
-use syn::{Expr, Ident, LitStr, Path, Token};
+use syn::{Expr, ExprPath, Ident, LitStr, Token};
+
+use crate::capture::adapter_names;
 
 pub(crate) enum CheckKind {
     Auto,
@@ -19,8 +21,19 @@ pub(crate) struct Entry {
     pub label: String,
     /// Path of the companion adapter (`checkout::__capture_replay_price`).
     pub adapter: TokenStream,
+    /// Path of the companion probe, called first: a readable error when the
+    /// function is not captured, or generic and listed without its types.
+    pub probe: TokenStream,
+    /// Whether the entry names type parameters of the function (`f::<u32>`).
+    pub types_named: bool,
+    /// Where the path is, for errors about it.
+    pub span: proc_macro2::Span,
     pub check: CheckKind,
     pub stand_ins: Vec<(LitStr, Expr)>,
+    /// `executor(expr)`: drives `async fn`s.
+    pub executor: Option<Expr>,
+    /// `redacted_as_recorded`: replay PII-redacted text as recorded.
+    pub redacted_as_recorded: bool,
 }
 
 pub(crate) struct Entries(pub Vec<Entry>);
@@ -39,62 +52,156 @@ impl Parse for Entries {
 
 impl Parse for Entry {
     fn parse(input: ParseStream) -> syn::Result<Self> {
-        let path: Path = input.parse::<syn::ExprPath>().map(|e| e.path).map_err(|e| {
-            syn::Error::new(
-                e.span(),
-                "expected the path of a #[capture_args] function, e.g. `checkout::price` or `largest::<u32>`",
-            )
-        })?;
-        let label = path.to_token_stream().to_string().replace(' ', "");
-        let adapter = adapter_path(&path)?;
-        let mut stand_ins = Vec::new();
-        let mut check = CheckKind::Auto;
+        let mut entry = Entry::parse_path(input)?;
         let mut seen_with = false;
         let mut seen_check = false;
         loop {
-            if input.peek(Ident) && input.fork().parse::<Ident>().is_ok_and(|i| i == "with") {
-                let kw: Ident = input.parse()?;
-                if seen_with {
-                    return Err(syn::Error::new(kw.span(), "give `with { .. }` once per function"));
-                }
-                seen_with = true;
-                let body;
-                syn::braced!(body in input);
-                while !body.is_empty() {
-                    let p = stand_in_path(&body)?;
-                    body.parse::<Token![=]>().map_err(|e| {
-                        syn::Error::new(
-                            e.span(),
-                            "write stand-ins as `name = value`, e.g. `with { password = \"test\" }`",
-                        )
-                    })?;
-                    let v: Expr = body.parse()?;
-                    stand_ins.push((p, v));
-                    if !body.is_empty() {
-                        body.parse::<Token![,]>()?;
+            if let Some(kw) = peek_keyword(input) {
+                match kw.as_str() {
+                    "with" => {
+                        let kw: Ident = input.parse()?;
+                        if seen_with {
+                            return Err(syn::Error::new(kw.span(), "give `with { .. }` once per function"));
+                        }
+                        seen_with = true;
+                        entry.stand_ins = parse_stand_ins(input)?;
+                        continue;
                     }
+                    "executor" => {
+                        let kw: Ident = input.parse()?;
+                        if entry.executor.is_some() {
+                            return Err(syn::Error::new(kw.span(), "give `executor(..)` once per function"));
+                        }
+                        let inner;
+                        syn::parenthesized!(inner in input);
+                        entry.executor = Some(inner.parse()?);
+                        continue;
+                    }
+                    "redacted_as_recorded" => {
+                        let kw: Ident = input.parse()?;
+                        if entry.redacted_as_recorded {
+                            return Err(syn::Error::new(
+                                kw.span(),
+                                "give `redacted_as_recorded` once per function",
+                            ));
+                        }
+                        entry.redacted_as_recorded = true;
+                        continue;
+                    }
+                    _ => {}
                 }
-            } else if input.peek(Token![=>]) {
+            }
+            if input.peek(Token![=>]) {
                 let arrow: Token![=>] = input.parse()?;
                 if seen_check {
                     return Err(syn::Error::new_spanned(arrow, "give one check (`=> ..`) per function"));
                 }
                 seen_check = true;
-                check = parse_check(input)?;
+                entry.check = parse_check(input)?;
             } else {
                 break;
             }
         }
         if !(input.is_empty() || input.peek(Token![,])) {
             return Err(input.error(
-                "expected `,`, `=> snapshot`, `=> ret`, `=> ret(tolerance = 1e-9)`, `=> |inputs.., output| ..` or `with { arg = value }`",
+                "expected `,`, `=> snapshot`, `=> ret`, `=> ret(tolerance = 1e-9)`, `=> |inputs.., output| ..`, `with { arg = value }`, `executor(..)` or `redacted_as_recorded`",
             ));
         }
+        Ok(entry)
+    }
+}
+
+fn peek_keyword(input: ParseStream) -> Option<String> {
+    input
+        .fork()
+        .parse::<Ident>()
+        .ok()
+        .map(|i| i.to_string())
+        .filter(|k| matches!(k.as_str(), "with" | "executor" | "redacted_as_recorded"))
+}
+
+fn parse_stand_ins(input: ParseStream) -> syn::Result<Vec<(LitStr, Expr)>> {
+    let body;
+    syn::braced!(body in input);
+    let mut stand_ins = Vec::new();
+    while !body.is_empty() {
+        let p = stand_in_path(&body)?;
+        body.parse::<Token![=]>().map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                "write stand-ins as `name = value`, e.g. `with { password = \"test\" }`",
+            )
+        })?;
+        let v: Expr = body.parse()?;
+        stand_ins.push((p, v));
+        if !body.is_empty() {
+            body.parse::<Token![,]>()?;
+        }
+    }
+    Ok(stand_ins)
+}
+
+impl Entry {
+    /// The function's path: `checkout::price`, `stats::largest::<u32>`,
+    /// `Cart::total`, or `<Cart as Pricing>::total` for a trait method.
+    pub(crate) fn parse_path(input: ParseStream) -> syn::Result<Self> {
+        let expr: ExprPath = input.parse().map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                "expected the path of a #[capture_args] function, e.g. `checkout::price`, `largest::<u32>` or `<Cart as Pricing>::total`",
+            )
+        })?;
+        let compact = |t: &dyn ToTokens| t.to_token_stream().to_string().replace(' ', "");
+        let path = &expr.path;
+        let last = path
+            .segments
+            .last()
+            .ok_or_else(|| syn::Error::new_spanned(path, "expected a function path"))?;
+        let types_named = !last.arguments.is_none();
+        let fn_name = last.ident.to_string();
+        let span = last.ident.span();
+        let args = &last.arguments;
+        let (label, adapter, probe) = match &expr.qself {
+            Some(q) => {
+                let ty = &q.ty;
+                let trait_segs: Vec<_> = path.segments.iter().take(q.position).collect();
+                let rest: Vec<_> = path.segments.iter().skip(q.position).collect();
+                if trait_segs.is_empty() || rest.len() != 1 {
+                    return Err(syn::Error::new_spanned(
+                        &expr,
+                        "write a trait method as `<Type as Trait>::method`",
+                    ));
+                }
+                let trait_name = trait_segs.last().map(|s| s.ident.to_string());
+                let (a, p) = adapter_names(&fn_name, trait_name.as_deref(), span);
+                let trait_text: Vec<String> = trait_segs.iter().map(|s| compact(*s)).collect();
+                let label = format!("<{} as {}>::{}", compact(ty), trait_text.join("::"), compact(rest[0]));
+                (label, quote!(<#ty>::#a #args), quote!(<#ty>::#p))
+            }
+            None => {
+                let (a, p) = adapter_names(&fn_name, None, span);
+                let mut adapter = path.clone();
+                let mut probe = path.clone();
+                if let Some(l) = adapter.segments.last_mut() {
+                    l.ident = a;
+                }
+                if let Some(l) = probe.segments.last_mut() {
+                    l.ident = p;
+                    l.arguments = syn::PathArguments::None;
+                }
+                (compact(path), quote!(#adapter), quote!(#probe))
+            }
+        };
         Ok(Entry {
             label,
             adapter,
-            check,
-            stand_ins,
+            probe,
+            types_named,
+            span: syn::spanned::Spanned::span(&expr),
+            check: CheckKind::Auto,
+            stand_ins: Vec::new(),
+            executor: None,
+            redacted_as_recorded: false,
         })
     }
 }
@@ -171,18 +278,40 @@ fn stand_in_path(input: ParseStream) -> syn::Result<LitStr> {
     Ok(LitStr::new(&text, span))
 }
 
-/// `a::b::f::<T>` -> `a::b::__capture_replay_f::<T>`.
-fn adapter_path(path: &Path) -> syn::Result<TokenStream> {
-    let mut p = path.clone();
-    let last = p
-        .segments
-        .last_mut()
-        .ok_or_else(|| syn::Error::new_spanned(path, "expected a function path"))?;
-    let name = last.ident.to_string();
-    last.ident = format_ident!(
-        "__capture_replay_{}",
-        name.trim_start_matches("r#"),
-        span = last.ident.span()
-    );
-    Ok(quote!(#p))
+#[cfg(test)]
+mod tests {
+    use super::Entry;
+
+    fn entry(text: &str) -> Entry {
+        syn::parse_str(text).unwrap_or_else(|e| panic!("{text}: {e}"))
+    }
+
+    #[test]
+    fn paths_name_the_adapter_the_probe_and_the_label() {
+        let e = entry("shop::largest::<u32> => ret");
+        assert_eq!(e.label, "shop::largest::<u32>");
+        assert_eq!(e.adapter.to_string(), "shop :: __capture_replay_largest :: < u32 >");
+        assert_eq!(e.probe.to_string(), "shop :: __capture_args_missing_on_largest");
+        assert!(e.types_named);
+
+        let e = entry("<Cart as shop::Pricing>::total with { self = 1 } executor(run) redacted_as_recorded");
+        assert_eq!(e.label, "<Cart as shop::Pricing>::total");
+        assert_eq!(e.adapter.to_string(), "< Cart > :: __capture_replay_Pricing__total");
+        assert_eq!(
+            e.probe.to_string(),
+            "< Cart > :: __capture_args_missing_on_Pricing__total"
+        );
+        assert!(!e.types_named && e.redacted_as_recorded && e.executor.is_some());
+        assert_eq!(e.stand_ins.len(), 1);
+    }
+
+    #[test]
+    fn modifiers_are_given_once() {
+        let err = syn::parse_str::<Entry>("f redacted_as_recorded redacted_as_recorded")
+            .err()
+            .unwrap();
+        assert_eq!(err.to_string(), "give `redacted_as_recorded` once per function");
+        let err = syn::parse_str::<Entry>("f executor(a) executor(b)").err().unwrap();
+        assert_eq!(err.to_string(), "give `executor(..)` once per function");
+    }
 }

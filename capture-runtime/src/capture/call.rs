@@ -366,6 +366,7 @@ impl InFlight {
         &mut self,
         name: &'static str,
         type_name: &'static str,
+        schema: Option<&'static Schema>,
         encode: impl FnOnce(&mut EncodeCtx<'_>) -> Encoded,
     ) {
         let parts = self.end.get_or_insert_with(take_parts);
@@ -376,7 +377,7 @@ impl InFlight {
             &mut ctx,
             Name::Borrowed(name),
             Name::Borrowed(type_name),
-            None,
+            schema,
             None,
             encode,
         );
@@ -400,11 +401,22 @@ impl CallGuard {
 
     /// Record the return value (only called when `ret` is on).
     pub fn ret(&mut self, type_name: &'static str, encode: impl FnOnce(&mut EncodeCtx<'_>) -> Encoded) {
+        self.ret_with_schema(type_name, None, encode);
+    }
+
+    /// [`Self::ret`] with the schema of the return type (a cached look-up),
+    /// so replay can tell what changed if the return type drifts.
+    pub fn ret_with_schema(
+        &mut self,
+        type_name: &'static str,
+        schema: Option<&'static Schema>,
+        encode: impl FnOnce(&mut EncodeCtx<'_>) -> Encoded,
+    ) {
         if let Some(f) = self.inner.as_mut() {
             if f.mode.dropped() || f.has_ret {
                 return;
             }
-            f.take_end("return", type_name, encode);
+            f.take_end("return", type_name, schema, encode);
             // The return value goes first in the outcome's parts.
             if let Some(parts) = f.end.as_mut().filter(|p| p.args.len() > 1) {
                 let ret = parts.args.pop().expect("at least two");
@@ -423,7 +435,7 @@ impl CallGuard {
     ) {
         if let Some(f) = self.inner.as_mut() {
             if !f.mode.dropped() {
-                f.take_end(name, type_name, encode);
+                f.take_end(name, type_name, None, encode);
             }
         }
     }

@@ -77,13 +77,19 @@ impl<T: Reducible + ?Sized> ViaReducible for &&&&&Wrap<'_, T> {
     fn __capture_encode(&self, ctx: &mut EncodeCtx<'_>) -> Encoded {
         // Parts of a reducible value are trees: bytes are for the top only.
         ctx.want_bytes = false;
-        explain::note(ctx, T::__capture_route(), std::any::type_name::<T>(), String::new);
+        let route = T::__capture_route();
+        explain::note(ctx, route.clone(), std::any::type_name::<T>(), String::new);
+        // Scalars and strings encode through serde, policy included. Any
+        // other impl may build parts by hand (`Value::Str(..)`, fields, a
+        // `with = module`): the outermost reducible value passes its whole
+        // tree through the policy once (nested ones are covered by it).
+        let owner = route != Route::Serde && ctx.begin_policy_pass();
         // Shared pointers first met inside a part that fails are forgotten
         // again: their definitions are not stored, so nothing may refer to them.
         let mark = ctx.reduce.open_part();
-        let result = self.0.reduce(ctx);
-        ctx.reduce.close_part(mark, result.is_err());
-        Encoded::from_result(result)
+        let built = self.0.reduce(ctx);
+        ctx.reduce.close_part(mark, built.is_err());
+        Encoded::from_result(if owner { ctx.end_policy_pass(built) } else { built })
     }
 }
 

@@ -180,6 +180,7 @@ fn resolve(opts: &SiteOptions, self_type: Option<&'static str>, generation: u64)
     if let Some(d) = env.detectors.or(prog.detectors).or(preset.detectors) {
         policy = policy.detectors(d);
     }
+    policy = config::without_env_filters(policy);
     for r in opts.redact {
         policy = policy.redact_name(r);
     }

@@ -8,7 +8,7 @@ use super::parse::{parse_bool, parse_rate};
 use super::SampleBy;
 use crate::codec::Codec;
 use crate::error::CaptureError;
-use crate::filter::DetectorSet;
+use crate::filter::{DetectorSet, DetectorSpec};
 
 /// Values read from `CAPTURE_*` variables, with the errors of those that did not parse.
 ///
@@ -18,6 +18,8 @@ use crate::filter::DetectorSet;
 /// assert_eq!(env.retention, Some(3));
 /// let bad = EnvConfig::from_env(|k| (k == "CAPTURE_RETENTION").then(|| "many".to_string()));
 /// assert!(bad.retention.is_none() && bad.errors.len() == 1);
+/// let filters = EnvConfig::from_env(|k| (k == "CAPTURE_DETECTORS").then(|| "-internal_host".to_string()));
+/// assert_eq!((filters.detectors, &filters.filters_off[..]), (None, &["internal_host".to_string()][..]));
 /// ```
 #[derive(Debug, Default)]
 pub struct EnvConfig {
@@ -43,6 +45,9 @@ pub struct EnvConfig {
     pub sample_by: Option<SampleBy>,
     /// `CAPTURE_DETECTORS` (`all`, `none`, `email,jwt`, `-iban`)
     pub detectors: Option<DetectorSet>,
+    /// `CAPTURE_DETECTORS` entries `-name` naming no detector: the user
+    /// filters of that name to turn off.
+    pub filters_off: Vec<String>,
     /// `CAPTURE_QUOTA` (a size such as `1GiB`)
     pub quota: Option<u64>,
     /// Values that did not parse.
@@ -124,8 +129,11 @@ impl EnvConfig {
             check("CAPTURE_MAX_SIZE", max_size, &|v| parse_size(v).map(drop)).and_then(|v| parse_size(&v).ok());
         cfg.sample_by =
             check("CAPTURE_SAMPLE_BY", sample_by, &|v| v.parse::<SampleBy>().map(drop)).and_then(|v| v.parse().ok());
-        cfg.detectors = check("CAPTURE_DETECTORS", detectors, &|v| DetectorSet::parse(v).map(drop))
-            .and_then(|v| DetectorSet::parse(&v).ok());
+        let spec = check("CAPTURE_DETECTORS", detectors, &|v| DetectorSpec::parse(v).map(drop))
+            .and_then(|v| DetectorSpec::parse(&v).ok())
+            .unwrap_or_default();
+        cfg.detectors = spec.detectors;
+        cfg.filters_off = spec.filters_off;
         cfg.quota = check("CAPTURE_QUOTA", quota, &|v| match parse_size(v) {
             Ok(0) => Err(format!("`{v}`: the quota must be more than 0 bytes")),
             other => other.map(drop),

@@ -55,7 +55,8 @@ pub enum WhenFull {
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct Config {
-    /// Turn capturing on or off (default: on in debug builds, off in release).
+    /// Turn capturing on or off (default: on in debug builds, off in
+    /// release unless the production preset is on).
     pub enabled: Option<bool>,
     /// Store folder (default `<capturing crate>/captures`).
     pub dir: Option<PathBuf>,
@@ -67,7 +68,9 @@ pub struct Config {
     pub ignore_args: Vec<String>,
     /// Fraction of calls recorded.
     pub sample_rate: Option<f64>,
-    /// Production preset (see [`Config::production`]).
+    /// Production preset (see [`Config::production`]). Like
+    /// `CAPTURE_PRODUCTION=1`, it also turns capturing on in release builds
+    /// unless `enabled` says otherwise.
     pub production: Option<bool>,
     /// Codec of new files.
     pub format: Option<Codec>,
@@ -134,6 +137,8 @@ impl Config {
     /// queue is full. Turned on by `CAPTURE_PRODUCTION=1` or
     /// `Config { production: Some(true), .. }`; every value can still be
     /// overridden by attributes, environment and the other `Config` fields.
+    /// The preset also turns capturing on in release builds (where it is off
+    /// by default), unless `CAPTURE_ENABLED` or `Config::enabled` says otherwise.
     ///
     /// ```
     /// use capture_runtime::{filter::DetectorSet, Config};
@@ -196,13 +201,16 @@ fn init_mode() -> bool {
 }
 
 fn resolve_enabled() -> bool {
-    let env = env_config();
-    let prog = programmatic();
+    enabled_from(env_config(), programmatic().as_ref(), cfg!(debug_assertions))
+}
+
+/// [`decide_enabled`] from the environment layer and `configure()`'s.
+fn enabled_from(env: &EnvConfig, prog: Option<&Config>, debug_build: bool) -> bool {
     decide_enabled(
         env.enabled,
-        prog.as_ref().and_then(|c| c.enabled),
-        env.production.or(prog.as_ref().and_then(|c| c.production)),
-        cfg!(debug_assertions),
+        prog.and_then(|c| c.enabled),
+        env.production.or(prog.and_then(|c| c.production)),
+        debug_build,
     )
 }
 
@@ -220,6 +228,37 @@ pub(crate) fn decide_enabled(
     env_enabled
         .or(configured)
         .unwrap_or(production == Some(true) || debug_build)
+}
+
+/// `policy` without the user filters that `CAPTURE_DETECTORS` turns off
+/// (`-name`); a name that is neither a detector nor a filter of the policy
+/// is reported once.
+pub(crate) fn without_env_filters(mut policy: Policy) -> Policy {
+    let off = &env_config().filters_off;
+    if off.is_empty() {
+        return policy;
+    }
+    let filters: Vec<String> = policy.filter_names().map(str::to_owned).collect();
+    for name in off {
+        if filters.contains(name) {
+            policy = policy.without_filter(name);
+        } else {
+            let known: Vec<&str> = crate::filter::PiiKind::ALL.iter().map(|k| k.name()).collect();
+            report_once(
+                &CaptureError::Config {
+                    key: "CAPTURE_DETECTORS".into(),
+                    value: format!("-{name}"),
+                    expected: format!(
+                        "`-{name}` turns off neither a detector ({}) nor a filter of the policy (filters: {}); fix or remove it",
+                        known.join(", "),
+                        if filters.is_empty() { "none".to_owned() } else { filters.join(", ") }
+                    ),
+                }
+                .to_string(),
+            );
+        }
+    }
+    policy
 }
 
 /// Set the programmatic configuration layer (below attributes and
@@ -319,7 +358,7 @@ pub fn reported_messages() -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::decide_enabled;
+    use super::*;
 
     #[test]
     fn on_in_debug_off_in_release_unless_enabled() {
@@ -341,5 +380,35 @@ mod tests {
         assert!(!decide_enabled(Some(false), Some(true), Some(true), true));
         assert!(decide_enabled(Some(true), Some(false), None, false));
         assert!(!decide_enabled(None, Some(false), Some(true), true));
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> EnvConfig {
+        EnvConfig::from_env(|k| pairs.iter().find(|(key, _)| *key == k).map(|(_, v)| v.to_string()))
+    }
+
+    #[test]
+    fn production_turns_capturing_on_in_release_builds_from_either_layer() {
+        let prod = Config {
+            production: Some(true),
+            ..Config::default()
+        };
+        let release = false;
+        assert!(!enabled_from(&env(&[]), None, release));
+        assert!(enabled_from(&env(&[("CAPTURE_PRODUCTION", "1")]), None, release));
+        assert!(enabled_from(&env(&[]), Some(&prod), release));
+        assert!(enabled_from(&env(&[]), None, !release));
+        // `enabled` wins over the preset, in both layers.
+        let off = Config {
+            enabled: Some(false),
+            ..prod.clone()
+        };
+        assert!(!enabled_from(&env(&[]), Some(&off), release));
+        assert!(!enabled_from(&env(&[("CAPTURE_ENABLED", "0")]), Some(&prod), !release));
+        // The environment's `CAPTURE_PRODUCTION=0` wins over `Config`, as for the preset's settings.
+        assert!(!enabled_from(
+            &env(&[("CAPTURE_PRODUCTION", "0")]),
+            Some(&prod),
+            release
+        ));
     }
 }

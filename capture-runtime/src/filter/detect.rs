@@ -206,7 +206,7 @@ impl DetectorSet {
                     let kind = PiiKind::from_name(name).ok_or_else(|| {
                         let known: Vec<&str> = PiiKind::ALL.iter().map(|k| k.name()).collect();
                         format!(
-                            "`{name}` is not a detector; use all, none or any of {} (prefix `-` to turn one off)",
+                            "`{name}` is not a detector; use all, none or any of {} (prefix `-` to turn one off, or to turn off a filter of the policy by its name)",
                             known.join(", ")
                         )
                     })?;

@@ -3,6 +3,7 @@
 
 mod debug_text;
 pub mod detect;
+mod detector_spec;
 pub mod names;
 
 use std::cell::RefCell;
@@ -12,6 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 pub use detect::{DetectorSet, PiiKind};
+pub use detector_spec::DetectorSpec;
 pub use names::NameMatcher;
 
 use crate::value::Marker;
@@ -175,10 +177,61 @@ impl Policy {
         self
     }
 
-    /// Add a named string filter.
+    /// Add a named string filter: a closure or a type implementing
+    /// [`Filter`]. The name appears in the record (`pii:<name>`) and turns
+    /// the filter off again ([`Policy::without_filter`],
+    /// `CAPTURE_DETECTORS=-<name>`).
+    ///
+    /// ```
+    /// use capture_runtime::filter::{Filter, Policy};
+    /// struct NoInternalHosts;
+    /// impl Filter for NoInternalHosts {
+    ///     fn redact(&self, s: &str) -> Option<String> {
+    ///         s.contains(".internal").then(|| "[REDACTED:internal_host]".to_string())
+    ///     }
+    /// }
+    /// let p = Policy::default().filter("internal_host", NoInternalHosts);
+    /// let (clean, kinds) = p.scan_str("db.internal").unwrap();
+    /// assert_eq!((clean.as_str(), kinds[0].as_str()), ("[REDACTED:internal_host]", "internal_host"));
+    /// ```
     pub fn filter(mut self, name: &str, f: impl Filter + 'static) -> Self {
         self.filters.push((name.to_owned(), Arc::new(f)));
         self
+    }
+
+    /// Remove the string filters added under `name` (built-in detectors are
+    /// turned off with [`Policy::detectors`] instead). A name no filter has
+    /// changes nothing: see [`Policy::has_filter`].
+    ///
+    /// ```
+    /// use capture_runtime::filter::Policy;
+    /// let p = Policy::default().filter("internal_host", |s: &str| {
+    ///     s.contains(".internal").then(|| "[REDACTED:internal_host]".to_string())
+    /// });
+    /// assert!(p.has_filter("internal_host"));
+    /// let p = p.without_filter("internal_host");
+    /// assert!(!p.has_filter("internal_host"));
+    /// assert!(p.scan_str("db.internal").is_none());
+    /// ```
+    pub fn without_filter(mut self, name: &str) -> Self {
+        self.filters.retain(|(n, _)| n != name);
+        self
+    }
+
+    /// Whether a string filter named `name` is in this policy.
+    pub fn has_filter(&self, name: &str) -> bool {
+        self.filters.iter().any(|(n, _)| n == name)
+    }
+
+    /// The names of the string filters, in the order they run.
+    ///
+    /// ```
+    /// use capture_runtime::filter::Policy;
+    /// let p = Policy::default().filter("a", |_: &str| None).filter("b", |_: &str| None);
+    /// assert_eq!(p.filter_names().collect::<Vec<_>>(), ["a", "b"]);
+    /// ```
+    pub fn filter_names(&self) -> impl Iterator<Item = &str> {
+        self.filters.iter().map(|(n, _)| n.as_str())
     }
 
     /// Replace values of the type named `name` (serde's struct name) by a marker.
@@ -265,15 +318,18 @@ impl Policy {
         if self.filters.is_empty() && !detect::may_hold_pii(s, self.detectors) {
             return None;
         }
-        self.scan_str_slow(s)
+        self.scan_view(s, s)
     }
 
-    /// [`Policy::scan_str`] past the pre-filter.
-    fn scan_str_slow(&self, s: &str) -> Option<(String, Vec<String>)> {
+    /// [`Policy::scan_str`] with the detectors looking at `view`, a text of
+    /// the same length as `s` with the same char boundaries (see
+    /// [`debug_text::mask_escapes`]); what they find is redacted in `s`.
+    fn scan_view(&self, s: &str, view: &str) -> Option<(String, Vec<String>)> {
+        debug_assert_eq!(s.len(), view.len());
         let mut kinds: Vec<String> = Vec::new();
         let mut current: Option<String> = None;
         if !self.detectors.is_empty() {
-            let found = detect::find_pii(s, self.detectors);
+            let found = detect::find_pii(view, self.detectors);
             if !found.is_empty() {
                 for m in &found {
                     if !kinds.iter().any(|k| k == m.kind.name()) {
@@ -301,7 +357,9 @@ impl Policy {
     /// Clean `Debug` text (as kept in placeholders): the value after any
     /// sensitive field name or map key (`password: "…"`, `"api_key": …`) is
     /// replaced by `[REDACTED]`, then PII detectors and filters run on the
-    /// rest. `None` when nothing was changed.
+    /// rest (looking through `Debug`'s escapes: the card in `"a\n4111…"`
+    /// follows a line break, not the letter `n`). `None` when nothing was
+    /// changed.
     ///
     /// ```
     /// use capture_runtime::filter::Policy;
@@ -312,10 +370,19 @@ impl Policy {
     ///     r#"Login { user: "ann", password: [REDACTED], mfa: Some(Otp { token: [REDACTED] }) }"#
     /// );
     /// assert!(p.scrub_debug("Point { x: 1, y: 2 }").is_none());
+    /// assert_eq!(
+    ///     p.scrub_debug(r#"Note { text: "paid\n4111 1111 1111 1111" }"#).unwrap(),
+    ///     r#"Note { text: "paid\n[REDACTED:credit_card]" }"#
+    /// );
     /// ```
     pub fn scrub_debug(&self, text: &str) -> Option<String> {
         let named = debug_text::redact_named(text, |name| self.is_sensitive_name(name));
-        match (self.scan_str(named.as_deref().unwrap_or(text)), named) {
+        let base = named.as_deref().unwrap_or(text);
+        let scanned = match debug_text::mask_escapes(base) {
+            Some(view) => self.scan_view(base, &view),
+            None => self.scan_str(base),
+        };
+        match (scanned, named) {
             (Some((clean, _)), _) => Some(clean),
             (None, named) => named,
         }

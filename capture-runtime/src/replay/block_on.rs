@@ -21,9 +21,11 @@ impl Wake for Unpark {
 /// Run `future` to completion, parking the thread while it is pending.
 ///
 /// Futures that need a specific runtime's reactor (tokio timers or sockets)
-/// must be replayed inside that runtime instead (call the adapter from a
-/// `#[tokio::test]`); everything else, including futures woken from other
-/// threads, completes here.
+/// panic here ("no reactor running"): give their replay entry an executor
+/// that is that runtime's `block_on` ([`super::Executor`], the `executor(..)`
+/// entry option). Calling this from inside a current-thread runtime would
+/// park the only thread that drives its timers, so it is no substitute.
+/// Everything else, including futures woken from other threads, completes here.
 ///
 /// ```
 /// let n = capture_runtime::replay::block_on(async { 40 + 2 });

@@ -1,9 +1,11 @@
 //! Comparing a replayed value with the recorded one: both are encoded the way
 //! capture encodes (same redaction policy, canonical map order) and read back
-//! untyped, so any capturable type can be compared, redacted parts compare
-//! equal to themselves, and a mismatch is reported path by path.
+//! untyped, so any capturable type can be compared and a mismatch is reported
+//! path by path. Parts that were redacted or not stored (markers) cannot be
+//! compared: [`diff_report`] lists them apart, so a caller can say so rather
+//! than count them as equal.
 
-use crate::value::{Value, VariantBody};
+use crate::value::{Marker, Value, VariantBody};
 
 /// Options for comparing values.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -24,14 +26,38 @@ pub struct Tolerance {
 /// assert_eq!(diff("return", &a, &b, Tolerance { float: Some(1e-9) }), vec!["return[1]: recorded 2, now 3"]);
 /// ```
 pub fn diff(root: &str, recorded: &Value, replayed: &Value, tol: Tolerance) -> Vec<String> {
+    diff_report(root, recorded, replayed, tol).0
+}
+
+/// [`diff`], plus the paths that could not be compared because a side holds a
+/// marker (a part redacted or not stored at capture time), with what it was.
+///
+/// ```
+/// use capture_runtime::replay::compare::{diff_report, Tolerance};
+/// use capture_runtime::value::{Marker, Value};
+/// let redacted = Value::Marker(Marker::Redacted { reason: "pii:email".into(), type_name: "String".into() });
+/// let a = Value::Seq(vec![redacted.clone(), Value::U64(1)]);
+/// let (lines, unchecked) = diff_report("r", &a, &a, Tolerance::default());
+/// assert!(lines.is_empty());
+/// assert_eq!(unchecked, vec!["r[0] (redacted `String` (pii:email))"]);
+/// ```
+pub fn diff_report(root: &str, recorded: &Value, replayed: &Value, tol: Tolerance) -> (Vec<String>, Vec<String>) {
     let mut out = Vec::new();
-    walk(&mut root.to_owned(), recorded, replayed, tol, &mut out);
+    let mut unchecked = Vec::new();
+    walk(&mut root.to_owned(), recorded, replayed, tol, &mut out, &mut unchecked);
     if out.len() > 20 {
         let n = out.len() - 20;
         out.truncate(20);
         out.push(format!("… and {n} more difference(s)"));
     }
-    out
+    (out, unchecked)
+}
+
+fn missing_marker(v: &Value) -> Option<&Marker> {
+    match v {
+        Value::Marker(m) if !matches!(m, Marker::Ref(_)) => Some(m),
+        _ => None,
+    }
 }
 
 fn float_eq(a: f64, b: f64, tol: Tolerance) -> bool {
@@ -52,8 +78,12 @@ fn as_f64(v: &Value) -> Option<f64> {
     }
 }
 
-fn walk(path: &mut String, a: &Value, b: &Value, tol: Tolerance, out: &mut Vec<String>) {
+fn walk(path: &mut String, a: &Value, b: &Value, tol: Tolerance, out: &mut Vec<String>, unchecked: &mut Vec<String>) {
     let len = path.len();
+    if let Some(m) = missing_marker(a).or_else(|| missing_marker(b)) {
+        unchecked.push(format!("{path} ({})", m.describe()));
+        return;
+    }
     match (a, b) {
         _ if as_f64(a).is_some() && as_f64(b).is_some() => {
             if !float_eq(as_f64(a).unwrap_or_default(), as_f64(b).unwrap_or_default(), tol) {
@@ -63,7 +93,7 @@ fn walk(path: &mut String, a: &Value, b: &Value, tol: Tolerance, out: &mut Vec<S
         (Value::Seq(x), Value::Seq(y)) => {
             for (i, (p, q)) in x.iter().zip(y).enumerate() {
                 path.push_str(&format!("[{i}]"));
-                walk(path, p, q, tol, out);
+                walk(path, p, q, tol, out, unchecked);
                 path.truncate(len);
             }
             if x.len() != y.len() {
@@ -76,7 +106,7 @@ fn walk(path: &mut String, a: &Value, b: &Value, tol: Tolerance, out: &mut Vec<S
                 match y.iter().find(|(l, _)| l == k) {
                     Some((_, q)) => {
                         push_key(path, &key);
-                        walk(path, p, q, tol, out);
+                        walk(path, p, q, tol, out, unchecked);
                         path.truncate(len);
                     }
                     None => out.push(format!("{path}: `{key}` was recorded, now missing")),
@@ -86,10 +116,10 @@ fn walk(path: &mut String, a: &Value, b: &Value, tol: Tolerance, out: &mut Vec<S
                 out.push(format!("{path}: `{}` is new (not recorded)", k.key_text()));
             }
         }
-        (Value::Option(Some(p)), Value::Option(Some(q))) => walk(path, p, q, tol, out),
-        (Value::Newtype(_, p), Value::Newtype(_, q)) => walk(path, p, q, tol, out),
+        (Value::Option(Some(p)), Value::Option(Some(q))) => walk(path, p, q, tol, out, unchecked),
+        (Value::Newtype(_, p), Value::Newtype(_, q)) => walk(path, p, q, tol, out, unchecked),
         (Value::Variant(p), Value::Variant(q)) if p.variant == q.variant => match (&p.body, &q.body) {
-            (VariantBody::Newtype(x), VariantBody::Newtype(y)) => walk(path, x, y, tol, out),
+            (VariantBody::Newtype(x), VariantBody::Newtype(y)) => walk(path, x, y, tol, out, unchecked),
             _ if p == q => {}
             _ => out.push(format!("{path}: recorded {}, now {}", render(a), render(b))),
         },

@@ -1,124 +1,36 @@
 //! The replay context: what a generated replay adapter talks to while it
 //! rebuilds the arguments of one stored call, calls the function and checks
-//! what came out.
+//! what came out. Rebuilding lives in `args.rs`, checking in `output.rs`.
 
-use std::fmt::Debug;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
-use super::compare::{diff, render, Tolerance};
-use super::drift::Drift;
-use super::stand_in::{markers, StandIns};
-use super::{replay_id, ReplayOutcome};
-use crate::capture::call::encode_arg;
-use crate::capture::dispatch::Encoded;
+use super::compare::render;
+use super::options::{Executor, ReplayOptions, SnapshotFn};
+use super::{replay_id, Located, ReplayOutcome};
 use crate::capture::site::Resolved;
-use crate::codec::Codec;
-use crate::error::CaptureError;
 use crate::load::CapturedCall;
-use crate::record::{ArgRecord, Outcome, Schema, Slot};
-use crate::store::Store;
-use crate::value::{EncodeCtx, Value};
+use crate::record::Outcome;
+use crate::reduce::RebuildCtx;
 
-/// What a replay checks after calling the function.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Check {
-    /// The recorded return value and `&mut` after-states, when they were
-    /// recorded; otherwise only that the call returns (or panics) as recorded.
-    #[default]
-    Auto,
-    /// The recorded return value; a capture without one is skipped with the reason.
-    Ret,
-    /// An insta snapshot of the output (needs `Debug`).
-    Snapshot,
-    /// Only the user's closure (and that the call returns as recorded).
-    Closure,
-}
-
-/// How one function's captures are replayed.
-///
-/// ```
-/// use capture_runtime::replay::{Check, ReplayOptions, StandIns};
-/// let opts = ReplayOptions::new("checkout::price")
-///     .check(Check::Ret)
-///     .float_tolerance(1e-9)
-///     .stand_ins(StandIns::new().with("order.customer_email", "a@example.com"));
-/// assert_eq!(opts.label(), "checkout::price");
-/// ```
-#[derive(Clone, Debug)]
-pub struct ReplayOptions {
-    label: String,
-    check: Check,
-    tolerance: Tolerance,
-    stand_ins: StandIns,
-}
-
-impl ReplayOptions {
-    /// Options for the function named `label` in test names (e.g. `checkout::price`).
-    pub fn new(label: impl Into<String>) -> Self {
-        ReplayOptions {
-            label: label.into(),
-            check: Check::Auto,
-            tolerance: Tolerance::default(),
-            stand_ins: StandIns::new(),
-        }
-    }
-
-    /// What to check.
-    pub fn check(mut self, check: Check) -> Self {
-        self.check = check;
-        self
-    }
-
-    /// Compare floats with this tolerance (see [`Tolerance`]).
-    pub fn float_tolerance(mut self, tol: f64) -> Self {
-        self.tolerance.float = Some(tol);
-        self
-    }
-
-    /// Values for arguments (or parts) that were not stored.
-    pub fn stand_ins(mut self, stand_ins: StandIns) -> Self {
-        self.stand_ins = stand_ins;
-        self
-    }
-
-    /// The label used in test names.
-    pub fn label(&self) -> &str {
-        &self.label
-    }
-
-    /// The check in force.
-    pub fn check_kind(&self) -> Check {
-        self.check
-    }
-}
-
-/// Where a function's captures are: its id and store, as the capturing
-/// crate resolves them (its `CARGO_MANIFEST_DIR`, `path = ..`, `CAPTURE_DIR`).
-#[derive(Clone, Debug)]
-pub struct Located {
-    /// Function id in the store.
-    pub function: String,
-    /// The store.
-    pub store: Store,
-}
-
-/// Name and description handed to a snapshot callback.
-#[derive(Clone, Debug)]
-pub struct SnapshotInfo {
-    /// Snapshot name: `<label>__<replay id>` with `::` as `__`.
-    pub name: String,
-    /// Human description (function, capture id).
-    pub description: String,
-}
-
-/// Snapshot callback: asserts `value` against the snapshot named in `info`.
-pub type SnapshotFn = Box<dyn FnMut(&SnapshotInfo, &dyn Debug) + Send>;
-
-enum State {
+pub(super) enum State {
     Running,
     Skipped(String),
     Failed(String),
+    /// Probing stopped before the call: nothing found that would skip it.
+    Probed,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Mode {
+    /// Only find out where the captures are.
+    Locate,
+    /// Rebuild the arguments and stop before the call (is it replayable?).
+    Probe,
+    /// Rebuild, call and check.
+    Run,
+    /// Locate, then let the caller check a value it computed (`assert_ret_eq!`).
+    Compare,
 }
 
 /// One replay in progress (or a look-up of where captures are).
@@ -126,39 +38,69 @@ enum State {
 /// Generated adapters (`__capture_replay_<fn>`) drive it; tests normally use
 /// the harness in `capture-test`, which builds one per stored call.
 pub struct ReplayCx<'a> {
-    call: Option<&'a CapturedCall>,
-    opts: &'a ReplayOptions,
+    pub(super) call: Option<&'a CapturedCall>,
+    pub(super) opts: &'a ReplayOptions,
+    pub(super) mode: Mode,
     located: Option<Located>,
-    resolved: Option<Arc<Resolved>>,
-    state: State,
-    notes: Vec<String>,
-    snapshot: Option<SnapshotFn>,
-    id: String,
-    returned: bool,
+    pub(super) resolved: Option<Arc<Resolved>>,
+    pub(super) state: State,
+    pub(super) notes: Vec<String>,
+    pub(super) snapshot: Option<SnapshotFn>,
+    pub(super) id: String,
+    pub(super) returned: bool,
+    /// One rebuild context for all arguments of the call, so two arguments
+    /// pointing to one `Rc` get one `Rc` back.
+    pub(super) rebuild: RebuildCtx,
+    /// A second one for the copies of owned arguments shown to check closures.
+    pub(super) view_rebuild: RebuildCtx,
+    /// The function is `async` (its future was driven by the executor).
+    is_async: bool,
+    /// The function returns `()`: there is no return value to record or check.
+    pub(super) unit_output: bool,
 }
 
 impl<'a> ReplayCx<'a> {
     /// A context that only finds out where the function's captures are.
     pub fn locate(opts: &'a ReplayOptions) -> Self {
-        ReplayCx::new(None, opts)
+        ReplayCx::new(None, opts, Mode::Locate)
     }
 
     /// A context that replays `call`.
     pub fn run(call: &'a CapturedCall, opts: &'a ReplayOptions) -> Self {
-        ReplayCx::new(Some(call), opts)
+        ReplayCx::new(Some(call), opts, Mode::Run)
     }
 
-    fn new(call: Option<&'a CapturedCall>, opts: &'a ReplayOptions) -> Self {
+    /// A context that rebuilds the arguments of `call` and stops before
+    /// calling: [`Self::finish`] then says whether the capture would be
+    /// skipped (and why) without running anything. Drift and other failures
+    /// are left for the real replay to report.
+    pub fn probe(call: &'a CapturedCall, opts: &'a ReplayOptions) -> Self {
+        ReplayCx::new(Some(call), opts, Mode::Probe)
+    }
+
+    /// A context for checking a value computed by the caller against the
+    /// return value recorded with `call` (the adapter only locates the
+    /// function's settings; the caller then calls the output check).
+    pub fn compare(call: &'a CapturedCall, opts: &'a ReplayOptions) -> Self {
+        ReplayCx::new(Some(call), opts, Mode::Compare)
+    }
+
+    fn new(call: Option<&'a CapturedCall>, opts: &'a ReplayOptions, mode: Mode) -> Self {
         ReplayCx {
             id: call.map(replay_id).unwrap_or_default(),
             call,
             opts,
+            mode,
             located: None,
             resolved: None,
             state: State::Running,
             notes: Vec::new(),
             snapshot: None,
             returned: false,
+            rebuild: RebuildCtx::new(),
+            view_rebuild: RebuildCtx::new(),
+            is_async: false,
+            unit_output: false,
         }
     }
 
@@ -167,13 +109,22 @@ impl<'a> ReplayCx<'a> {
         self.snapshot = Some(f);
     }
 
+    /// Add a remark shown with the outcome (e.g. about the stored call).
+    pub fn note(&mut self, note: impl Into<String>) {
+        self.notes.push(note.into());
+    }
+
     /// Where the adapter said the captures are (after it ran).
     pub fn located(&self) -> Option<&Located> {
         self.located.as_ref()
     }
 
-    /// The outcome, once the adapter has run.
-    pub fn finish(self) -> ReplayOutcome {
+    /// The outcome, once the adapter has run. After [`Self::probe`], a
+    /// capture that would be replayed is reported as passed.
+    pub fn finish(mut self) -> ReplayOutcome {
+        // Copies of arguments rebuilt for a check closure repeat their notes.
+        let mut seen = std::collections::HashSet::new();
+        self.notes.retain(|n| seen.insert(n.clone()));
         let function = self
             .located
             .as_ref()
@@ -197,29 +148,29 @@ impl<'a> ReplayCx<'a> {
             State::Running if self.call.is_some() && self.resolved.is_none() => ReplayOutcome::Failed {
                 message: format!("the replay adapter of `{function}` did not run (bug)"),
             },
-            State::Running => ReplayOutcome::Passed { notes: self.notes },
+            State::Running | State::Probed => ReplayOutcome::Passed { notes: self.notes },
         }
     }
 
-    fn running(&self) -> bool {
+    pub(super) fn running(&self) -> bool {
         matches!(self.state, State::Running)
     }
 
-    fn skip<T>(&mut self, reason: String) -> Option<T> {
+    pub(super) fn skip<T>(&mut self, reason: String) -> Option<T> {
         if self.running() {
             self.state = State::Skipped(reason);
         }
         None
     }
 
-    fn fail<T>(&mut self, message: String) -> Option<T> {
+    pub(super) fn fail<T>(&mut self, message: String) -> Option<T> {
         if self.running() {
             self.state = State::Failed(message);
         }
         None
     }
 
-    fn function(&self) -> String {
+    pub(super) fn function(&self) -> String {
         self.resolved.as_ref().map(|r| r.fn_id.clone()).unwrap_or_default()
     }
 
@@ -231,7 +182,10 @@ impl<'a> ReplayCx<'a> {
             store: resolved.store.clone(),
         });
         self.resolved = Some(resolved);
-        self.call.map(|_| ())
+        match self.mode {
+            Mode::Locate | Mode::Compare => None,
+            Mode::Probe | Mode::Run => self.call.map(|_| ()),
+        }
     }
 
     /// Adapter: this function cannot be replayed at all (e.g. `impl Trait` arguments).
@@ -240,156 +194,60 @@ impl<'a> ReplayCx<'a> {
         self.skip(reason.to_owned())
     }
 
-    /// Adapter: rebuild argument `name` (or `self`) as a `T`.
+    /// Adapter (typed loading): stop after rebuilding the arguments.
     #[doc(hidden)]
-    pub fn __arg<T>(
-        &mut self,
-        name: &str,
-        current: Option<&'static Schema>,
-        decode: impl FnOnce(Codec, &[u8]) -> Result<T, String>,
-    ) -> Option<T> {
+    pub fn __loaded(&mut self) {
+        if self.running() {
+            self.state = State::Probed;
+        }
+    }
+
+    /// Adapter: the function returns `()` (`=> ret` then checks the
+    /// after-states only, with its tolerance).
+    #[doc(hidden)]
+    pub fn __unit_output(&mut self) {
+        self.unit_output = true;
+    }
+
+    /// Adapter: the executor for an `async fn` (the function is async).
+    #[doc(hidden)]
+    pub fn __executor(&mut self) -> Option<Executor> {
+        self.is_async = true;
+        self.opts.executor.clone()
+    }
+
+    /// Adapter: a generic return type must be the one recorded (checked
+    /// before calling, so probing finds it).
+    #[doc(hidden)]
+    pub fn __generic_ret(&mut self, type_name: &str) -> Option<()> {
         let call = self.call?;
-        if !self.running() {
-            return None;
-        }
-        let type_name = std::any::type_name::<T>();
-        let Some(rec) = call.metadata().args.iter().find(|a| a.name == name) else {
-            if name == "self" {
-                return match self.opts.stand_ins.whole("self") {
-                    Some(v) => self.decode_value(name, v.clone(), decode),
-                    None => self.skip(
-                        "receiver not recorded: add `self` to #[capture_args(..)] and re-record, or supply one with `with { self = .. }`"
-                            .into(),
-                    ),
-                };
-            }
-            let known: Vec<&str> = call.arg_names();
-            return self.fail(format!(
-                "the capture has no argument `{name}` (recorded: {}): the function's parameters changed since recording; re-record",
-                known.join(", ")
-            ));
-        };
-        if let Some(v) = self.opts.stand_ins.whole(name) {
-            return self.decode_value(name, v.clone(), decode);
-        }
-        if let Some(reason) = rec.slot.missing_reason() {
-            return self.skip(format!(
-                "argument `{name}`: {reason}; supply a stand-in value (`with {{ {name} = .. }}`) to replay it"
-            ));
-        }
-        let Slot::Stored { id, .. } = &rec.slot else {
-            return None;
-        };
-        let (codec, bytes) = match call.store().get_object(id) {
-            Ok(x) => x,
-            Err(CaptureError::BadFile { reason, .. }) if reason.contains("missing") => {
-                return self.skip(format!("argument `{name}`: stored value is missing ({reason})"))
-            }
-            Err(e) => return self.fail(format!("argument `{name}`: {e}")),
-        };
-        let uncovered: Vec<String> = rec
-            .redacted
-            .iter()
-            .filter(|(path, _)| !self.opts.stand_ins.covers(path))
-            .map(|(path, why)| format!("{path} ({why})"))
-            .collect();
-        if !uncovered.is_empty() {
-            self.notes.push(format!(
-                "redacted at capture time and replayed as recorded: {}; supply stand-ins (`with {{ path = value }}`) if the function depends on them",
-                uncovered.join(", ")
-            ));
-        }
-        let patched = self.opts.stand_ins.has_parts(name);
-        let result = if patched {
-            let mut tree: Value = match codec.decode(&bytes) {
-                Ok(v) => v,
-                Err(e) => return self.fail(format!("argument `{name}`: stored value unreadable: {e}")),
-            };
-            let unknown = self.opts.stand_ins.patch(name, &mut tree);
-            if !unknown.is_empty() {
-                return self.fail(format!(
-                    "stand-in path(s) {} do not exist in the recorded argument `{name}`",
-                    unknown.join(", ")
-                ));
-            }
-            let left = markers(name, &tree);
-            if !left.is_empty() {
-                let parts: Vec<String> = left.iter().map(|(p, m)| format!("{p} ({})", m.describe())).collect();
+        if let Some(rec) = &call.metadata().ret {
+            if rec.type_name != type_name {
                 return self.skip(format!(
-                    "argument `{name}` has parts that were not stored: {}; supply stand-ins (`with {{ {} = .. }}`)",
-                    parts.join(", "),
-                    left[0].0
+                    "recorded returning `{}`, but this entry replays it returning `{type_name}`: list `{}` with the type parameters it was recorded at",
+                    rec.type_name, self.opts.label
                 ));
             }
-            match codec.encode(&tree) {
-                Ok(b) => decode(codec, &b),
-                Err(e) => Err(e),
-            }
-        } else {
-            decode(codec, &bytes)
-        };
-        let recorded = rec.schema.clone();
-        match result {
-            Ok(v) => {
-                if let (Some(r), Some(c)) = (&recorded, current) {
-                    if r.fingerprint != c.fingerprint {
-                        let drift = self.drift(rec, type_name, current, None).message();
-                        if allow_drift() {
-                            self.notes
-                                .push(format!("drift tolerated (CAPTURE_ALLOW_DRIFT): {drift}"));
-                        } else {
-                            return self.fail(drift);
-                        }
-                    }
-                }
-                Some(v)
-            }
-            Err(e) if e.contains("cannot be rebuilt") => self.skip(format!("argument `{name}`: {e}")),
-            Err(e) => {
-                let drift = self.drift(rec, type_name, current, Some(e)).message();
-                self.fail(drift)
-            }
         }
-    }
-
-    fn decode_value<T>(
-        &mut self,
-        name: &str,
-        v: Value,
-        decode: impl FnOnce(Codec, &[u8]) -> Result<T, String>,
-    ) -> Option<T> {
-        let codec = Codec::MsgPack;
-        let result = codec.encode(&v).and_then(|b| decode(codec, &b));
-        match result {
-            Ok(t) => Some(t),
-            Err(e) => self.fail(format!(
-                "the stand-in for `{name}` does not fit `{}`: {e}",
-                std::any::type_name::<T>()
-            )),
-        }
-    }
-
-    fn drift(&self, rec: &ArgRecord, current_type: &str, current: Option<&Schema>, error: Option<String>) -> Drift {
-        let call = self.call.expect("running");
-        Drift {
-            function: self.function(),
-            capture: self.id.clone(),
-            arg: rec.name.clone(),
-            recorded_type: rec.type_name.clone(),
-            recorded: rec.schema.clone(),
-            current_type: current_type.to_owned(),
-            current: current.cloned(),
-            decode_error: error,
-            record_key: call.key().to_owned(),
-        }
+        Some(())
     }
 
     /// Adapter: call the function; `None` if it panicked (which passes when
-    /// the recorded call panicked too).
+    /// the recorded call panicked too), or when only probing.
     #[doc(hidden)]
     pub fn __call<O>(&mut self, f: impl FnOnce() -> O) -> Option<O> {
         let call = self.call?;
         if !self.running() {
+            return None;
+        }
+        if self.opts.check == super::Check::Ret && call.metadata().ret.is_none() && !self.unit_output {
+            return self.skip(
+                "no return value was recorded: add `ret` to #[capture_args(..)] and re-record, or check with `=> snapshot` or a closure"
+                    .into(),
+            );
+        }
+        if self.mode == Mode::Probe {
+            self.state = State::Probed;
             return None;
         }
         let recorded = call.metadata().outcome;
@@ -410,148 +268,14 @@ impl<'a> ReplayCx<'a> {
                 self.notes.push("panicked, as the recorded call did".into());
                 None
             }
-            Err(p) => self.fail(format!("the function panicked: {}", panic_text(&p))),
-        }
-    }
-
-    fn encode_now(
-        &mut self,
-        name: &str,
-        type_name: &str,
-        encode: impl FnOnce(&mut EncodeCtx<'_>) -> Encoded,
-    ) -> Result<Value, String> {
-        let resolved = self.resolved.clone().ok_or("no site")?;
-        let pending = encode_arg(&resolved, name, type_name, encode);
-        match (&pending.record.slot, pending.body) {
-            (Slot::Stored { .. }, Some(body)) => resolved.store.codec().decode(&body),
-            (slot, _) => Err(slot.missing_reason().unwrap_or_default()),
-        }
-    }
-
-    fn recorded_value(&self, rec: &ArgRecord) -> Result<Value, String> {
-        let call = self.call.ok_or("no call")?;
-        call.decode_record(rec, |c, b| c.decode::<Value>(b), "Value")
-            .map_err(|e| e.to_string())
-    }
-
-    /// Adapter: compare the state of a `&mut` argument after the call with the
-    /// recorded after-state, when one was recorded.
-    #[doc(hidden)]
-    pub fn __after(&mut self, name: &str, type_name: &str, encode: impl FnOnce(&mut EncodeCtx<'_>) -> Encoded) {
-        let Some(call) = self.call else { return };
-        if !self.running() || !self.returned || matches!(self.opts.check, Check::Closure | Check::Snapshot) {
-            return;
-        }
-        let Some(rec) = call.metadata().after.iter().find(|a| a.name == name) else {
-            return;
-        };
-        let recorded = match self.recorded_value(rec) {
-            Ok(v) => v,
-            Err(e) => {
-                self.notes.push(format!("after-state of `{name}` not compared: {e}"));
-                return;
-            }
-        };
-        match self.encode_now(name, type_name, encode) {
-            Ok(now) => {
-                let d = diff(name, &recorded, &now, self.opts.tolerance);
-                if !d.is_empty() {
-                    self.fail::<()>(format!(
-                        "`&mut {name}` after the call differs from the recorded after-state:\n  {}\n",
-                        d.join("\n  ")
-                    ));
-                }
-            }
-            Err(e) => {
-                self.fail::<()>(format!("the after-state of `{name}` cannot be encoded now: {e}"));
-            }
-        }
-    }
-
-    /// Adapter: check the output (recorded return value or snapshot).
-    #[doc(hidden)]
-    pub fn __output(
-        &mut self,
-        type_name: &str,
-        debug: Option<&dyn Debug>,
-        encode: impl FnOnce(&mut EncodeCtx<'_>) -> Encoded,
-    ) {
-        let Some(call) = self.call else { return };
-        if !self.running() || !self.returned {
-            return;
-        }
-        match self.opts.check {
-            Check::Closure => {}
-            Check::Snapshot => {
-                let Some(value) = debug else {
-                    self.fail::<()>(format!(
-                        "snapshot mode needs `Debug` on the output type `{type_name}`; derive it, or check with a closure"
-                    ));
-                    return;
+            Err(p) => {
+                let text = panic_text(&p);
+                let hint = if self.is_async && self.opts.executor.is_none() && needs_runtime(&text) {
+                    "\n  this `async fn` needs an async runtime: give the entry an executor, e.g. `executor(|f| tokio::runtime::Runtime::new().unwrap().block_on(f))`"
+                } else {
+                    ""
                 };
-                let info = SnapshotInfo {
-                    name: format!("{}__{}", self.opts.label.replace("::", "__"), self.id)
-                        .chars()
-                        .map(|c| {
-                            if c.is_alphanumeric() || c == '_' || c == '-' {
-                                c
-                            } else {
-                                '_'
-                            }
-                        })
-                        .collect(),
-                    description: format!("replay of `{}` capture {}", self.function(), self.id),
-                };
-                let Some(mut snap) = self.snapshot.take() else {
-                    self.fail::<()>(
-                        "snapshot mode without a snapshot callback (use capture_test::replay_main!)".into(),
-                    );
-                    return;
-                };
-                let r = catch_unwind(AssertUnwindSafe(|| snap(&info, value)));
-                self.snapshot = Some(snap);
-                if let Err(p) = r {
-                    self.fail::<()>(format!(
-                        "snapshot `{}` does not match: {}\n  review with `cargo insta review`, or accept with INSTA_UPDATE=always\n",
-                        info.name,
-                        panic_text(&p)
-                    ));
-                }
-            }
-            Check::Auto | Check::Ret => {
-                let Some(rec) = call.metadata().ret.clone() else {
-                    if self.opts.check == Check::Ret {
-                        self.skip::<()>(
-                            "no return value was recorded: add `ret` to #[capture_args(..)] and re-record, or check with `=> snapshot` or a closure"
-                                .into(),
-                        );
-                    }
-                    return;
-                };
-                let recorded = match self.recorded_value(&rec) {
-                    Ok(v) => v,
-                    Err(e) => {
-                        self.skip::<()>(format!("the recorded return value cannot be read: {e}"));
-                        return;
-                    }
-                };
-                match self.encode_now("return", type_name, encode) {
-                    Ok(now) => {
-                        let d = diff("return", &recorded, &now, self.opts.tolerance);
-                        if !d.is_empty() {
-                            let shown = debug.map(|v| format!("\n  now (Debug): {v:?}")).unwrap_or_default();
-                            self.fail::<()>(format!(
-                                "the return value differs from the recorded one:\n  {}\n  recorded: {}\n  now:      {}{shown}\n",
-                                d.join("\n  "),
-                                render(&recorded),
-                                render(&now),
-                            ));
-                        }
-                    }
-                    Err(e) => {
-                        self.fail::<()>(format!("the return value cannot be encoded now: {e}"));
-                    }
-                }
+                self.fail(format!("the function panicked: {text}{hint}"))
             }
         }
     }
@@ -572,10 +296,22 @@ impl<'a> ReplayCx<'a> {
             self.fail::<()>(format!("the check closure failed: {}\n", panic_text(&p)));
         }
     }
+
+    /// For `assert_ret_eq!`: treat the caller's value as the call's output.
+    #[doc(hidden)]
+    pub fn __compare_ready(&mut self) -> bool {
+        if self.mode != Mode::Compare || self.call.is_none() || self.resolved.is_none() {
+            return false;
+        }
+        self.returned = true;
+        true
+    }
 }
 
-fn allow_drift() -> bool {
-    std::env::var("CAPTURE_ALLOW_DRIFT").is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
+/// Whether a panic message says a runtime's reactor or context was missing.
+fn needs_runtime(text: &str) -> bool {
+    let t = text.to_ascii_lowercase();
+    t.contains("reactor") || t.contains("no reactor") || t.contains("runtime") || t.contains("tokio")
 }
 
 /// The message of a panic payload.

@@ -3,6 +3,7 @@
 //!
 //! - [`ReplayCx`]: one replay (rebuild arguments, call, check), driven by the
 //!   adapter `__capture_replay_<fn>` generated next to each captured function.
+//! - [`ReplayOptions`]: what to check, stand-ins, tolerance, [`Executor`].
 //! - [`schema`]: per-type schema fingerprints recorded at capture time;
 //!   [`drift`]: what changed when a value no longer fits its type.
 //! - [`compare`]: path-by-path comparison of recorded and replayed values.
@@ -11,15 +12,21 @@
 //!
 //! The user guide's replay chapter (`docs/replay.md`) shows the whole flow.
 
+mod args;
 mod block_on;
 pub mod compare;
 mod cx;
 pub mod drift;
+mod options;
+mod output;
+mod probes;
 pub mod schema;
 mod stand_in;
 
 pub use block_on::block_on;
-pub use cx::{Check, Located, ReplayCx, ReplayOptions, SnapshotFn, SnapshotInfo};
+pub use cx::ReplayCx;
+pub use options::{Check, Executor, Located, ReplayFuture, ReplayOptions, SnapshotFn, SnapshotInfo};
+pub use output::{Afters, EqProbe};
 pub use stand_in::StandIns;
 
 use std::cell::Cell;
@@ -104,34 +111,5 @@ pub fn replay_id(call: &CapturedCall) -> String {
 /// Generated adapters only. Not public API.
 #[doc(hidden)]
 pub mod __adapter {
-    pub use super::schema::probe::{
-        SchemaFor, SchemaOf, TypeViaNone, TypeViaTrace, ViaNone, ViaSlice, ViaStr, ViaTrace,
-    };
-
-    use std::fmt::Debug;
-
-    /// Borrow a value as `&dyn Debug` when its type has `Debug`.
-    pub struct DebugOf<'a, T: ?Sized>(pub &'a T);
-
-    /// Layer 1: `Debug`.
-    pub trait DebugVia {
-        /// The value as `&dyn Debug`.
-        fn __capture_debug(&self) -> Option<&dyn Debug>;
-    }
-    impl<T: Debug> DebugVia for &DebugOf<'_, T> {
-        fn __capture_debug(&self) -> Option<&dyn Debug> {
-            Some(self.0 as &dyn Debug)
-        }
-    }
-
-    /// Layer 2: no `Debug`.
-    pub trait DebugNone {
-        /// `None`.
-        fn __capture_debug(&self) -> Option<&dyn Debug>;
-    }
-    impl<T: ?Sized> DebugNone for DebugOf<'_, T> {
-        fn __capture_debug(&self) -> Option<&dyn Debug> {
-            None
-        }
-    }
+    pub use super::probes::*;
 }

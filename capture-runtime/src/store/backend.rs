@@ -5,8 +5,8 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::error::{CaptureError, Result};
@@ -140,6 +140,30 @@ pub struct LocalBackend {
 
 static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// A function told the path of every temp file once its bytes are written,
+/// before it is renamed or linked into place; the flag spares writes the lock.
+static TMP_OBSERVED: AtomicBool = AtomicBool::new(false);
+static TMP_OBSERVER: RwLock<Option<fn(&Path)>> = RwLock::new(None);
+
+/// Call `observer` with the path of every temp file a [`LocalBackend`]
+/// writes, right after writing it and before it is renamed or linked into
+/// place (`None` to stop). It runs on the writing thread (the background
+/// writer's, when that is in use). For tests that check what reaches the
+/// disk, even files that exist only for a moment; not for production use.
+#[doc(hidden)]
+pub fn observe_temp_files(observer: Option<fn(&Path)>) {
+    *TMP_OBSERVER.write().unwrap_or_else(|e| e.into_inner()) = observer;
+    TMP_OBSERVED.store(observer.is_some(), Ordering::Release);
+}
+
+fn temp_written(path: &Path) {
+    if TMP_OBSERVED.load(Ordering::Acquire) {
+        if let Some(f) = *TMP_OBSERVER.read().unwrap_or_else(|e| e.into_inner()) {
+            f(path);
+        }
+    }
+}
+
 impl LocalBackend {
     /// A backend rooted at `root` (created on first write).
     pub fn new(root: impl Into<PathBuf>) -> Self {
@@ -212,7 +236,10 @@ impl LocalBackend {
             Ok(())
         })();
         match result {
-            Ok(()) => Ok(tmp),
+            Ok(()) => {
+                temp_written(&tmp);
+                Ok(tmp)
+            }
             Err(e) => {
                 let _ = fs::remove_file(&tmp);
                 Err(CaptureError::io(&tmp, e))

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+#[doc(hidden)]
+pub use backend::observe_temp_files;
 pub use backend::{Backend, Durability, Listing, LocalBackend};
 pub use quota::{Quota, QuotaReport};
 

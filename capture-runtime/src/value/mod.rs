@@ -11,6 +11,7 @@
 mod de;
 mod mp_write;
 mod msgpack;
+mod policy_pass;
 mod ser;
 mod wire;
 
@@ -193,11 +194,40 @@ impl Value {
         }
     }
 
+    /// The name a map key stands for, checked against the sensitive names:
+    /// a string or char, a newtype around one (`struct HeaderName(String)`),
+    /// or a unit enum variant (`Field::Password`). Each of these is just that
+    /// string on the wire. Other keys (numbers, tuples, ...) name nothing.
+    ///
+    /// ```
+    /// use capture_runtime::value::{to_value, EncodeCtx, Value};
+    /// #[derive(serde::Serialize)]
+    /// struct HeaderName(String);
+    /// #[derive(serde::Serialize)]
+    /// enum Field { Password }
+    /// let key = |v: Value| v.key_name().map(|n| n.into_owned());
+    /// let mut ctx = EncodeCtx::plain();
+    /// let header = to_value(&HeaderName("X-Api-Key".into()), &mut ctx).unwrap();
+    /// assert_eq!(key(header).as_deref(), Some("X-Api-Key"));
+    /// assert_eq!(key(to_value(&Field::Password, &mut ctx).unwrap()).as_deref(), Some("Password"));
+    /// assert_eq!(key(Value::U64(7)), None);
+    /// ```
+    pub fn key_name(&self) -> Option<Cow<'_, str>> {
+        match self {
+            Value::Str(s) => Some(Cow::Borrowed(s)),
+            Value::Char(c) => Some(Cow::Owned(c.to_string())),
+            Value::Newtype(_, inner) => inner.key_name(),
+            Value::Variant(v) if matches!(v.body, VariantBody::Unit) => Some(Cow::Borrowed(&v.variant)),
+            _ => None,
+        }
+    }
+
     /// Text used for a map key in paths and messages.
     pub fn key_text(&self) -> String {
+        if let Some(name) = self.key_name() {
+            return name.into_owned();
+        }
         match self {
-            Value::Str(s) => s.clone(),
-            Value::Char(c) => c.to_string(),
             Value::I64(n) => n.to_string(),
             Value::U64(n) => n.to_string(),
             other => format!("{other:?}"),

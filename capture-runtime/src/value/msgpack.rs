@@ -536,11 +536,8 @@ impl ser::SerializeMap for MapWriter<'_, '_> {
             .key
             .take()
             .ok_or_else(|| EncodeError::Custom("map value without key".into()))?;
-        let sensitive = match &key {
-            Value::Str(s) => self.ctx.name_sensitive(s),
-            Value::Char(c) => self.ctx.name_sensitive(c.encode_utf8(&mut [0; 4])),
-            _ => false,
-        };
+        // A newtype or unit-variant key is its name on the wire: it counts too.
+        let sensitive = key.key_name().is_some_and(|n| self.ctx.name_sensitive(&n));
         let mark = self.out.len();
         if sensitive {
             let k = key.key_text();

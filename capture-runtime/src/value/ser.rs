@@ -37,6 +37,9 @@ pub struct EncodeCtx<'p> {
     pub report: EncodeReport,
     /// Per-call state of `Reducible` encoding (shared-pointer memo, explain trace).
     pub(crate) reduce: crate::reduce::EncodeState,
+    /// A reducible value's tree is being built and will get one pass of the
+    /// policy when it is done ([`Self::begin_policy_pass`]).
+    pub(super) policy_pass: bool,
 }
 
 /// What the encoder did besides encoding.
@@ -75,6 +78,7 @@ impl<'p> EncodeCtx<'p> {
             append_to: None,
             report: EncodeReport::default(),
             reduce: Default::default(),
+            policy_pass: false,
         }
     }
 
@@ -90,6 +94,7 @@ impl<'p> EncodeCtx<'p> {
             append_to: None,
             report: EncodeReport::default(),
             reduce: Default::default(),
+            policy_pass: false,
         }
     }
 
@@ -118,6 +123,7 @@ impl<'p> EncodeCtx<'p> {
         self.path.push(Seg::Field(root));
         self.size = 0;
         self.error_path = None;
+        self.policy_pass = false;
     }
 
     /// The current path, as `order.items[2].card`.
@@ -658,11 +664,8 @@ impl ser::SerializeMap for MapBuilder<'_, '_> {
             .key
             .take()
             .ok_or_else(|| EncodeError::Custom("map value without key".into()))?;
-        let sensitive = match &key {
-            Value::Str(s) => self.ctx.name_sensitive(s),
-            Value::Char(c) => self.ctx.name_sensitive(c.encode_utf8(&mut [0; 4])),
-            _ => false,
-        };
+        // A newtype or unit-variant key is its name on the wire: it counts too.
+        let sensitive = key.key_name().is_some_and(|n| self.ctx.name_sensitive(&n));
         let value = if sensitive {
             let k = key.key_text();
             self.ctx.path.push(Seg::Key(k.clone()));
@@ -840,11 +843,10 @@ impl EncodeCtx<'_> {
     ) -> Result<Value, EncodeError> {
         let text = key.key_text();
         self.path.push(Seg::Key(text.clone()));
-        let v = match key {
-            Value::Str(_) | Value::Char(_) if self.name_sensitive(&text) => {
-                Ok(self.redacted_marker_of(&text, type_name))
-            }
-            _ => f(self),
+        let v = if key.key_name().is_some_and(|n| self.name_sensitive(&n)) {
+            Ok(self.redacted_marker_of(&text, type_name))
+        } else {
+            f(self)
         };
         self.path.pop();
         v

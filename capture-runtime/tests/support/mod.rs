@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod leaks;
+
 use std::fmt::{Debug, Write as _};
 use std::sync::{Arc, Mutex, OnceLock};
 

@@ -6,7 +6,8 @@ pub struct Service {
 
 impl Service {
     // Neither `self` nor `Self`: the attribute cannot know it sits in an
-    // `impl`; the error points at the name, and `assoc` is the fix.
+    // `impl`; the error points at the name and says `assoc` is the fix (or
+    // #[capture_args] on the `impl` block).
     #[capture_args]
     pub fn named(name: &str) -> Service {
         Service { name: name.into() }

@@ -1,0 +1,407 @@
+//! The body of a replay adapter (see `adapter.rs`), and the type plumbing it
+//! needs: how each parameter is rebuilt and shown to checks.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::visit::Visit;
+use syn::visit_mut::VisitMut;
+use syn::{parse_quote, GenericParam, ItemFn, Lifetime, Type};
+
+use super::ast::{Function, ParamKind, Receiver};
+use super::attr::Options;
+
+/// How a parameter's value is rebuilt and passed back.
+pub(crate) struct Plan {
+    /// The type the stored value is rebuilt as (lifetimes erased).
+    pub rebuilt: Type,
+    /// The type the check closure sees (behind `&`), and capture records.
+    pub view: Type,
+    /// Whether the argument is passed as `&*x` / `&mut *x` (a `String` for `&str`, ...).
+    pub deref: bool,
+}
+
+/// `ArgSpec { .. }` for one parameter.
+fn spec(pv: &TokenStream, name: &str, rebuilt: &Type, view: &Type, generic: bool, concrete: bool) -> TokenStream {
+    let schema = if generic {
+        // Trait selection ignores lifetimes: a probe needing `'static` must not
+        // see types built from generic parameters.
+        quote!(::core::option::Option::None)
+    } else {
+        quote! {{
+            #[allow(unused_imports)]
+            use #pv::replay::{TypeViaNone as _, TypeViaTrace as _};
+            (&&#pv::replay::SchemaFor::<#rebuilt>::new()).__capture_schema()
+        }}
+    };
+    let rebuildable = super::dispatch::rebuildable(pv, rebuilt, concrete);
+    quote! {
+        #pv::replay::ArgSpec {
+            name: #name,
+            schema: #schema,
+            type_name: ::core::any::type_name::<#view>(),
+            generic: #generic,
+            rebuildable: #rebuildable,
+        }
+    }
+}
+
+fn debug_of(pv: &TokenStream, expr: TokenStream) -> TokenStream {
+    quote! {{
+        #[allow(unused_imports)]
+        use #pv::replay::{DebugNone as _, DebugVia as _};
+        (&&#pv::replay::DebugOf(#expr)).__capture_debug()
+    }}
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn body(
+    opts: &Options,
+    f: &Function,
+    func: &ItemFn,
+    plans: &[Plan],
+    generic: &[bool],
+    out_generic: bool,
+    out_ty: &Type,
+    pv: &TokenStream,
+) -> TokenStream {
+    let decode = |ty: &Type, concrete: bool| super::dispatch::decode(pv, ty, concrete);
+    let encode = |expr: TokenStream, concrete: bool| super::dispatch::encode(pv, expr, concrete);
+    let self_ty: Type = parse_quote!(Self);
+    let self_captured = opts.capture_self.is_some() && f.receiver != Receiver::None;
+
+    let mut stmts = Vec::new();
+    let mut specs = Vec::new();
+    let self_spec = format_ident!("__capture_spec_self");
+    let recv = match f.receiver {
+        Receiver::None => None,
+        kind => {
+            if self_captured {
+                let s = spec(pv, "self", &self_ty, &self_ty, false, false);
+                let d = decode(&self_ty, false);
+                specs.push(quote!(let #self_spec = #s;));
+                stmts.push(quote!(let mut __capture_self: Self = __cx.__arg(#self_spec, #d)?;));
+            } else {
+                stmts.push(quote! {
+                    __cx.__unsupported("receiver not recorded: add `self` to #[capture_args(..)] and re-record")?;
+                    let mut __capture_self: Self = ::core::unreachable!();
+                });
+            }
+            Some(match kind {
+                Receiver::Ref => quote!(&__capture_self),
+                Receiver::RefMut => quote!(&mut __capture_self),
+                _ => quote!(__capture_self),
+            })
+        }
+    };
+    let locals: Vec<syn::Ident> = (0..plans.len()).map(|i| format_ident!("__capture_a{}", i)).collect();
+    let spec_names: Vec<syn::Ident> = (0..plans.len()).map(|i| format_ident!("__capture_spec{}", i)).collect();
+    let mut call_args = Vec::new();
+    for ((((p, plan), local), &g), sn) in f.params.iter().zip(plans).zip(&locals).zip(generic).zip(&spec_names) {
+        let ty = &plan.rebuilt;
+        let s = spec(pv, &p.name, ty, &plan.view, g, p.concrete);
+        specs.push(quote!(let #sn = #s;));
+        let d = decode(ty, p.concrete);
+        stmts.push(quote_spanned!(p.span=> let mut #local: #ty = __cx.__arg(#sn, #d)?;));
+        call_args.push(match (p.kind, plan.deref) {
+            (ParamKind::Ref, true) => quote!(&*#local),
+            (ParamKind::Ref, false) => quote!(&#local),
+            (ParamKind::RefMut, true) => quote!(&mut *#local),
+            (ParamKind::RefMut, false) => quote!(&mut #local),
+            (ParamKind::Owned, _) => quote!(#local),
+        });
+    }
+    let loaded = self_captured
+        .then(|| quote!(__capture_self))
+        .into_iter()
+        .chain(locals.iter().map(|l| quote!(#l)));
+
+    let fn_ident = &func.sig.ident;
+    let turbofish: Vec<TokenStream> = func
+        .sig
+        .generics
+        .params
+        .iter()
+        .filter_map(|g| match g {
+            GenericParam::Type(t) => {
+                let i = &t.ident;
+                Some(quote!(#i))
+            }
+            GenericParam::Const(c) => {
+                let i = &c.ident;
+                Some(quote!(#i))
+            }
+            GenericParam::Lifetime(_) => None,
+        })
+        .collect();
+    let turbofish = if turbofish.is_empty() {
+        quote!()
+    } else {
+        quote!(::<#(#turbofish),*>)
+    };
+    let path = match (f.place.in_impl(), f.place.trait_path()) {
+        (_, Some(t)) => quote!(<Self as #t>::#fn_ident #turbofish),
+        (true, None) => quote!(Self::#fn_ident #turbofish),
+        (false, None) => quote!(#fn_ident #turbofish),
+    };
+    let all_args = recv.into_iter().chain(call_args);
+    let mut call = quote!(#path(#(#all_args),*));
+    let mut exec = quote!();
+    if f.is_async {
+        exec = quote!(let __capture_exec = __cx.__executor(););
+        call = quote!(#pv::replay::run_future(&__capture_exec, #call));
+    }
+    let unit = if f.ret.is_none() {
+        quote!(__cx.__unit_output();)
+    } else {
+        quote!()
+    };
+    let generic_ret = if out_generic {
+        quote!(__cx.__generic_ret(::core::any::type_name::<#out_ty>())?;)
+    } else {
+        quote!()
+    };
+
+    // After the call: `&mut` after-states (compared, or snapshotted).
+    let mut afters = Vec::new();
+    let mut after_debugs = Vec::new();
+    if self_captured && f.receiver == Receiver::RefMut {
+        let enc = encode(quote!(&__capture_self), false);
+        afters.push(quote!(__cx.__after("self", #pv::type_name_of(&__capture_self), #enc);));
+        let d = debug_of(pv, quote!(&__capture_self));
+        after_debugs.push(quote!(("self", #d)));
+    }
+    for ((p, _), local) in f.params.iter().zip(plans).zip(&locals) {
+        if p.kind == ParamKind::RefMut {
+            let name = &p.name;
+            let enc = encode(quote!(&#local), p.concrete);
+            afters.push(quote!(__cx.__after(#name, #pv::type_name_of(&#local), #enc);));
+            let d = debug_of(pv, quote!(&#local));
+            after_debugs.push(quote!((#name, #d)));
+        }
+    }
+
+    // Copies of owned arguments for the check closure (the call consumed
+    // them), rebuilt in order with a second shared-pointer context.
+    let any_owned = f.params.iter().any(|p| p.kind == ParamKind::Owned);
+    let mut view_lets = Vec::new();
+    let mut view_exprs = Vec::new();
+    if any_owned && self_captured {
+        let d = decode(&self_ty, false);
+        view_lets.push(quote!(let _ = __cx.__view_arg::<Self>(#self_spec, false, #d)?;));
+    }
+    for ((((p, plan), local), sn), _) in f.params.iter().zip(plans).zip(&locals).zip(&spec_names).zip(generic) {
+        let ty = &plan.rebuilt;
+        let view_expr = if plan.deref { quote!(&*#local) } else { quote!(&#local) };
+        if p.kind == ParamKind::Owned {
+            let d = decode(ty, p.concrete);
+            let v = format_ident!("{}_view", local);
+            view_lets.push(quote!(let #v: #ty = __cx.__view_arg(#sn, true, #d)??;));
+            view_exprs.push(quote!(&#v));
+        } else {
+            if any_owned {
+                let d = decode(ty, p.concrete);
+                view_lets.push(quote!(let _ = __cx.__view_arg::<#ty>(#sn, false, #d)?;));
+            }
+            view_exprs.push(view_expr);
+        }
+    }
+    let out_concrete = f.ret_concrete && !f.ret_has_impl_trait;
+    let enc_out = encode(quote!(&__capture_out), out_concrete);
+    let out_debug = debug_of(pv, quote!(&__capture_out));
+    let (out_schema, eq) = if out_concrete && f.ret.is_some() {
+        let d = decode(out_ty, true);
+        (
+            quote! {{
+                #[allow(unused_imports)]
+                use #pv::replay::{TypeViaNone as _, TypeViaTrace as _};
+                (&&#pv::replay::SchemaFor::<#out_ty>::new()).__capture_schema()
+            }},
+            quote! {
+                ::core::option::Option::Some(&mut |__codec: #pv::replay::Codec, __bytes: &[u8]| {
+                    #[allow(unused_imports)]
+                    use #pv::replay::{EqNone as _, EqViaDebug as _, EqViaPartialEq as _};
+                    (&&&#pv::replay::EqOf(&__capture_out, #d)).__capture_eq(__codec, __bytes)
+                })
+            },
+        )
+    } else {
+        (
+            quote!(::core::option::Option::None),
+            quote!(::core::option::Option::None),
+        )
+    };
+    let out_arg = if f.ret_has_impl_trait {
+        quote!()
+    } else {
+        quote!(&__capture_out)
+    };
+    let check_call = if f.ret_has_impl_trait {
+        quote! {
+            if __check.is_some() {
+                __cx.__unsupported("a check closure cannot receive an `impl Trait` return value; compare with the recorded value or a snapshot")?;
+            }
+        }
+    } else {
+        quote! {
+            if let ::core::option::Option::Some(__f) = __check {
+                if __cx.__wants_check() {
+                    #(#view_lets)*
+                    __cx.__check(|| __f(#(#view_exprs,)* #out_arg));
+                }
+            }
+        }
+    };
+    quote! {
+        #(#specs)*
+        #(#stmts)*
+        if let ::core::option::Option::Some(__l) = __load {
+            __cx.__loaded();
+            __l((#(#loaded,)*));
+            return ::core::option::Option::Some(());
+        }
+        #unit
+        #generic_ret
+        #exec
+        #[allow(clippy::redundant_closure_call)]
+        let __capture_out = __cx.__call(|| #call)?;
+        #(#afters)*
+        {
+            let __capture_afters: &[(&str, ::core::option::Option<&dyn ::core::fmt::Debug>)] = &[#(#after_debugs),*];
+            __cx.__output(
+                #pv::type_name_of(&__capture_out),
+                #out_debug,
+                #out_schema,
+                #eq,
+                __capture_afters,
+                #enc_out,
+            );
+        }
+        #check_call
+        ::core::option::Option::Some(())
+    }
+}
+
+pub(crate) fn plan(kind: ParamKind, ty: &Type) -> Plan {
+    let target = match (kind, ty) {
+        (ParamKind::Ref | ParamKind::RefMut, Type::Reference(r)) => r.elem.as_ref(),
+        _ => ty,
+    };
+    let target = erase(target);
+    if kind == ParamKind::Owned {
+        return Plan {
+            rebuilt: target.clone(),
+            view: target,
+            deref: false,
+        };
+    }
+    let owned: Option<Type> = match &target {
+        Type::Slice(s) => {
+            let elem = &s.elem;
+            Some(parse_quote!(::std::vec::Vec<#elem>))
+        }
+        Type::Path(p) if p.qself.is_none() => match p.path.segments.last().map(|s| s.ident.to_string()).as_deref() {
+            Some("str") if p.path.segments.len() == 1 => Some(parse_quote!(::std::string::String)),
+            Some("Path") => Some(parse_quote!(::std::path::PathBuf)),
+            Some("OsStr") => Some(parse_quote!(::std::ffi::OsString)),
+            Some("CStr") => Some(parse_quote!(::std::ffi::CString)),
+            _ => None,
+        },
+        _ => None,
+    };
+    match owned {
+        Some(rebuilt) => Plan {
+            rebuilt,
+            view: target,
+            deref: true,
+        },
+        None => Plan {
+            rebuilt: target.clone(),
+            view: target,
+            deref: false,
+        },
+    }
+}
+
+/// The type with every lifetime replaced by `'_` (inferred in `let`s and
+/// turbofish, higher-ranked in the check closure's signature).
+pub(crate) fn erase(ty: &Type) -> Type {
+    struct Erase;
+    impl VisitMut for Erase {
+        fn visit_lifetime_mut(&mut self, l: &mut Lifetime) {
+            *l = Lifetime::new("'_", l.apostrophe);
+        }
+    }
+    let mut t = ty.clone();
+    Erase.visit_type_mut(&mut t);
+    t
+}
+
+/// `'_` is not allowed in where clauses: use `'static` there.
+pub(crate) fn static_lifetimes(ty: &Type) -> Type {
+    struct Static;
+    impl VisitMut for Static {
+        fn visit_lifetime_mut(&mut self, l: &mut Lifetime) {
+            *l = Lifetime::new("'static", Span::call_site());
+        }
+    }
+    let mut t = ty.clone();
+    Static.visit_type_mut(&mut t);
+    t
+}
+
+pub(crate) fn has_impl_trait(ty: &Type) -> bool {
+    struct Finder(bool);
+    impl<'a> Visit<'a> for Finder {
+        fn visit_type_impl_trait(&mut self, _: &'a syn::TypeImplTrait) {
+            self.0 = true;
+        }
+    }
+    let mut f = Finder(false);
+    f.visit_type(ty);
+    f.0
+}
+
+pub(crate) fn mentions(ty: &Type, params: &[&syn::Ident]) -> bool {
+    struct Finder<'p>(&'p [&'p syn::Ident], bool);
+    impl<'a> Visit<'a> for Finder<'_> {
+        fn visit_path(&mut self, p: &'a syn::Path) {
+            if let Some(first) = p.segments.first() {
+                if self.0.iter().any(|i| **i == first.ident) {
+                    self.1 = true;
+                }
+            }
+            syn::visit::visit_path(self, p);
+        }
+    }
+    let mut f = Finder(params, false);
+    f.visit_type(ty);
+    f.1
+}
+
+/// The capture-time schema probe of a borrowed argument (`expr: &T`): a cached
+/// look-up of `T`'s schema, `None` when it has none.
+pub(crate) fn schema_probe(expr: &TokenStream, pv: &TokenStream, generic: bool) -> TokenStream {
+    if generic {
+        // Trait selection ignores lifetimes: a probe needing `'static` must not
+        // see generic parameters.
+        return quote!(::core::option::Option::None);
+    }
+    quote! {{
+        #[allow(unused_imports)]
+        use #pv::replay::{ViaNone as _, ViaSlice as _, ViaStr as _, ViaTrace as _};
+        (&&#pv::replay::SchemaOf(#expr)).__capture_schema()
+    }}
+}
+
+/// For each typed parameter, whether its type mentions a generic type parameter.
+pub(crate) fn generic_params(func: &ItemFn) -> Vec<bool> {
+    let type_params: Vec<&syn::Ident> = func.sig.generics.type_params().map(|t| &t.ident).collect();
+    func.sig
+        .inputs
+        .iter()
+        .filter_map(|i| match i {
+            syn::FnArg::Typed(pt) => Some(mentions(&pt.ty, &type_params) || has_impl_trait(&pt.ty)),
+            syn::FnArg::Receiver(_) => None,
+        })
+        .collect()
+}
