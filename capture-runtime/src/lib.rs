@@ -56,6 +56,7 @@ pub use capture::writer::{flush, init, stats, Stats, WorkerGuard};
 /// | `sample = 0.1` | record this fraction of calls |
 /// | `sample_by = "call"` / `"args"` | sample at random per call, or by a hash of the arguments (the same input always in or out) |
 /// | `max_size = "64KiB"` | drop, with a marker, an argument whose encoding is larger (the grammar of `CAPTURE_MAX_SIZE`, see [`config::parse_size`]) |
+/// | `hash(arg = exact \| sampled)` | how an argument is identified: `sampled` for a large numeric buffer records a buffer seen before without encoding it again (see [`capture::sampled`]); also the cache key's strategy |
 /// | `crate = "path"` | where `capture_runtime` is, if renamed |
 /// | `cache` | memoize the function (see the "Caching" chapter); not with `#[track_caller]` on a sync fn |
 /// | `cache_ttl = "1h"` | with `cache`: how long an entry stays valid |
@@ -113,7 +114,7 @@ pub mod __private {
     pub use crate::capture::dispatch;
     pub use crate::capture::site::{Site, SiteOptions};
     pub use crate::config::enabled;
-    pub use crate::hash::sampled_hash;
+    pub use crate::hash::{sampled_hash, ContentId};
     pub use crate::load::CapturedCall;
     pub use crate::reduce::derive_support as derive;
     pub use crate::reduce::{RebuildCtx, RebuildError, Reducible};

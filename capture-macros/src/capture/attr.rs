@@ -54,12 +54,36 @@ pub(crate) struct Options {
     pub cache_exclude: Vec<Ident>,
     /// `cache_hash(arg = strategy)`.
     pub cache_hash: Vec<(Ident, Ident)>,
+    /// `hash(arg = strategy)`: how an argument's content is identified, for
+    /// capture (and for the cache key unless `cache_hash` says otherwise).
+    pub hash: Vec<(Ident, Ident)>,
     /// Every `cache_*` option given, with its span (they need `cache`).
     pub cache_option_spans: Vec<(String, Span)>,
     seen: Vec<String>,
 }
 
-const KNOWN: &str = "path, retention, max_age, ignore(..), redact(..), allow(..), ret, name, enabled, sample, sample_by, max_size, self, assoc, crate, cache, cache_ttl, cache_max_entries, cache_max_bytes, cache_errors, cache_exclude(..), cache_hash(..)";
+impl Options {
+    /// The hash strategy named for argument `name`: for the cache key
+    /// (`cache`), `cache_hash(..)` first, then `hash(..)`; for capture, `hash(..)`.
+    pub(crate) fn strategy(&self, name: &str, cache: bool) -> Option<&'static str> {
+        let find = |list: &[(Ident, Ident)]| {
+            list.iter().find(|(arg, _)| arg == name).map(|(_, s)| {
+                if s == "sampled" {
+                    "sampled"
+                } else {
+                    "exact"
+                }
+            })
+        };
+        if cache {
+            find(&self.cache_hash).or_else(|| find(&self.hash))
+        } else {
+            find(&self.hash)
+        }
+    }
+}
+
+const KNOWN: &str = "path, retention, max_age, ignore(..), redact(..), allow(..), ret, name, enabled, sample, sample_by, max_size, self, assoc, crate, cache, cache_ttl, cache_max_entries, cache_max_bytes, cache_errors, cache_exclude(..), cache_hash(..), hash(..)";
 
 pub(crate) fn parse(attr: TokenStream, errors: &mut Vec<syn::Error>) -> Options {
     let mut opts = Options::default();
@@ -248,6 +272,10 @@ impl Options {
                 self.once(meta, &key)?;
                 self.cache_option(meta, &key)?;
             }
+            "hash" => {
+                self.once(meta, "hash")?;
+                self.hash = hash_list(meta, "hash")?;
+            }
             "crate" => {
                 self.once(meta, "crate")?;
                 let s: LitStr = meta.value()?.parse()?;
@@ -315,25 +343,7 @@ impl Options {
                     Ok(())
                 })?;
             }
-            _ => {
-                meta.parse_nested_meta(|m| {
-                    let Some(arg) = m.path.get_ident().cloned() else {
-                        return Err(m.error("`cache_hash(..)` takes `argument = strategy`, e.g. cache_hash(frame = exact)"));
-                    };
-                    let strategy: Ident = m.value()?.parse()?;
-                    match strategy.to_string().as_str() {
-                        "exact" | "sampled" => {}
-                        other => {
-                            return Err(syn::Error::new(
-                                strategy.span(),
-                                format!("unknown hash strategy `{other}`; expected `exact` (every byte) or `sampled` (large numeric buffers: slices, Vecs, arrays of numbers)"),
-                            ))
-                        }
-                    }
-                    self.cache_hash.push((arg, strategy));
-                    Ok(())
-                })?;
-            }
+            _ => self.cache_hash = hash_list(meta, "cache_hash")?,
         }
         Ok(())
     }
@@ -389,7 +399,7 @@ fn parse_names(meta: &ParseNestedMeta, key: &str) -> syn::Result<Vec<String>> {
 }
 
 fn suggest(key: &str) -> Option<&'static str> {
-    const ALL: [&str; 22] = [
+    const ALL: [&str; 23] = [
         "path",
         "retention",
         "max_age",
@@ -412,6 +422,7 @@ fn suggest(key: &str) -> Option<&'static str> {
         "cache_errors",
         "cache_exclude",
         "cache_hash",
+        "hash",
     ];
     let common = |k: &str| k.bytes().zip(key.bytes()).take_while(|(x, y)| x == y).count();
     ALL.iter()
@@ -450,6 +461,31 @@ fn whole_secs(option: &str, lit: &LitStr, zero_hint: &str) -> syn::Result<u64> {
 
 fn parse_size(lit: &LitStr) -> syn::Result<u64> {
     humane::parse_size(&lit.value()).map_err(|e| syn::Error::new(lit.span(), e))
+}
+
+/// `option(arg = exact|sampled, ..)`: hash strategies by argument.
+fn hash_list(meta: &ParseNestedMeta, option: &str) -> syn::Result<Vec<(Ident, Ident)>> {
+    let mut list = Vec::new();
+    meta.parse_nested_meta(|m| {
+        let Some(arg) = m.path.get_ident().cloned() else {
+            return Err(m.error(format!(
+                "`{option}(..)` takes `argument = strategy`, e.g. {option}(frame = sampled)"
+            )));
+        };
+        let strategy: Ident = m.value()?.parse()?;
+        match strategy.to_string().as_str() {
+            "exact" | "sampled" => {}
+            other => {
+                return Err(syn::Error::new(
+                    strategy.span(),
+                    format!("unknown hash strategy `{other}`; expected `exact` (every byte) or `sampled` (large numeric buffers: slices, Vecs, arrays of numbers)"),
+                ))
+            }
+        }
+        list.push((arg, strategy));
+        Ok(())
+    })?;
+    Ok(list)
 }
 
 #[cfg(test)]

@@ -144,10 +144,7 @@ pub(crate) fn expand(opts: &Options, f: &Function, func: ItemFn) -> TokenStream 
             ParamKind::RefMut => quote_spanned!(p.span=> &*#ident),
             ParamKind::Owned => quote_spanned!(p.span=> &#ident),
         };
-        let sampled = opts
-            .cache_hash
-            .iter()
-            .any(|(arg, strategy)| arg == name && strategy == "sampled");
+        let sampled = opts.strategy(name, true) == Some("sampled");
         if sampled {
             // A compile error names `NumericBuffer` when the type is not a
             // numeric buffer (slice, Vec or array of numbers).

@@ -47,6 +47,11 @@ pub(crate) fn validate(opts: &Options, f: &Function, func: &ItemFn, errors: &mut
             errors.push(unknown_arg(ident, "ignore", &names));
         }
     }
+    for (ident, _) in &opts.hash {
+        if !names.contains(&ident.to_string().as_str()) {
+            errors.push(unknown_arg(ident, "hash", &names));
+        }
+    }
     if let (Some(span), Receiver::None) = (opts.capture_self, f.receiver) {
         errors.push(syn::Error::new(
             span,

@@ -72,6 +72,14 @@ pub(crate) fn expand(opts: &Options, f: &Function, mut func: ItemFn) -> TokenStr
         };
         let enc = dispatch(expr.clone(), p.concrete);
         let schema = super::adapter_body::schema_probe(&expr, &pv, g);
+        if opts.strategy(name, false) == Some("sampled") {
+            // A compile error names `NumericBuffer` when the type is not a
+            // numeric buffer (slice, Vec or array of numbers).
+            arg_stmts.push(quote_spanned! {p.span=>
+                __capture_sink.arg_sampled(#name, #pv::type_name_of(#expr), #schema, #pv::sampled_hash(#expr), #enc);
+            });
+            continue;
+        }
         arg_stmts.push(quote!(__capture_sink.arg_with_schema(#name, #pv::type_name_of(#expr), #schema, #enc);));
     }
 

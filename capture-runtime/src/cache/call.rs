@@ -165,6 +165,8 @@ impl KeySink {
                 return;
             }
             Encoded::Placeholder { reason, .. } => reason,
+            // Only the capture path asks for appended bytes.
+            Encoded::Appended(_) => "internal error: bytes appended to no buffer".into(),
             Encoded::TooLarge(limit) => format!("larger than {limit} bytes"),
             Encoded::Failed(e) => e,
         };

@@ -1,19 +1,23 @@
-//! One call being captured: arguments encoded at call start, the record
-//! written, and the outcome (return value, `&mut` after-state, panic) recorded
-//! when the guard drops.
+//! One call being captured, on the calling thread: arguments encoded at call
+//! start into one reused buffer and handed to the writer, and the outcome
+//! (return value, `&mut` after-state, panic) handed over when the guard drops.
+//!
+//! The calling thread does only what needs the borrowed arguments: encoding
+//! (with redaction) and a few words of metadata with `'static` names. Owned
+//! strings, content ids and records are made by the writer ([`super::writer`]).
 
 use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::dispatch::Encoded;
-use super::site::{Resolved, Site};
-use super::writer::{self, PendingArg, PendingCall};
-use crate::codec::FORMAT_VERSION;
+use super::outgoing::{take_parts, ArgOut, Parts, Taken};
+use super::site::{Resolved, Site, SiteOptions};
+use super::writer::{self, InFlightMode, PendingArg};
 use crate::config::SampleBy;
-use crate::record::{ArgRecord, CallRecord, Outcome, Slot};
+use crate::hash::ContentId;
+use crate::record::{Outcome, Schema};
 use crate::value::{EncodeCtx, Name};
 
 static SEQ: AtomicU64 = AtomicU64::new(0);
@@ -21,7 +25,7 @@ static SEQ: AtomicU64 = AtomicU64::new(0);
 thread_local! {
     static DEPTH: Cell<u32> = const { Cell::new(0) };
     static RNG: Cell<u64> = Cell::new(seed());
-    static THREAD_ID: u64 = thread_id_number();
+    static THREAD: (u64, Option<&'static str>) = (thread_id_number(), thread_name());
 }
 
 fn seed() -> u64 {
@@ -54,14 +58,34 @@ fn thread_id_number() -> u64 {
         .unwrap_or(0)
 }
 
+/// This thread's name, interned: every thread of one name shares one leaked
+/// copy, so thread pools that come and go cost nothing per thread.
+fn thread_name() -> Option<&'static str> {
+    use std::collections::HashSet;
+    use std::sync::Mutex;
+    static NAMES: Mutex<Option<HashSet<&'static str>>> = Mutex::new(None);
+    let current = std::thread::current();
+    let name = current.name()?;
+    let mut names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
+    let names = names.get_or_insert_with(HashSet::new);
+    if let Some(n) = names.get(name) {
+        return Some(n);
+    }
+    let leaked: &'static str = Box::leak(name.to_owned().into_boxed_str());
+    names.insert(leaked);
+    Some(leaked)
+}
+
 /// Collects the arguments of one call (used by generated code).
 #[doc(hidden)]
 pub struct ArgSink<'r> {
     resolved: &'r Resolved,
-    args: Vec<PendingArg>,
-    /// Shared-pointer memo carried from one argument to the next, so arguments
-    /// pointing to one `Rc`/`Arc` store it once (later ones as a reference).
-    memo: crate::reduce::EncodeState,
+    parts: Parts,
+    /// One encoding context for every argument of the call: its buffers are
+    /// reused, and its shared-pointer memo carries from one argument to the
+    /// next, so arguments pointing to one `Rc`/`Arc` store it once (later
+    /// ones as a reference).
+    ctx: EncodeCtx<'r>,
 }
 
 impl ArgSink<'_> {
@@ -72,14 +96,7 @@ impl ArgSink<'_> {
         type_name: &'static str,
         encode: impl FnOnce(&mut EncodeCtx<'_>) -> Encoded,
     ) {
-        let arg = encode_arg_shared(
-            self.resolved,
-            Name::Borrowed(name),
-            type_name,
-            Some(&mut self.memo),
-            encode,
-        );
-        self.args.push(arg);
+        self.arg_with_schema(name, type_name, None, encode);
     }
 
     /// Record argument `name` with the schema of its type (from a probe that
@@ -88,129 +105,173 @@ impl ArgSink<'_> {
         &mut self,
         name: &'static str,
         type_name: &'static str,
-        schema: Option<&'static crate::record::Schema>,
+        schema: Option<&'static Schema>,
         encode: impl FnOnce(&mut EncodeCtx<'_>) -> Encoded,
     ) {
-        // The same shared-pointer memo as `arg`: generated code records every
-        // argument through here, so two arguments pointing to one `Rc` store it once.
-        let mut arg = encode_arg_shared(
+        let arg = take_arg(
             self.resolved,
+            &mut self.parts,
+            &mut self.ctx,
             Name::Borrowed(name),
-            type_name,
-            Some(&mut self.memo),
+            Name::Borrowed(type_name),
+            schema,
+            None,
             encode,
         );
-        if matches!(arg.record.slot, Slot::Stored { .. }) {
-            arg.record.schema = schema.cloned();
-        }
-        self.args.push(arg);
+        self.parts.args.push(arg);
+    }
+
+    /// Record argument `name`, a large numeric buffer whose sampled hash is
+    /// `sampled` (`hash(name = sampled)`): when a buffer with that sampled id
+    /// was stored before in this process, the call records that object and
+    /// `encode` does not run (see [`crate::capture::sampled`]).
+    pub fn arg_sampled(
+        &mut self,
+        name: &'static str,
+        type_name: &'static str,
+        schema: Option<&'static Schema>,
+        sampled: ContentId,
+        encode: impl FnOnce(&mut EncodeCtx<'_>) -> Encoded,
+    ) {
+        let arg = take_arg(
+            self.resolved,
+            &mut self.parts,
+            &mut self.ctx,
+            Name::Borrowed(name),
+            Name::Borrowed(type_name),
+            schema,
+            Some(sampled),
+            encode,
+        );
+        self.parts.args.push(arg);
     }
 }
 
-/// Encode one value under `name`, applying ignore lists, name redaction and
-/// the policy; never panics.
+/// Encode one value under `name` into `parts.bytes` with `ctx`, applying
+/// ignore lists, name redaction and the policy; never panics.
+fn take_arg(
+    resolved: &Resolved,
+    parts: &mut Parts,
+    ctx: &mut EncodeCtx<'_>,
+    name: Name,
+    type_name: Name,
+    schema: Option<&'static Schema>,
+    sampled: Option<ContentId>,
+    encode: impl FnOnce(&mut EncodeCtx<'_>) -> Encoded,
+) -> ArgOut {
+    let mut arg = ArgOut {
+        name,
+        type_name,
+        schema,
+        taken: Taken::Ignored,
+        redacted: Vec::new(),
+        sampled,
+    };
+    if !resolved.ignore.is_empty() && resolved.ignore.iter().any(|i| *i == arg.name) {
+        return arg;
+    }
+    let sensitive = match &arg.name {
+        Name::Borrowed(s) => resolved.policy.is_sensitive_static(s),
+        Name::Owned(s) => resolved.policy.is_sensitive_name(s),
+    };
+    if arg.name != "return" && sensitive {
+        arg.taken = Taken::Redacted;
+        return arg;
+    }
+    if let Some((id, len)) = sampled.and_then(|s| super::sampled::lookup(&resolved.store, s)) {
+        arg.taken = Taken::Known { id, len };
+        return arg;
+    }
+    let policy = &resolved.policy;
+    ctx.begin_name(arg.name.clone());
+    let mark = ctx.reduce.argument_mark();
+    // MessagePack stores take serde values straight as bytes (no tree),
+    // appended to the call's buffer.
+    if resolved.store.codec() == crate::Codec::MsgPack {
+        ctx.want_bytes = true;
+        ctx.append_to = Some(std::mem::take(&mut parts.bytes));
+    }
+    let type_name: &str = &arg.type_name;
+    let encoded = catch_unwind(AssertUnwindSafe(|| encode(ctx)))
+        .unwrap_or_else(|_| Encoded::Failed(format!("encoding `{type_name}` panicked")));
+    ctx.want_bytes = false;
+    if let Some(bytes) = ctx.append_to.take() {
+        parts.bytes = bytes;
+    }
+    arg.redacted = std::mem::take(&mut ctx.report.redacted);
+    let start = parts.bytes.len();
+    // A tree (JSON stores, reducible values) is written by the codec here;
+    // serde values for MessagePack stores arrive as bytes already.
+    arg.taken = match encoded {
+        Encoded::Appended(range) => Taken::Stored(range),
+        Encoded::Bytes(b) => {
+            parts.bytes.extend_from_slice(&b);
+            Taken::Stored(start..parts.bytes.len())
+        }
+        Encoded::Value(v) => match resolved.store.codec().encode_into(&v, &mut parts.bytes) {
+            Ok(()) => Taken::Stored(start..parts.bytes.len()),
+            Err(error) => {
+                parts.bytes.truncate(start);
+                Taken::Failed(safe_text(policy, error))
+            }
+        },
+        // `Debug` text was PII-scanned by the dispatcher; field names and map
+        // keys that are sensitive are redacted here, before it is stored.
+        Encoded::Placeholder { debug, reason } => Taken::Placeholder {
+            debug: debug.map(|d| safe_text(policy, d)),
+            reason,
+        },
+        Encoded::TooLarge(limit) => Taken::TooLarge(limit),
+        // Serializer messages are withheld at their source (`value::ser`);
+        // this catches anything else that quotes a value.
+        Encoded::Failed(error) => Taken::Failed(safe_text(policy, error)),
+    };
+    // The encoder truncates at the limit (estimated in the serde data model);
+    // this is a hard stop for codecs that expand far beyond it.
+    if let (Taken::Stored(range), Some(limit)) = (&arg.taken, policy.size_limit()) {
+        if range.len() as u64 > limit.saturating_mul(2).saturating_add(4096) {
+            parts.bytes.truncate(range.start);
+            arg.taken = Taken::TooLarge(limit);
+        }
+    }
+    // Pointers recorded by an argument that is not stored must not be
+    // referred to by later ones.
+    ctx.reduce.end_argument(mark, matches!(arg.taken, Taken::Stored(_)));
+    // Placeholders are expected (the type cannot be stored) and are logged
+    // once per type, at warn level, where they are made (`capture::reduce`);
+    // only failures are errors.
+    if let Taken::Failed(error) = &arg.taken {
+        crate::config::report_once(&format!(
+            "`{}` argument `{}` ({}) not captured: {error}",
+            resolved.fn_id, arg.name, arg.type_name
+        ));
+    }
+    arg
+}
+
+/// Encode one value under `name` on its own (the return value, an
+/// after-state, a replayed output): its record (with its content id) and body.
 pub(crate) fn encode_arg(
     resolved: &Resolved,
     name: &str,
     type_name: &str,
     encode: impl FnOnce(&mut EncodeCtx<'_>) -> Encoded,
 ) -> PendingArg {
-    encode_arg_shared(resolved, Name::Owned(name.to_owned()), type_name, None, encode)
-}
-
-/// [`encode_arg`] continuing the shared-pointer memo of earlier arguments of the call.
-fn encode_arg_shared(
-    resolved: &Resolved,
-    root: Name,
-    type_name: &str,
-    memo: Option<&mut crate::reduce::EncodeState>,
-    encode: impl FnOnce(&mut EncodeCtx<'_>) -> Encoded,
-) -> PendingArg {
-    let name: &str = &root;
-    let mut record = ArgRecord {
-        name: name.to_owned(),
-        type_name: type_name.to_owned(),
-        slot: Slot::Ignored,
-        schema: None,
-        redacted: Vec::new(),
-    };
-    if resolved.ignore.iter().any(|i| i == name) {
-        return PendingArg { record, body: None };
-    }
-    let sensitive = match &root {
-        Name::Borrowed(s) => resolved.policy.is_sensitive_static(s),
-        Name::Owned(s) => resolved.policy.is_sensitive_name(s),
-    };
-    if name != "return" && sensitive {
-        record.slot = Slot::Redacted {
-            reason: format!("name:{name}"),
-        };
-        return PendingArg { record, body: None };
-    }
+    let mut parts = Parts::default();
     let mut ctx = EncodeCtx::with_policy(&resolved.policy);
-    ctx.begin_name(root.clone());
-    // MessagePack stores take serde values straight as bytes (no tree).
-    ctx.want_bytes = resolved.store.codec() == crate::Codec::MsgPack;
-    let mut memo = memo;
-    if let Some(m) = memo.as_deref_mut() {
-        ctx.reduce.put_memo(std::mem::take(m));
-    }
-    let encoded = catch_unwind(AssertUnwindSafe(|| encode(&mut ctx)))
-        .unwrap_or_else(|_| Encoded::Failed(format!("encoding `{type_name}` panicked")));
-    if let Some(m) = memo {
-        *m = ctx.reduce.take_memo();
-    }
-    record.redacted = std::mem::take(&mut ctx.report.redacted);
+    let arg = take_arg(
+        resolved,
+        &mut parts,
+        &mut ctx,
+        Name::Owned(name.to_owned()),
+        Name::Owned(type_name.to_owned()),
+        None,
+        None,
+        encode,
+    );
     ctx.recycle();
-    let mut body = None;
-    let policy = &resolved.policy;
-    // A tree (JSON stores, reducible values) is written by the codec here;
-    // serde values for MessagePack stores arrive as bytes already.
-    let bytes = match encoded {
-        Encoded::Value(v) => resolved.store.codec().encode(&v).map_err(|error| Slot::Failed {
-            error: safe_text(policy, error),
-        }),
-        Encoded::Bytes(b) => Ok(b),
-        // `Debug` text was PII-scanned by the dispatcher; field names and map
-        // keys that are sensitive are redacted here, before it is stored.
-        Encoded::Placeholder { debug, reason } => Err(Slot::Placeholder {
-            debug: debug.map(|d| safe_text(policy, d)),
-            reason,
-        }),
-        Encoded::TooLarge(limit) => Err(Slot::TooLarge { limit }),
-        // Serializer messages are withheld at their source (`value::ser`);
-        // this catches anything else that quotes a value.
-        Encoded::Failed(error) => Err(Slot::Failed {
-            error: safe_text(policy, error),
-        }),
-    };
-    record.slot = match bytes {
-        // The encoder truncates at the limit (estimated in the serde data
-        // model); this is a hard stop for codecs that expand far beyond it.
-        Ok(bytes) => match policy.size_limit() {
-            Some(limit) if bytes.len() as u64 > limit.saturating_mul(2).saturating_add(4096) => {
-                Slot::TooLarge { limit }
-            }
-            _ => {
-                let len = bytes.len() as u64;
-                body = Some(bytes);
-                Slot::Stored {
-                    id: crate::ContentId([0; 32]),
-                    len,
-                }
-            }
-        },
-        Err(slot) => slot,
-    };
-    // Placeholders are expected (the type cannot be stored) and are logged
-    // once per type, at warn level, where they are made (`capture::reduce`);
-    // only failures are errors.
-    if let Slot::Failed { error } = &record.slot {
-        crate::config::report_once(&format!(
-            "`{}` argument `{name}` ({type_name}) not captured: {error}",
-            resolved.fn_id
-        ));
-    }
+    let body = parts.body(&arg).map(<[u8]>::to_vec);
+    let record = arg.record(body.as_deref().map(ContentId::of));
     PendingArg { record, body }
 }
 
@@ -219,12 +280,12 @@ fn safe_text(policy: &crate::filter::Policy, text: String) -> String {
     policy.scrub_debug(&text).unwrap_or(text)
 }
 
-/// Whether a call whose (redacted) arguments are `args` is in a
+/// Whether a call whose (redacted) arguments are `parts` is in a
 /// deterministic sample of rate `rate`: a stable hash of the argument names,
 /// how each was recorded and its encoded bytes, mapped to [0, 1). The hash
 /// never leaves this function and only sees redacted encodings, so the
 /// decision cannot depend on a secret.
-pub(crate) fn sampled_by_args(args: &[PendingArg], rate: f64) -> bool {
+pub(crate) fn sampled_by_args(parts: &Parts, rate: f64) -> bool {
     const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
     const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
     let mut h = FNV_OFFSET;
@@ -235,12 +296,13 @@ pub(crate) fn sampled_by_args(args: &[PendingArg], rate: f64) -> bool {
         // Field separator, so ("ab", "c") and ("a", "bc") differ.
         h = (h ^ 0xff).wrapping_mul(FNV_PRIME);
     };
-    for a in args {
-        feed(a.record.name.as_bytes());
-        match (&a.body, &a.record.slot) {
-            (Some(body), _) => feed(body),
-            (None, Slot::Placeholder { debug, .. }) => feed(debug.as_deref().unwrap_or("").as_bytes()),
-            (None, slot) => feed(slot_tag(slot).as_bytes()),
+    for a in &parts.args {
+        feed(a.name.as_bytes());
+        match &a.taken {
+            Taken::Stored(r) => feed(&parts.bytes[r.clone()]),
+            Taken::Known { id, .. } => feed(&id.0),
+            Taken::Placeholder { debug, .. } => feed(debug.as_deref().unwrap_or("").as_bytes()),
+            other => feed(taken_tag(other).as_bytes()),
         }
     }
     // splitmix64 finaliser: spreads FNV's weak high bits.
@@ -251,27 +313,77 @@ pub(crate) fn sampled_by_args(args: &[PendingArg], rate: f64) -> bool {
     ((z >> 11) as f64 / (1u64 << 53) as f64) < rate
 }
 
-fn slot_tag(slot: &Slot) -> &'static str {
-    match slot {
-        Slot::Stored { .. } => "stored",
-        Slot::Ignored => "ignored",
-        Slot::Redacted { .. } => "redacted",
-        Slot::Placeholder { .. } => "placeholder",
-        Slot::TooLarge { .. } => "too_large",
-        Slot::Failed { .. } => "failed",
+fn taken_tag(taken: &Taken) -> &'static str {
+    match taken {
+        Taken::Stored(_) | Taken::Known { .. } => "stored",
+        Taken::Ignored => "ignored",
+        Taken::Redacted => "redacted",
+        Taken::Placeholder { .. } => "placeholder",
+        Taken::TooLarge(_) => "too_large",
+        Taken::Failed(_) => "failed",
     }
+}
+
+/// The start of a captured call, as handed to the writer.
+pub(crate) struct Start {
+    pub resolved: &'static Resolved,
+    pub site: &'static SiteOptions,
+    pub unix_nanos: u64,
+    pub seq: u64,
+    pub thread_id: u64,
+    pub thread_name: Option<&'static str>,
+    pub depth: u32,
+    pub parts: Parts,
+}
+
+/// The end of a captured call, as handed to the writer.
+pub(crate) struct End {
+    pub seq: u64,
+    pub outcome: Outcome,
+    /// The return value (`ret`) and after-states, in that order.
+    pub parts: Option<Parts>,
+    /// Whether `parts` starts with the return value.
+    pub has_ret: bool,
 }
 
 /// Lives for the duration of a captured call (used by generated code).
 #[doc(hidden)]
 #[must_use]
 pub struct CallGuard {
-    inner: Option<Box<InFlight>>,
+    inner: Option<InFlight>,
 }
 
 struct InFlight {
-    resolved: Arc<Resolved>,
-    call: PendingCall,
+    resolved: &'static Resolved,
+    seq: u64,
+    mode: InFlightMode,
+    end: Option<Parts>,
+    has_ret: bool,
+}
+
+impl InFlight {
+    fn take_end(
+        &mut self,
+        name: &'static str,
+        type_name: &'static str,
+        schema: Option<&'static Schema>,
+        encode: impl FnOnce(&mut EncodeCtx<'_>) -> Encoded,
+    ) {
+        let parts = self.end.get_or_insert_with(take_parts);
+        let mut ctx = EncodeCtx::with_policy(&self.resolved.policy);
+        let arg = take_arg(
+            self.resolved,
+            parts,
+            &mut ctx,
+            Name::Borrowed(name),
+            Name::Borrowed(type_name),
+            schema,
+            None,
+            encode,
+        );
+        ctx.recycle();
+        parts.args.push(arg);
+    }
 }
 
 impl CallGuard {
@@ -289,9 +401,7 @@ impl CallGuard {
 
     /// Record the return value (only called when `ret` is on).
     pub fn ret(&mut self, type_name: &'static str, encode: impl FnOnce(&mut EncodeCtx<'_>) -> Encoded) {
-        if let Some(f) = self.inner.as_mut() {
-            f.call.ret = Some(encode_arg(&f.resolved, "return", type_name, encode));
-        }
+        self.ret_with_schema(type_name, None, encode);
     }
 
     /// [`Self::ret`] with the schema of the return type (a cached look-up),
@@ -299,15 +409,20 @@ impl CallGuard {
     pub fn ret_with_schema(
         &mut self,
         type_name: &'static str,
-        schema: Option<&'static crate::record::Schema>,
+        schema: Option<&'static Schema>,
         encode: impl FnOnce(&mut EncodeCtx<'_>) -> Encoded,
     ) {
         if let Some(f) = self.inner.as_mut() {
-            let mut ret = encode_arg(&f.resolved, "return", type_name, encode);
-            if matches!(ret.record.slot, Slot::Stored { .. }) {
-                ret.record.schema = schema.cloned();
+            if f.mode.dropped() || f.has_ret {
+                return;
             }
-            f.call.ret = Some(ret);
+            f.take_end("return", type_name, schema, encode);
+            // The return value goes first in the outcome's parts.
+            if let Some(parts) = f.end.as_mut().filter(|p| p.args.len() > 1) {
+                let ret = parts.args.pop().expect("at least two");
+                parts.args.insert(0, ret);
+            }
+            f.has_ret = true;
         }
     }
 
@@ -319,29 +434,36 @@ impl CallGuard {
         encode: impl FnOnce(&mut EncodeCtx<'_>) -> Encoded,
     ) {
         if let Some(f) = self.inner.as_mut() {
-            let a = encode_arg(&f.resolved, name, type_name, encode);
-            f.call.after.push(a);
+            if !f.mode.dropped() {
+                f.take_end(name, type_name, None, encode);
+            }
         }
     }
 }
 
 impl Drop for CallGuard {
     fn drop(&mut self) {
-        if let Some(mut f) = self.inner.take() {
+        if let Some(f) = self.inner.take() {
             DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
-            f.call.record.outcome = if std::thread::panicking() {
-                Outcome::Panicked
-            } else {
-                Outcome::Returned
+            let end = End {
+                seq: f.seq,
+                outcome: if std::thread::panicking() {
+                    Outcome::Panicked
+                } else {
+                    Outcome::Returned
+                },
+                parts: f.end,
+                has_ret: f.has_ret,
             };
-            let _ = catch_unwind(AssertUnwindSafe(|| writer::submit(&f.resolved, f.call)));
+            let (resolved, mode) = (f.resolved, f.mode);
+            let _ = catch_unwind(AssertUnwindSafe(move || writer::submit_end(resolved, mode, end)));
         }
     }
 }
 
 impl Site {
     /// Start capturing a call: resolve settings, apply sampling and nesting
-    /// rules, encode the arguments and write the start record.
+    /// rules, encode the arguments and hand the start to the writer.
     ///
     /// `#[cold]`: the generated prelude calls it only when capturing is on,
     /// so the compiler lays the function out for the disabled path (the
@@ -362,7 +484,7 @@ impl Site {
         if crate::replay::replaying() {
             return CallGuard::none();
         }
-        let resolved = self.resolved(self_type);
+        let resolved = self.resolved_static(self_type);
         let depth = DEPTH.with(|d| d.get());
         if depth > 0 && !resolved.nested {
             return CallGuard::none();
@@ -372,46 +494,42 @@ impl Site {
             return CallGuard::none();
         }
         let mut sink = ArgSink {
-            resolved: &resolved,
-            args: Vec::with_capacity(4),
-            memo: Default::default(),
+            resolved,
+            parts: take_parts(),
+            ctx: EncodeCtx::with_policy(&resolved.policy),
         };
         args(&mut sink);
-        if by_args && !sampled_by_args(&sink.args, resolved.sample) {
+        let ArgSink { parts, ctx, .. } = sink;
+        ctx.recycle();
+        if by_args && !sampled_by_args(&parts, resolved.sample) {
+            super::outgoing::give_back([parts]);
             return CallGuard::none();
         }
-        let thread = std::thread::current();
-        let record = CallRecord {
-            function: resolved.fn_id.clone(),
-            crate_name: self.opts.crate_name.to_owned(),
-            crate_version: self.opts.crate_version.to_owned(),
-            format_version: FORMAT_VERSION,
+        let (thread_id, thread_name) = THREAD.with(|t| *t);
+        let seq = SEQ.fetch_add(1, Ordering::Relaxed);
+        let start = Start {
+            resolved,
+            site: self.opts,
             unix_nanos: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map(|d| d.as_nanos() as u64)
                 .unwrap_or(0),
-            pid: std::process::id(),
-            seq: SEQ.fetch_add(1, Ordering::Relaxed),
-            thread_name: thread.name().map(str::to_owned),
-            thread_id: THREAD_ID.with(|t| *t),
+            seq,
+            thread_id,
+            thread_name,
             depth,
-            args: Vec::new(),
-            ret: None,
-            after: Vec::new(),
-            outcome: Outcome::Started,
+            parts,
         };
-        let mut call = PendingCall {
-            record,
-            args: sink.args,
-            ret: None,
-            after: Vec::new(),
-            retention: resolved.retention,
-            queued: false,
-        };
-        writer::submit_start(&resolved, &mut call);
+        let mode = writer::submit_start(start);
         DEPTH.with(|d| d.set(depth + 1));
         CallGuard {
-            inner: Some(Box::new(InFlight { resolved, call })),
+            inner: Some(InFlight {
+                resolved,
+                seq,
+                mode,
+                end: None,
+                has_ret: false,
+            }),
         }
     }
 }

@@ -39,6 +39,9 @@ pub enum Encoded {
     /// value. Produced only when the caller asked for bytes
     /// (`EncodeCtx::want_bytes`), for a serde value at the top of an encoding.
     Bytes(Vec<u8>),
+    /// Encoded straight to MessagePack and appended to the caller's buffer
+    /// (`EncodeCtx::append_to`): these are its bytes there.
+    Appended(std::ops::Range<usize>),
     /// Not encodable: a description was kept.
     Placeholder {
         /// Capped, PII-scanned `Debug` text.
@@ -102,6 +105,30 @@ impl<T: Serialize + ?Sized> ViaSerde for &&&&Wrap<'_, T> {
         // they could not store, so the capture is listed as not replayable.
         let (encoded, inner) = serde_adapter::collect_unstored(|| {
             if std::mem::take(&mut ctx.want_bytes) {
+                if let Some(mut out) = ctx.append_to.take() {
+                    let start = out.len();
+                    // The buffer holds the call's earlier arguments: it goes back
+                    // to the context even when the value's `Serialize` panics.
+                    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        crate::value::to_msgpack(self.0, ctx, &mut out)
+                    }));
+                    let encoded = match &r {
+                        Ok(Ok(())) => Encoded::Appended(start..out.len()),
+                        Ok(Err(e)) => {
+                            out.truncate(start);
+                            Encoded::from_result(Err(e.clone()))
+                        }
+                        Err(_) => {
+                            out.truncate(start);
+                            Encoded::Failed(String::new())
+                        }
+                    };
+                    ctx.append_to = Some(out);
+                    if let Err(panic) = r {
+                        std::panic::resume_unwind(panic);
+                    }
+                    return encoded;
+                }
                 return match crate::value::to_msgpack_reused(self.0, ctx) {
                     Ok(bytes) => Encoded::Bytes(bytes),
                     Err(e) => Encoded::from_result(Err(e)),

@@ -2,5 +2,7 @@
 
 pub mod call;
 pub mod dispatch;
+pub(crate) mod outgoing;
+pub mod sampled;
 pub mod site;
 pub mod writer;

@@ -3,7 +3,8 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::codec::Codec;
@@ -55,7 +56,11 @@ pub struct Resolved {
 #[doc(hidden)]
 pub struct Site {
     pub opts: &'static SiteOptions,
-    resolved: RwLock<Option<Arc<Resolved>>>,
+    /// The settings in force: a leaked `Arc` per configuration generation, so
+    /// the hot path reads them with one atomic load and hands `&'static`
+    /// references to the writer (no reference counting per call). Each
+    /// `configure()` leaks one small `Resolved` per site used afterwards.
+    resolved: AtomicPtr<Arc<Resolved>>,
 }
 
 impl Site {
@@ -63,21 +68,48 @@ impl Site {
     pub const fn new(opts: &'static SiteOptions) -> Site {
         Site {
             opts,
-            resolved: RwLock::new(None),
+            resolved: AtomicPtr::new(std::ptr::null_mut()),
         }
     }
 
     /// Resolved settings (recomputed after `configure()`).
     pub fn resolved(&self, self_type: Option<&'static str>) -> Arc<Resolved> {
+        self.slot(self_type).clone()
+    }
+
+    /// [`Site::resolved`] for the hot path: a reference that lives for ever.
+    #[inline]
+    pub(crate) fn resolved_static(&self, self_type: Option<&'static str>) -> &'static Resolved {
+        self.slot(self_type)
+    }
+
+    fn slot(&self, self_type: Option<&'static str>) -> &'static Arc<Resolved> {
         let gen = config::generation();
-        if let Some(r) = self.resolved.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
+        let current = self.resolved.load(Ordering::Acquire);
+        // SAFETY: a non-null pointer was published below from `Box::leak`
+        // and is never freed, so it is valid for `'static`.
+        if let Some(r) = unsafe { current.as_ref() } {
             if r.generation == gen {
-                return r.clone();
+                return r;
             }
         }
-        let r = Arc::new(resolve(self.opts, self_type, gen));
-        *self.resolved.write().unwrap_or_else(|e| e.into_inner()) = Some(r.clone());
-        r
+        let fresh = Box::into_raw(Box::new(Arc::new(resolve(self.opts, self_type, gen))));
+        match self
+            .resolved
+            .compare_exchange(current, fresh, Ordering::AcqRel, Ordering::Acquire)
+        {
+            // SAFETY: `fresh` came from `Box::into_raw` and is now published, never freed.
+            Ok(_) => unsafe { &*fresh },
+            Err(winner) => {
+                // Another thread resolved first: use its settings, free ours
+                // (never published, so nobody else holds it).
+                // SAFETY: `fresh` is ours alone; `winner` is a published, leaked pointer.
+                unsafe {
+                    drop(Box::from_raw(fresh));
+                    &*winner
+                }
+            }
+        }
     }
 }
 

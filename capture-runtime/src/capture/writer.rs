@@ -17,33 +17,23 @@ pub(crate) mod background;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
+use super::call::{End, Start};
+use super::outgoing::{give_back, Parts};
 use super::site::Resolved;
+use crate::codec::FORMAT_VERSION;
 use crate::config::{WhenFull, WriterMode};
 use crate::hash::ContentId;
-use crate::record::{ArgRecord, CallRecord, Slot};
-use crate::store::{Retention, Store};
+use crate::record::{ArgRecord, CallRecord, Outcome};
+use crate::store::Store;
 
-/// An argument whose encoded body may still need hashing and storing.
+/// An encoded value with its record (used by replay to compare outputs).
 #[derive(Debug, Clone)]
 #[doc(hidden)]
 pub struct PendingArg {
     pub record: ArgRecord,
     pub body: Option<Vec<u8>>,
-}
-
-/// A call on its way to the store.
-#[derive(Debug, Clone)]
-#[doc(hidden)]
-pub struct PendingCall {
-    pub record: CallRecord,
-    pub args: Vec<PendingArg>,
-    pub ret: Option<PendingArg>,
-    pub after: Vec<PendingArg>,
-    pub retention: Retention,
-    /// Background mode: the start went to the writer (so the end must follow).
-    pub queued: bool,
 }
 
 /// Counters of what capturing did in this process.
@@ -166,65 +156,108 @@ fn touched(store: &Store) {
     map.entry(store.describe()).or_insert_with(|| store.clone());
 }
 
-/// Start of a call: in sync mode write the start record (arguments stored,
-/// outcome `Started`; bodies replaced by their ids so the final write does not
-/// hash them again). In background mode move the arguments to the writer.
-pub(crate) fn submit_start(resolved: &Arc<Resolved>, call: &mut PendingCall) {
-    if let WriterMode::Background { capacity, when_full } = resolved.writer {
-        background::start(&resolved.store, call, capacity, when_full);
-        return;
+/// What the end of a call must do, decided when it started.
+pub(crate) enum InFlightMode {
+    /// Background: the start went to the writer; the end follows it.
+    Queued(WhenFull),
+    /// Background: the start was dropped (full queue), so is the end.
+    Dropped,
+    /// Sync: the start record is on disk; the final record replaces it.
+    Sync(Box<CallRecord>),
+}
+
+impl InFlightMode {
+    /// Whether nothing of this call is recorded (its start was dropped).
+    pub(crate) fn dropped(&self) -> bool {
+        matches!(self, InFlightMode::Dropped)
     }
-    let store = &resolved.store;
-    let result = (|| {
-        for a in call.args.iter_mut() {
-            store_pending(store, a)?;
+}
+
+/// The record of a call's start (arguments `args`, outcome `Started`).
+pub(crate) fn start_record(start: &Start, args: Vec<ArgRecord>) -> CallRecord {
+    CallRecord {
+        function: start.resolved.fn_id.clone(),
+        crate_name: start.site.crate_name.to_owned(),
+        crate_version: start.site.crate_version.to_owned(),
+        format_version: FORMAT_VERSION,
+        unix_nanos: start.unix_nanos,
+        pid: std::process::id(),
+        seq: start.seq,
+        thread_name: start.thread_name.map(str::to_owned),
+        thread_id: start.thread_id,
+        depth: start.depth,
+        args,
+        ret: None,
+        after: Vec::new(),
+        outcome: Outcome::Started,
+    }
+}
+
+/// Put the outcome `end` (its parts hashed to `ids`) into `record`.
+pub(crate) fn finish_record(record: &mut CallRecord, end: &End, ids: &[Option<ContentId>]) {
+    record.outcome = end.outcome;
+    if let Some(parts) = &end.parts {
+        let mut args = parts.records(ids);
+        if end.has_ret && !args.is_empty() {
+            record.ret = Some(args.remove(0));
         }
-        let mut record = call.record.clone();
-        record.args = call.args.iter().map(|a| a.record.clone()).collect();
-        store.write_call(&record, call.retention)
-    })();
-    touched(store);
-    count(&call.record.function, result.map(|_| 1));
-}
-
-/// End of a call: write the final record (sync) or enqueue the outcome.
-pub(crate) fn submit(resolved: &Arc<Resolved>, call: PendingCall) {
-    if let WriterMode::Background { when_full, .. } = resolved.writer {
-        background::end(call, when_full);
-        return;
+        record.after = args;
     }
-    touched(&resolved.store);
-    write_now(&resolved.store, call);
 }
 
-fn store_pending(store: &Store, arg: &mut PendingArg) -> Result<(), crate::CaptureError> {
-    if let (Some(body), Slot::Stored { len, .. }) = (arg.body.take(), &arg.record.slot) {
-        let id = ContentId::of(&body);
-        store.put_object_with_id(id, &body)?;
-        arg.record.slot = Slot::Stored { id, len: *len };
+/// Write the stored bodies of `parts` (hashed to `ids`) as objects.
+fn put_bodies(store: &Store, parts: &Parts, ids: &[Option<ContentId>]) -> Result<(), crate::CaptureError> {
+    for (a, id) in parts.args.iter().zip(ids) {
+        if let (Some(body), Some(id)) = (parts.body(a), id) {
+            store.put_object_with_id(*id, body)?;
+        }
     }
     Ok(())
 }
 
-/// Resolve and write a call synchronously.
-pub(crate) fn write_now(store: &Store, call: PendingCall) {
-    let fn_id = call.record.function.clone();
-    let result = (|| {
-        let mut record = call.record;
-        let all = |args: Vec<PendingArg>| -> Result<Vec<ArgRecord>, crate::CaptureError> {
-            args.into_iter()
-                .map(|mut a| {
-                    store_pending(store, &mut a)?;
-                    Ok(a.record)
-                })
-                .collect()
+/// Start of a call: in sync mode write the start record (arguments stored,
+/// outcome `Started`); in background mode hand the start to the writer.
+pub(crate) fn submit_start(start: Start) -> InFlightMode {
+    let resolved = start.resolved;
+    if let WriterMode::Background { capacity, when_full } = resolved.writer {
+        return if background::start(start, capacity, when_full) {
+            InFlightMode::Queued(when_full)
+        } else {
+            InFlightMode::Dropped
         };
-        record.args = all(call.args)?;
-        record.ret = all(call.ret.into_iter().collect())?.pop();
-        record.after = all(call.after)?;
-        store.write_call(&record, call.retention)
-    })();
-    count(&fn_id, result.map(|_| 1));
+    }
+    let store = &resolved.store;
+    let ids = start.parts.ids();
+    start.parts.remember_sampled(store, &ids);
+    let record = start_record(&start, start.parts.records(&ids));
+    let result = put_bodies(store, &start.parts, &ids).and_then(|()| store.write_call(&record, resolved.retention));
+    give_back([start.parts]);
+    touched(store);
+    count(&record.function, result.map(|_| 1));
+    InFlightMode::Sync(Box::new(record))
+}
+
+/// End of a call: write the final record (sync) or hand the outcome to the writer.
+pub(crate) fn submit_end(resolved: &'static Resolved, mode: InFlightMode, end: End) {
+    match mode {
+        InFlightMode::Dropped => {
+            give_back(end.parts);
+        }
+        InFlightMode::Queued(when_full) => background::end(end, when_full),
+        InFlightMode::Sync(mut record) => {
+            let store = &resolved.store;
+            let ids = end.parts.as_ref().map(|p| p.ids()).unwrap_or_default();
+            finish_record(&mut record, &end, &ids);
+            let result = match &end.parts {
+                Some(parts) => put_bodies(store, parts, &ids),
+                None => Ok(()),
+            }
+            .and_then(|()| store.write_call(&record, resolved.retention));
+            give_back(end.parts);
+            touched(store);
+            count(&record.function, result.map(|_| 1));
+        }
+    }
 }
 
 /// Count `n` records written, or one failure (reported once per message).

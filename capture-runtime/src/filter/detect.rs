@@ -233,15 +233,68 @@ type Scanner = fn(&[u8], &mut Vec<PiiMatch>);
 /// (names, ids, SKUs) stop there.
 #[must_use]
 pub fn find_pii(text: &str, set: DetectorSet) -> Vec<PiiMatch> {
-    let needed = Needs::of(text.as_bytes());
-    let set = DetectorSet(
-        PiiKind::ALL
-            .into_iter()
-            .filter(|k| set.contains(*k) && needed.allows(*k))
-            .fold(0, |bits, k| bits | k.bit()),
-    );
-    scan_all(text, set)
+    scan_all(text, possible(text.as_bytes(), set))
 }
+
+/// Whether any detector of `set` could match in `text` (the pre-filter of
+/// [`find_pii`] alone): `false` means `find_pii` would find nothing.
+///
+/// ```
+/// use capture_runtime::filter::detect::{may_hold_pii, DetectorSet};
+/// assert!(!may_hold_pii("SKU-0042-3", DetectorSet::ALL));
+/// assert!(may_hold_pii("mail ann@example.com", DetectorSet::ALL));
+/// ```
+#[inline]
+pub fn may_hold_pii(text: &str, set: DetectorSet) -> bool {
+    !set.is_empty() && !possible(text.as_bytes(), set).is_empty()
+}
+
+/// The detectors of `set` whose minimum needs `text` meets.
+#[inline]
+fn possible(text: &[u8], set: DetectorSet) -> DetectorSet {
+    // Shorter than the shortest match of any detector (`a@b.cd`).
+    if set.is_empty() || text.len() < 6 {
+        return DetectorSet(0);
+    }
+    // Below 11 bytes only an email fits (`ddd-dd-dddd` is the next shortest).
+    if text.len() < 11 {
+        return DetectorSet(if text.contains(&b'@') { PiiKind::Email.bit() } else { 0 } & set.0);
+    }
+    DetectorSet(Needs::of(text).allowed() & set.0)
+}
+
+/// Per byte, what [`Needs::of`] adds: 16-bit counters for digits, letters,
+/// dashes and dots in one `u64` (lanes 0..4), so counting is one table load
+/// and one add per byte.
+static COUNTS: [u64; 256] = {
+    let mut t = [0u64; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = if b.is_ascii_digit() {
+            1
+        } else if b.is_ascii_alphabetic() {
+            1 << 16
+        } else if b == b'-' {
+            1 << 32
+        } else if b == b'.' {
+            1 << 48
+        } else {
+            0
+        };
+        c += 1;
+    }
+    t
+};
+
+/// Per byte, the flags [`Needs::of`] sets: 1 for `@`, 2 for `b`/`B`.
+static FLAGS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    t[b'@' as usize] = 1;
+    t[b'b' as usize] = 2;
+    t[b'B' as usize] = 2;
+    t
+};
 
 /// What a text holds, as far as the detectors' minimum needs go.
 #[derive(Default)]
@@ -261,25 +314,40 @@ impl Needs {
             len: b.len(),
             ..Needs::default()
         };
-        // Shorter than the shortest match of any detector (`a@b.cd`).
-        if b.len() < 6 {
-            return n;
-        }
-        for &c in b {
-            match c {
-                b'0'..=b'9' => n.digits += 1,
-                b'b' | b'B' => {
-                    n.b = true;
-                    n.letters += 1
-                }
-                b'a'..=b'z' | b'A'..=b'Z' => n.letters += 1,
-                b'@' => n.at = true,
-                b'-' => n.dashes += 1,
-                b'.' => n.dots += 1,
-                _ => {}
-            }
+        // Chunks short enough that no 16-bit counter overflows.
+        for chunk in b.chunks(u16::MAX as usize) {
+            n.add(chunk);
         }
         n
+    }
+
+    /// Count one chunk of at most `u16::MAX` bytes.
+    #[inline]
+    fn add(&mut self, chunk: &[u8]) {
+        let mut counts = 0u64;
+        let mut flags = 0u8;
+        for &c in chunk {
+            counts += COUNTS[c as usize];
+            flags |= FLAGS[c as usize];
+        }
+        self.digits += (counts & 0xffff) as usize;
+        self.letters += (counts >> 16 & 0xffff) as usize;
+        self.dashes += (counts >> 32 & 0xffff) as usize;
+        self.dots += (counts >> 48) as usize;
+        self.at |= flags & 1 != 0;
+        self.b |= flags & 2 != 0;
+    }
+
+    /// The bits of every kind [`Needs::allows`].
+    #[inline]
+    fn allowed(&self) -> u8 {
+        let bit = |kind: PiiKind| if self.allows(kind) { kind.bit() } else { 0 };
+        bit(PiiKind::Email)
+            | bit(PiiKind::CreditCard)
+            | bit(PiiKind::UsSsn)
+            | bit(PiiKind::Iban)
+            | bit(PiiKind::BearerToken)
+            | bit(PiiKind::Jwt)
     }
 
     /// Whether `kind` can possibly match (a necessary condition only).
@@ -708,3 +776,24 @@ fn scan_jwt(b: &[u8], out: &mut Vec<PiiMatch>) {
 #[cfg(test)]
 #[path = "detect_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+mod prefilter_tests {
+    use super::*;
+
+    #[test]
+    fn allowed_lists_every_kind() {
+        // A text meeting every need: each kind's bit must be in `allowed`.
+        let n = Needs::of(b"bearer ann@example.com 4111-1111-1111-1111 eyJ.a.b DE89370400440532013000");
+        let all = PiiKind::ALL.iter().fold(0, |bits, k| bits | k.bit());
+        assert_eq!(n.allowed(), all);
+        assert_eq!(Needs::of(b"plain words").allowed(), 0);
+    }
+
+    #[test]
+    fn counts_survive_chunking() {
+        let text = "1-.".repeat(40_000);
+        let n = Needs::of(text.as_bytes());
+        assert_eq!((n.digits, n.dashes, n.dots, n.letters), (40_000, 40_000, 40_000, 0));
+    }
+}

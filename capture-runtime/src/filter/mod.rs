@@ -6,7 +6,7 @@ pub mod detect;
 mod detector_spec;
 pub mod names;
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -60,6 +60,59 @@ pub struct Policy {
     filters: Vec<(String, Arc<dyn Filter>)>,
     skip_types: Vec<String>,
     max_size: Option<u64>,
+    /// Sensitivity of `'static` names already asked about (see [`Policy::is_sensitive_static`]);
+    /// renewed whenever the names change.
+    static_names: Arc<StaticNames>,
+}
+
+/// A direct-mapped cache of `'static` names -> sensitive, shared by threads.
+/// Each slot packs the name's address (48 bits), its length (15 bits) and the
+/// answer (1 bit) into one atomic, so a read is never torn.
+struct StaticNames([AtomicU64; STATIC_SLOTS]);
+
+const STATIC_SLOTS: usize = 512;
+
+impl StaticNames {
+    fn new() -> Arc<StaticNames> {
+        Arc::new(StaticNames([const { AtomicU64::new(0) }; STATIC_SLOTS]))
+    }
+
+    /// The set (two slots) and the packed key of `name`, when it fits.
+    #[inline]
+    fn key(name: &'static str) -> Option<(usize, u64)> {
+        let addr = name.as_ptr() as u64;
+        let len = name.len() as u64;
+        if addr >> 48 != 0 || len >= 1 << 15 || addr == 0 {
+            return None;
+        }
+        let mut x = (addr ^ len << 48).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        x ^= x >> 29;
+        Some(((x as usize) & (STATIC_SLOTS - 1) & !1, addr << 16 | len << 1))
+    }
+
+    #[inline]
+    fn get(&self, name: &'static str) -> Option<bool> {
+        let (set, key) = Self::key(name)?;
+        let a = self.0[set].load(Ordering::Relaxed);
+        if a & !1 == key {
+            return Some(a & 1 == 1);
+        }
+        let b = self.0[set + 1].load(Ordering::Relaxed);
+        (b & !1 == key).then_some(b & 1 == 1)
+    }
+
+    fn put(&self, name: &'static str, sensitive: bool) {
+        if let Some((set, key)) = Self::key(name) {
+            // Two ways per set: a new name takes a free slot, else the second
+            // one (so two names sharing a set both stay).
+            let slot = if self.0[set].load(Ordering::Relaxed) == 0 {
+                set
+            } else {
+                set + 1
+            };
+            self.0[slot].store(key | sensitive as u64, Ordering::Relaxed);
+        }
+    }
 }
 
 impl Default for Policy {
@@ -91,6 +144,7 @@ impl Policy {
             filters: Vec::new(),
             skip_types: Vec::new(),
             max_size: None,
+            static_names: StaticNames::new(),
         }
     }
 
@@ -101,6 +155,7 @@ impl Policy {
 
     fn renew(mut self) -> Self {
         self.id = NEXT_POLICY_ID.fetch_add(1, Ordering::Relaxed);
+        self.static_names = StaticNames::new();
         self
     }
 
@@ -219,10 +274,11 @@ impl Policy {
     }
 
     /// [`Policy::is_sensitive_name`] for a name that lives for the whole
-    /// program (serde's field and variant names, argument names): cached per
-    /// thread by the name's address and length in a small direct-mapped
-    /// table, so a repeated name costs a few loads and no hashing of its text.
-    /// A `'static` string never moves or changes, so its address identifies it.
+    /// program (serde's field and variant names, argument names): cached in
+    /// the policy by the name's address and length in a small direct-mapped
+    /// table of atomics shared by every thread, so a repeated name costs one
+    /// load and a compare, no hashing of its text. A `'static` string never
+    /// moves or changes, so its address identifies it.
     ///
     /// ```
     /// use capture_runtime::filter::Policy;
@@ -230,25 +286,18 @@ impl Policy {
     /// assert!(p.is_sensitive_static("password"));
     /// assert!(!p.is_sensitive_static("quantity"));
     /// ```
+    #[inline]
     pub fn is_sensitive_static(&self, name: &'static str) -> bool {
-        const SLOTS: usize = 256;
-        // (policy id, address, length, sensitive); id 0 never names a policy.
-        type Slot = (u64, usize, usize, bool);
-        thread_local! {
-            static STATIC_CACHE: [Cell<Slot>; SLOTS] = const { [const { Cell::new((0, 0, 0, false)) }; SLOTS] };
+        match self.static_names.get(name) {
+            Some(v) => v,
+            None => self.learn_static(name),
         }
-        let addr = name.as_ptr() as usize;
-        let len = name.len();
-        let slot = (addr ^ (addr >> 9) ^ len.wrapping_mul(0x9e37)) % SLOTS;
-        let hit = STATIC_CACHE.with(|c| {
-            let e = c[slot].get();
-            (e.0 == self.id && e.1 == addr && e.2 == len).then_some(e.3)
-        });
-        if let Some(v) = hit {
-            return v;
-        }
+    }
+
+    #[cold]
+    fn learn_static(&self, name: &'static str) -> bool {
         let v = self.is_sensitive_name(name);
-        STATIC_CACHE.with(|c| c[slot].set((self.id, addr, len, v)));
+        self.static_names.put(name, v);
         v
     }
 
@@ -264,7 +313,11 @@ impl Policy {
     /// assert_eq!(kinds, ["credit_card"]);
     /// assert!(Policy::default().scan_str("order 1234567812345678").is_none());
     /// ```
+    #[inline]
     pub fn scan_str(&self, s: &str) -> Option<(String, Vec<String>)> {
+        if self.filters.is_empty() && !detect::may_hold_pii(s, self.detectors) {
+            return None;
+        }
         self.scan_view(s, s)
     }
 
@@ -333,6 +386,12 @@ impl Policy {
             (Some((clean, _)), _) => Some(clean),
             (None, named) => named,
         }
+    }
+
+    /// Whether any type is skipped by name (see [`Policy::skip_type`]).
+    #[inline]
+    pub fn skips_types(&self) -> bool {
+        !self.skip_types.is_empty()
     }
 
     /// The marker replacing a value of type `name`, when that type is skipped.

@@ -97,4 +97,8 @@ impl<'de> serde::Deserialize<'de> for ContentId {
 
 mod strategy;
 
-pub use strategy::{exact_hash, hash_serialized, sampled_hash, HashStrategy, NumericBuffer, StreamingHasher};
+#[cfg(feature = "ndarray")]
+mod ndarray_buffer;
+pub use strategy::{
+    exact_hash, hash_serialized, sampled_hash, HashStrategy, NumericBuffer, NumericElement, StreamingHasher,
+};

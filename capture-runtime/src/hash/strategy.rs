@@ -17,7 +17,9 @@
 //! wholesale or changes in bulk (new data sets, recomputed arrays), never as
 //! an integrity check; the exact strategy stays the default.
 
+use std::borrow::Cow;
 use std::io;
+use std::ops::Range;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -45,9 +47,10 @@ pub enum HashStrategy {
     Sampled,
 }
 
-/// A contiguous buffer of plain numbers, hashable in place.
+/// A buffer of plain numbers, hashable in place.
 ///
-/// Implemented for slices, `Vec`s and arrays of the primitive numeric types.
+/// Implemented for slices, `Vec`s and arrays of the primitive numeric types,
+/// and (feature `ndarray`) for `ndarray` arrays of them in any layout.
 ///
 /// ```
 /// use capture_runtime::hash::NumericBuffer;
@@ -60,21 +63,55 @@ pub enum HashStrategy {
     label = "hash this argument with `exact` (the default) instead of `sampled`"
 )]
 pub trait NumericBuffer {
-    /// The raw bytes of the elements (native endianness).
-    fn as_bytes(&self) -> &[u8];
+    /// The elements' bytes in logical order (native endianness), when they
+    /// lie in memory that way (no copy); `None` for strided layouts.
+    fn contiguous(&self) -> Option<&[u8]>;
+    /// Size of the elements in bytes.
+    fn byte_len(&self) -> usize;
+    /// Append the bytes at logical byte offsets `range` (any layout).
+    fn copy_bytes(&self, range: Range<usize>, out: &mut Vec<u8>);
     /// Element type name (`"f64"`, `"u8"`, ...).
     fn element_type(&self) -> &'static str;
     /// Dimensions (one for flat buffers).
     fn shape(&self) -> Vec<usize>;
+    /// Every byte in logical order, copied only for strided layouts.
+    fn as_bytes(&self) -> Cow<'_, [u8]> {
+        match self.contiguous() {
+            Some(b) => Cow::Borrowed(b),
+            None => {
+                let mut out = Vec::with_capacity(self.byte_len());
+                self.copy_bytes(0..self.byte_len(), &mut out);
+                Cow::Owned(out)
+            }
+        }
+    }
+}
+
+/// The bytes at `range` of `buf`: borrowed when contiguous, else gathered.
+fn read<B: NumericBuffer + ?Sized>(buf: &B, range: Range<usize>) -> Cow<'_, [u8]> {
+    match buf.contiguous() {
+        Some(b) => Cow::Borrowed(&b[range]),
+        None => {
+            let mut out = Vec::with_capacity(range.len());
+            buf.copy_bytes(range, &mut out);
+            Cow::Owned(out)
+        }
+    }
 }
 
 macro_rules! numeric {
     ($($t:ty),*) => {$(
         impl NumericBuffer for [$t] {
-            fn as_bytes(&self) -> &[u8] {
+            fn contiguous(&self) -> Option<&[u8]> {
                 // SAFETY: primitive numbers have no padding and every bit
                 // pattern is a valid u8; the length is the slice's size in bytes.
-                unsafe { std::slice::from_raw_parts(self.as_ptr().cast::<u8>(), std::mem::size_of_val(self)) }
+                Some(unsafe { std::slice::from_raw_parts(self.as_ptr().cast::<u8>(), std::mem::size_of_val(self)) })
+            }
+            fn byte_len(&self) -> usize {
+                std::mem::size_of_val(self)
+            }
+            fn copy_bytes(&self, range: Range<usize>, out: &mut Vec<u8>) {
+                out.extend_from_slice(&self.contiguous().expect("slices are contiguous")[range]);
             }
             fn element_type(&self) -> &'static str {
                 stringify!($t)
@@ -83,16 +120,38 @@ macro_rules! numeric {
                 vec![self.len()]
             }
         }
+
+        impl NumericElement for $t {
+            const NAME: &'static str = stringify!($t);
+            fn push_bytes(&self, out: &mut Vec<u8>) {
+                out.extend_from_slice(&self.to_ne_bytes());
+            }
+        }
     )*};
 }
+
+/// A primitive number: what numeric buffers hold.
+pub trait NumericElement: Copy {
+    /// Type name (`"f64"`).
+    const NAME: &'static str;
+    /// Append the value's bytes (native endianness).
+    fn push_bytes(&self, out: &mut Vec<u8>);
+}
+
 numeric!(f32, f64, u8, u16, u32, u64, u128, i8, i16, i32, i64, i128);
 
 impl<T> NumericBuffer for Vec<T>
 where
     [T]: NumericBuffer,
 {
-    fn as_bytes(&self) -> &[u8] {
-        self.as_slice().as_bytes()
+    fn contiguous(&self) -> Option<&[u8]> {
+        self.as_slice().contiguous()
+    }
+    fn byte_len(&self) -> usize {
+        self.as_slice().byte_len()
+    }
+    fn copy_bytes(&self, range: Range<usize>, out: &mut Vec<u8>) {
+        self.as_slice().copy_bytes(range, out)
     }
     fn element_type(&self) -> &'static str {
         self.as_slice().element_type()
@@ -106,8 +165,14 @@ impl<T, const N: usize> NumericBuffer for [T; N]
 where
     [T]: NumericBuffer,
 {
-    fn as_bytes(&self) -> &[u8] {
-        self.as_slice().as_bytes()
+    fn contiguous(&self) -> Option<&[u8]> {
+        self.as_slice().contiguous()
+    }
+    fn byte_len(&self) -> usize {
+        self.as_slice().byte_len()
+    }
+    fn copy_bytes(&self, range: Range<usize>, out: &mut Vec<u8>) {
+        self.as_slice().copy_bytes(range, out)
     }
     fn element_type(&self) -> &'static str {
         self.as_slice().element_type()
@@ -117,7 +182,8 @@ where
     }
 }
 
-/// Exact SHA-256 of a numeric buffer, hashed in place.
+/// Exact SHA-256 of a numeric buffer's bytes in logical order: hashed in
+/// place when contiguous, else streamed in chunks (never copied whole).
 ///
 /// ```
 /// use capture_runtime::{hash::exact_hash, ContentId};
@@ -125,7 +191,21 @@ where
 /// assert_eq!(exact_hash(&v), ContentId::of(&[1, 2, 3]));
 /// ```
 pub fn exact_hash<B: NumericBuffer + ?Sized>(buf: &B) -> ContentId {
-    ContentId(Sha256::digest(buf.as_bytes()).into())
+    if let Some(bytes) = buf.contiguous() {
+        return ContentId(Sha256::digest(bytes).into());
+    }
+    const CHUNK: usize = 1 << 16;
+    let mut h = Sha256::new();
+    let mut chunk = Vec::with_capacity(CHUNK);
+    let n = buf.byte_len();
+    let mut at = 0;
+    while at < n {
+        chunk.clear();
+        buf.copy_bytes(at..(at + CHUNK).min(n), &mut chunk);
+        h.update(&chunk);
+        at += CHUNK;
+    }
+    ContentId(h.finalize().into())
 }
 
 /// Sampled SHA-256 of a numeric buffer (see the module docs for what is
@@ -140,7 +220,7 @@ pub fn exact_hash<B: NumericBuffer + ?Sized>(buf: &B) -> ContentId {
 /// assert_ne!(sampled_hash(&v), before);
 /// ```
 pub fn sampled_hash<B: NumericBuffer + ?Sized>(buf: &B) -> ContentId {
-    let bytes = buf.as_bytes();
+    let n = buf.byte_len();
     let mut h = Sha256::new();
     h.update(b"capture-sampled-v1\0");
     h.update(buf.element_type().as_bytes());
@@ -150,23 +230,32 @@ pub fn sampled_hash<B: NumericBuffer + ?Sized>(buf: &B) -> ContentId {
     for d in shape {
         h.update((d as u64).to_le_bytes());
     }
-    h.update((bytes.len() as u64).to_le_bytes());
-    let n = bytes.len();
+    h.update((n as u64).to_le_bytes());
     if n <= 3 * BLOCK + STRIDE_SAMPLES * LINE {
-        h.update(bytes);
+        h.update(read(buf, 0..n));
         return ContentId(h.finalize().into());
     }
     let mid = n / 2 - BLOCK / 2;
-    h.update(&bytes[..BLOCK]);
-    h.update(&bytes[mid..mid + BLOCK]);
-    h.update(&bytes[n - BLOCK..]);
+    h.update(read(buf, 0..BLOCK));
+    h.update(read(buf, mid..mid + BLOCK));
+    h.update(read(buf, n - BLOCK..n));
     // Gathered first: independent loads overlap their cache misses.
-    let mut lines = [0u8; STRIDE_SAMPLES * LINE];
-    for (i, out) in lines.chunks_exact_mut(LINE).enumerate() {
-        let at = stride_sample(n, i);
-        out.copy_from_slice(&bytes[at..at + LINE]);
+    let mut lines = Vec::with_capacity(STRIDE_SAMPLES * LINE);
+    match buf.contiguous() {
+        Some(bytes) => {
+            for i in 0..STRIDE_SAMPLES {
+                let at = stride_sample(n, i);
+                lines.extend_from_slice(&bytes[at..at + LINE]);
+            }
+        }
+        None => {
+            for i in 0..STRIDE_SAMPLES {
+                let at = stride_sample(n, i);
+                buf.copy_bytes(at..at + LINE, &mut lines);
+            }
+        }
     }
-    h.update(lines);
+    h.update(&lines);
     ContentId(h.finalize().into())
 }
 

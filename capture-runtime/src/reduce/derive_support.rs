@@ -19,6 +19,8 @@ pub fn part(ctx: &mut EncodeCtx<'_>, type_name: &'static str, e: Encoded) -> Res
         Encoded::Bytes(b) => crate::Codec::MsgPack
             .decode::<Value>(&b)
             .map_err(|e| EncodeError::Custom(format!("re-reading encoded part: {e}"))),
+        // Only the capture path asks for appended bytes, at the top of a value.
+        Encoded::Appended(_) => Err(EncodeError::Custom("internal error: part appended to no buffer".into())),
         Encoded::TooLarge(limit) => Err(EncodeError::TooLarge { limit }),
         Encoded::Placeholder { debug, reason } => Ok(placeholder_marker(ctx, type_name, debug, reason)),
         Encoded::Failed(m) => {

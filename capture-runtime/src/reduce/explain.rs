@@ -211,6 +211,8 @@ pub fn explain_with(type_name: &str, encode: impl FnOnce(&mut EncodeCtx<'_>) -> 
     let value = match encoded {
         Encoded::Value(v) => Some(v),
         Encoded::Bytes(b) => crate::Codec::MsgPack.decode::<Value>(&b).ok(),
+        // Only the capture path asks for appended bytes.
+        Encoded::Appended(_) => None,
         Encoded::Placeholder { reason, .. } => {
             if !notes.iter().any(|n| n.path.is_empty() && n.route == Route::Placeholder) {
                 notes.insert(0, note_of("", type_name, Route::Placeholder, reason));

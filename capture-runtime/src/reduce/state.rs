@@ -92,29 +92,21 @@ impl EncodeState {
         self.next = mark;
     }
 
-    /// Keep the memo for the next argument of the same call; drop the rest.
-    /// An argument whose encoding unwound (a panic) is rolled back first.
-    pub(crate) fn take_memo(&mut self) -> EncodeState {
-        if self.depth > 0 {
-            self.depth = 0;
-            self.rollback(self.outer_mark);
-        }
-        EncodeState {
-            seen: std::mem::take(&mut self.seen),
-            keep: std::mem::take(&mut self.keep),
-            next: self.next,
-            depth: 0,
-            outer_mark: 0,
-            trace: None,
-        }
+    /// An argument of the call starts: the mark to roll back to if it is not stored.
+    pub(crate) fn argument_mark(&mut self) -> u32 {
+        self.depth = 0;
+        self.next
     }
 
-    /// Install a memo carried over from an earlier argument.
-    pub(crate) fn put_memo(&mut self, memo: EncodeState) {
-        self.seen = memo.seen;
-        self.keep = memo.keep;
-        self.next = memo.next;
+    /// The argument started at `mark` ended. When it was not stored (its
+    /// encoding failed, panicked or was too large) every pointer it recorded
+    /// is forgotten: later arguments must not refer to a definition that is
+    /// not on disk.
+    pub(crate) fn end_argument(&mut self, mark: u32, stored: bool) {
         self.depth = 0;
+        if !stored {
+            self.rollback(mark);
+        }
     }
 }
 
@@ -135,16 +127,20 @@ mod tests {
     }
 
     #[test]
-    fn an_unwound_argument_is_rolled_back_when_the_memo_is_handed_on() {
+    fn an_argument_that_is_not_stored_is_rolled_back() {
         let mut s = EncodeState::default();
+        let first = s.argument_mark();
         let _ = s.memo(1, || Box::new(()));
+        s.end_argument(first, true);
+        let second = s.argument_mark();
         let _outer = s.open_part();
         let _inner = s.open_part();
         let _ = s.memo(2, || Box::new(()));
-        // A panic: nobody closes the parts.
-        let carried = s.take_memo();
-        assert_eq!(carried.lookup(1), Some(0));
-        assert_eq!(carried.lookup(2), None);
-        assert_eq!(carried.next, 1);
+        // A panic: nobody closes the parts; the argument is not stored.
+        s.end_argument(second, false);
+        assert_eq!(s.lookup(1), Some(0));
+        assert_eq!(s.lookup(2), None);
+        assert_eq!(s.next, 1);
+        assert_eq!(s.depth, 0);
     }
 }

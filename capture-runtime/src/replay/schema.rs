@@ -16,6 +16,7 @@
 //! look-up per argument, not a trace.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::RwLock;
 
 use serde::de::DeserializeOwned;
@@ -42,8 +43,25 @@ pub fn from_description(description: String) -> Schema {
 // Keyed by type name rather than `TypeId` so that probes work for types that
 // are not `'static` (generic methods of `impl<T> Svc<T>` blocks), where trait
 // selection, which ignores lifetimes, would otherwise pick a `'static` layer
-// and fail to compile.
-static CACHE: RwLock<Option<HashMap<&'static str, Option<&'static Schema>>>> = RwLock::new(None);
+// and fail to compile. Each type's answer is leaked once, as a `Known`.
+static CACHE: RwLock<Option<HashMap<&'static str, &'static Known>>> = RwLock::new(None);
+
+/// One type's traced schema (or that it has none).
+struct Known {
+    name: &'static str,
+    schema: Option<&'static Schema>,
+}
+
+/// The hot path's cache in front of [`CACHE`]: `Known`s by the address of
+/// the type name (a `'static` string), one atomic load per probe, no hashing
+/// of the name, no lock. A slot holds one of the leaked `Known`s, so
+/// replacing it on a collision leaks nothing.
+static RECENT: [AtomicPtr<Known>; 256] = [const { AtomicPtr::new(std::ptr::null_mut()) }; 256];
+
+fn recent_slot(name: &'static str) -> &'static AtomicPtr<Known> {
+    let addr = name.as_ptr() as u64 ^ name.len() as u64;
+    &RECENT[(addr.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as usize]
+}
 
 /// The schema of `T`, traced once per process and cached; `None` when the
 /// type cannot be traced (custom `Deserialize` impls that need real input,
@@ -58,9 +76,23 @@ static CACHE: RwLock<Option<HashMap<&'static str, Option<&'static Schema>>>> = R
 /// ```
 pub fn schema_of<T: DeserializeOwned>() -> Option<&'static Schema> {
     let id = std::any::type_name::<T>();
+    let slot = recent_slot(id);
+    // SAFETY: slots only ever hold pointers to leaked (never freed) `Known`s.
+    if let Some(k) = unsafe { slot.load(Ordering::Acquire).as_ref() } {
+        if std::ptr::eq(k.name, id) || k.name == id {
+            return k.schema;
+        }
+    }
+    let known = known::<T>(id);
+    slot.store(known as *const Known as *mut Known, Ordering::Release);
+    known.schema
+}
+
+#[cold]
+fn known<T: DeserializeOwned>(id: &'static str) -> &'static Known {
     if let Some(map) = CACHE.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
-        if let Some(s) = map.get(&id) {
-            return *s;
+        if let Some(k) = map.get(&id) {
+            return k;
         }
     }
     let traced = std::panic::catch_unwind(trace::<T>)
@@ -68,7 +100,12 @@ pub fn schema_of<T: DeserializeOwned>() -> Option<&'static Schema> {
         .flatten()
         .map(|d| &*Box::leak(Box::new(from_description(d))));
     let mut guard = CACHE.write().unwrap_or_else(|e| e.into_inner());
-    *guard.get_or_insert_with(HashMap::new).entry(id).or_insert(traced)
+    guard.get_or_insert_with(HashMap::new).entry(id).or_insert_with(|| {
+        Box::leak(Box::new(Known {
+            name: id,
+            schema: traced,
+        }))
+    })
 }
 
 /// The schema of `[T]` as captured from a slice argument (same as `Vec<T>`).

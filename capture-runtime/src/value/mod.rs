@@ -9,6 +9,7 @@
 //! from the stored bytes.
 
 mod de;
+mod mp_write;
 mod msgpack;
 mod policy_pass;
 mod ser;

@@ -22,7 +22,7 @@
 
 use std::ops::Range;
 
-use rmp::encode as mp;
+use super::mp_write as mp;
 use serde::ser::{self, Serialize};
 
 use super::ser::{EncodeCtx, EncodeError, Seg, ValueSerializer, TRUNCATED_KEY};
@@ -66,50 +66,42 @@ fn emit_marker(m: Value, out: &mut Vec<u8>) {
     emit(&m, out);
 }
 
+#[inline(always)]
 fn str_key(out: &mut Vec<u8>, s: &str) {
-    let _ = mp::write_str(out, s);
+    mp::str(out, s);
 }
 
 /// `{variant: ...}`: the head of a non-unit enum variant on the wire.
 fn variant_head(out: &mut Vec<u8>, variant: &str) {
-    let _ = mp::write_map_len(out, 1);
+    mp::header(out, 1, true);
     str_key(out, variant);
-}
-
-fn header_len(count: usize) -> usize {
-    match count {
-        0..=15 => 1,
-        16..=0xffff => 3,
-        _ => 5,
-    }
 }
 
 /// Rewrite the array or map header at `at` (written for `written` elements)
 /// for `count` elements.
+#[inline]
 fn fix_header(out: &mut Vec<u8>, at: usize, written: usize, count: usize, map: bool) {
-    if written == count {
-        return;
+    if written != count {
+        refit_header(out, at, written, count, map);
     }
-    let mut h = Vec::with_capacity(5);
-    let _ = if map {
-        mp::write_map_len(&mut h, count as u32)
-    } else {
-        mp::write_array_len(&mut h, count as u32)
-    };
-    out.splice(at..at + header_len(written), h);
 }
 
+#[cold]
+fn refit_header(out: &mut Vec<u8>, at: usize, written: usize, count: usize, map: bool) {
+    let mut h = Vec::with_capacity(5);
+    mp::header(&mut h, count, map);
+    out.splice(at..at + mp::header_len(written), h);
+}
+
+#[inline]
 fn write_header(out: &mut Vec<u8>, count: usize, map: bool) -> usize {
     let at = out.len();
-    let _ = if map {
-        mp::write_map_len(out, count as u32)
-    } else {
-        mp::write_array_len(out, count as u32)
-    };
+    mp::header(out, count, map);
     at
 }
 
 /// Encode `value` one level down, at `seg`.
+#[inline]
 fn nested<T: Serialize + ?Sized>(
     ctx: &mut EncodeCtx<'_>,
     out: &mut Vec<u8>,
@@ -118,14 +110,30 @@ fn nested<T: Serialize + ?Sized>(
 ) -> Result<(), EncodeError> {
     ctx.path.push(seg);
     let r = value.serialize(Direct { ctx: &mut *ctx, out });
-    if matches!(r, Err(EncodeError::Custom(_))) && ctx.error_path.is_none() {
-        ctx.error_path = Some(ctx.path_text());
+    if r.is_err() {
+        note_error_path(ctx, &r);
     }
     ctx.path.pop();
     r
 }
 
+/// Remember where a `Serialize` impl first failed, for the message.
+#[cold]
+fn note_error_path(ctx: &mut EncodeCtx<'_>, r: &R) {
+    if matches!(r, Err(EncodeError::Custom(_))) && ctx.error_path.is_none() {
+        ctx.error_path = Some(ctx.path_text());
+    }
+}
+
+/// A string whose PII was redacted: the cleaned text, and a note of what.
+#[cold]
+fn redacted_str(ctx: &mut EncodeCtx<'_>, out: &mut Vec<u8>, clean: &str, kinds: &[String]) {
+    ctx.note_redacted(format!("pii:{}", kinds.join(",")));
+    str_key(out, clean);
+}
+
 /// A struct field: a redaction marker under a sensitive name, else the value.
+#[inline]
 fn field<T: Serialize + ?Sized>(
     ctx: &mut EncodeCtx<'_>,
     out: &mut Vec<u8>,
@@ -133,13 +141,19 @@ fn field<T: Serialize + ?Sized>(
     value: &T,
 ) -> Result<(), EncodeError> {
     if ctx.static_name_sensitive(name) {
-        ctx.path.push(Seg::Field(Name::Borrowed(name)));
-        let m = ctx.redacted_marker::<T>(name);
-        ctx.path.pop();
-        emit_marker(m, out);
+        redact_field(ctx, out, name, std::any::type_name::<T>());
         return Ok(());
     }
     nested(ctx, out, Seg::Field(Name::Borrowed(name)), value)
+}
+
+/// The marker of a field with a sensitive name, in place of its value.
+#[cold]
+fn redact_field(ctx: &mut EncodeCtx<'_>, out: &mut Vec<u8>, name: &'static str, type_name: &str) {
+    ctx.path.push(Seg::Field(Name::Borrowed(name)));
+    let m = ctx.redacted_marker_of(name, type_name);
+    ctx.path.pop();
+    emit_marker(m, out);
 }
 
 struct Direct<'c, 'p> {
@@ -163,62 +177,69 @@ impl<'c, 'p> ser::Serializer for Direct<'c, 'p> {
     fn is_human_readable(&self) -> bool {
         false
     }
+    #[inline]
     fn serialize_bool(self, v: bool) -> R {
         self.ctx.grow(1)?;
-        let _ = mp::write_bool(self.out, v);
+        mp::bool(self.out, v);
         Ok(())
     }
+    #[inline]
     fn serialize_i8(self, v: i8) -> R {
         self.serialize_i64(v as i64)
     }
+    #[inline]
     fn serialize_i16(self, v: i16) -> R {
         self.serialize_i64(v as i64)
     }
+    #[inline]
     fn serialize_i32(self, v: i32) -> R {
         self.serialize_i64(v as i64)
     }
+    #[inline]
     fn serialize_i64(self, v: i64) -> R {
         self.ctx.grow(9)?;
         // The tree keeps non-negative integers as `U64`, written as unsigned.
-        let _ = if v >= 0 {
-            mp::write_uint(self.out, v as u64)
-        } else {
-            mp::write_sint(self.out, v)
-        };
+        mp::sint(self.out, v);
         Ok(())
     }
     fn serialize_i128(self, v: i128) -> R {
         self.ctx.grow(17)?;
-        let _ = mp::write_bin(self.out, &v.to_be_bytes());
+        mp::bin(self.out, &v.to_be_bytes());
         Ok(())
     }
+    #[inline]
     fn serialize_u8(self, v: u8) -> R {
         self.serialize_u64(v as u64)
     }
+    #[inline]
     fn serialize_u16(self, v: u16) -> R {
         self.serialize_u64(v as u64)
     }
+    #[inline]
     fn serialize_u32(self, v: u32) -> R {
         self.serialize_u64(v as u64)
     }
+    #[inline]
     fn serialize_u64(self, v: u64) -> R {
         self.ctx.grow(9)?;
-        let _ = mp::write_uint(self.out, v);
+        mp::uint(self.out, v);
         Ok(())
     }
     fn serialize_u128(self, v: u128) -> R {
         self.ctx.grow(17)?;
-        let _ = mp::write_bin(self.out, &v.to_be_bytes());
+        mp::bin(self.out, &v.to_be_bytes());
         Ok(())
     }
+    #[inline]
     fn serialize_f32(self, v: f32) -> R {
         self.ctx.grow(5)?;
-        let _ = mp::write_f32(self.out, v);
+        mp::f32(self.out, v);
         Ok(())
     }
+    #[inline]
     fn serialize_f64(self, v: f64) -> R {
         self.ctx.grow(9)?;
-        let _ = mp::write_f64(self.out, v);
+        mp::f64(self.out, v);
         Ok(())
     }
     fn serialize_char(self, v: char) -> R {
@@ -226,12 +247,12 @@ impl<'c, 'p> ser::Serializer for Direct<'c, 'p> {
         str_key(self.out, v.encode_utf8(&mut [0; 4]));
         Ok(())
     }
+    #[inline]
     fn serialize_str(self, v: &str) -> R {
         self.ctx.grow(v.len() + 5)?;
         if let Some(policy) = self.ctx.policy() {
             if let Some((clean, kinds)) = policy.scan_str(v) {
-                self.ctx.note_redacted(format!("pii:{}", kinds.join(",")));
-                str_key(self.out, &clean);
+                redacted_str(self.ctx, self.out, &clean, &kinds);
                 return Ok(());
             }
         }
@@ -240,20 +261,23 @@ impl<'c, 'p> ser::Serializer for Direct<'c, 'p> {
     }
     fn serialize_bytes(self, v: &[u8]) -> R {
         self.ctx.grow(v.len() + 5)?;
-        let _ = mp::write_bin(self.out, v);
+        mp::bin(self.out, v);
         Ok(())
     }
+    #[inline]
     fn serialize_none(self) -> R {
         self.ctx.grow(1)?;
-        let _ = mp::write_nil(self.out);
+        mp::nil(self.out);
         Ok(())
     }
+    #[inline]
     fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> R {
         value.serialize(self)
     }
+    #[inline]
     fn serialize_unit(self) -> R {
         self.ctx.grow(1)?;
-        let _ = mp::write_nil(self.out);
+        mp::nil(self.out);
         Ok(())
     }
     fn serialize_unit_struct(self, name: &'static str) -> R {
@@ -300,10 +324,12 @@ impl<'c, 'p> ser::Serializer for Direct<'c, 'p> {
         variant_head(self.out, variant);
         nested(self.ctx, self.out, Seg::Field(Name::Borrowed(variant)), value)
     }
+    #[inline]
     fn serialize_seq(self, len: Option<usize>) -> Result<SeqWriter<'c, 'p>, EncodeError> {
         self.ctx.grow(5)?;
         Ok(SeqWriter::new(self.ctx, self.out, len.unwrap_or(0), false))
     }
+    #[inline]
     fn serialize_tuple(self, len: usize) -> Result<SeqWriter<'c, 'p>, EncodeError> {
         self.serialize_seq(Some(len))
     }
@@ -343,6 +369,7 @@ impl<'c, 'p> ser::Serializer for Direct<'c, 'p> {
             limit: 0,
         })
     }
+    #[inline]
     fn serialize_struct(self, name: &'static str, len: usize) -> Result<StructWriter<'c, 'p>, EncodeError> {
         self.ctx.grow(5)?;
         if let Some(m) = self.ctx.skipped(name) {
@@ -397,6 +424,7 @@ struct SeqWriter<'c, 'p> {
 }
 
 impl<'c, 'p> SeqWriter<'c, 'p> {
+    #[inline]
     fn new(ctx: &'c mut EncodeCtx<'p>, out: &'c mut Vec<u8>, len: usize, skipped: bool) -> Self {
         let header_at = if skipped { 0 } else { write_header(out, len, false) };
         SeqWriter {
@@ -545,7 +573,7 @@ impl ser::SerializeMap for MapWriter<'_, '_> {
         }
         self.entries.sort_by(|a, b| a.0.canonical_cmp(&b.0));
         let body = self.out.split_off(self.body_start);
-        let _ = mp::write_map_len(self.out, self.entries.len() as u32);
+        mp::header(self.out, self.entries.len(), true);
         for (k, range) in &self.entries {
             emit(k, self.out);
             self.out.extend_from_slice(&body[range.clone()]);
@@ -569,6 +597,7 @@ struct StructWriter<'c, 'p> {
 }
 
 impl<'c, 'p> StructWriter<'c, 'p> {
+    #[inline]
     fn new(ctx: &'c mut EncodeCtx<'p>, out: &'c mut Vec<u8>, name: &'static str, len: usize, skipped: bool) -> Self {
         let header_at = if skipped { 0 } else { write_header(out, len, true) };
         StructWriter {
@@ -583,6 +612,7 @@ impl<'c, 'p> StructWriter<'c, 'p> {
             limit: 0,
         }
     }
+    #[inline]
     fn push<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> R {
         if self.skipped {
             return Ok(());
@@ -590,10 +620,13 @@ impl<'c, 'p> StructWriter<'c, 'p> {
         self.count += 1;
         if self.dropped == 0 {
             let mark = self.out.len();
-            let encoded = self.ctx.grow(key.len() + 1).and_then(|()| {
-                str_key(self.out, key);
-                field(self.ctx, self.out, key, value)
-            });
+            let encoded = match self.ctx.grow(key.len() + 1) {
+                Ok(()) => {
+                    str_key(self.out, key);
+                    field(self.ctx, self.out, key, value)
+                }
+                Err(e) => Err(e),
+            };
             match encoded {
                 Ok(()) => return Ok(()),
                 Err(EncodeError::TooLarge { limit }) => {
@@ -603,6 +636,13 @@ impl<'c, 'p> StructWriter<'c, 'p> {
                 Err(e) => return Err(e),
             }
         }
+        self.push_dropped(key);
+        Ok(())
+    }
+
+    /// A field past the size limit: its name with a marker.
+    #[cold]
+    fn push_dropped(&mut self, key: &'static str) {
         self.dropped += 1;
         str_key(self.out, key);
         emit_marker(
@@ -612,8 +652,8 @@ impl<'c, 'p> StructWriter<'c, 'p> {
             }),
             self.out,
         );
-        Ok(())
     }
+    #[inline]
     fn finish(self) -> R {
         if self.skipped {
             return Ok(());

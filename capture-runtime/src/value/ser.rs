@@ -30,6 +30,9 @@ pub struct EncodeCtx<'p> {
     /// encoding may be written straight to bytes ([`super::msgpack`]) instead
     /// of building a tree. Taken (reset) by the first dispatch layer that runs.
     pub(crate) want_bytes: bool,
+    /// With `want_bytes`: the buffer the bytes are appended to (the call's
+    /// buffer on the capture path), instead of a fresh `Vec` per value.
+    pub(crate) append_to: Option<Vec<u8>>,
     /// What happened during encoding.
     pub report: EncodeReport,
     /// Per-call state of `Reducible` encoding (shared-pointer memo, explain trace).
@@ -72,6 +75,7 @@ impl<'p> EncodeCtx<'p> {
             limit: None,
             error_path: None,
             want_bytes: false,
+            append_to: None,
             report: EncodeReport::default(),
             reduce: Default::default(),
             policy_pass: false,
@@ -87,6 +91,7 @@ impl<'p> EncodeCtx<'p> {
             limit: policy.size_limit(),
             error_path: None,
             want_bytes: false,
+            append_to: None,
             report: EncodeReport::default(),
             reduce: Default::default(),
             policy_pass: false,
@@ -151,6 +156,7 @@ impl<'p> EncodeCtx<'p> {
 
     /// [`Self::name_sensitive`] for names that live forever (serde's field and
     /// variant names): cached by address, no hashing of the text.
+    #[inline]
     pub(super) fn static_name_sensitive(&self, name: &'static str) -> bool {
         self.policy.is_some_and(|p| p.is_sensitive_static(name))
     }
@@ -184,8 +190,17 @@ impl<'p> EncodeCtx<'p> {
     }
 
     /// The marker for a type skipped by the policy, if `name` is one.
+    #[inline]
     pub(super) fn skipped(&mut self, name: &str) -> Option<Value> {
-        let m = self.policy?.skip_type_marker(name)?;
+        match self.policy {
+            Some(p) if p.skips_types() => self.skipped_slow(p, name),
+            _ => None,
+        }
+    }
+
+    #[cold]
+    fn skipped_slow(&mut self, policy: &Policy, name: &str) -> Option<Value> {
+        let m = policy.skip_type_marker(name)?;
         self.note_redacted(format!("type:{name}"));
         Some(Value::Marker(m))
     }
@@ -196,6 +211,7 @@ impl<'p> EncodeCtx<'p> {
         Value::Marker(Marker::TooLarge { limit, what })
     }
 
+    #[inline]
     pub(super) fn grow(&mut self, n: usize) -> Result<(), EncodeError> {
         self.size += n as u64;
         match self.limit {

@@ -30,11 +30,13 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use super::{count, count_dropped, PendingArg, PendingCall, COALESCED, EVICTED};
+use super::super::call::{End, Start};
+use super::super::outgoing::{give_back, Parts};
+use super::{count, count_dropped, finish_record, start_record, COALESCED, EVICTED};
 use crate::config::WhenFull;
 use crate::hash::ContentId;
-use crate::record::{ArgRecord, CallRecord, Outcome, Slot};
-use crate::store::{Retention, Store};
+use crate::record::CallRecord;
+use crate::store::Store;
 
 /// Most messages handled in one batch.
 pub const MAX_BATCH: usize = 4096;
@@ -47,24 +49,10 @@ const IDLE_POLLS: u32 = 200;
 /// Content ids remembered as present per store before the set is reset.
 const KNOWN_CAP: usize = 1 << 20;
 
-// `End` stays inline: boxing it would add an allocation to every call's end.
-#[allow(clippy::large_enum_variant)]
 enum Msg {
-    Start(Box<Start>),
+    Start(Start),
     End(End),
     Flush(SyncSender<()>),
-}
-
-struct Start {
-    store: Store,
-    call: PendingCall,
-}
-
-struct End {
-    seq: u64,
-    outcome: Outcome,
-    ret: Option<PendingArg>,
-    after: Vec<PendingArg>,
 }
 
 struct Queue {
@@ -107,56 +95,42 @@ fn queue(capacity: usize) -> &'static Queue {
 
 fn send(q: &Queue, msg: Msg, when_full: WhenFull) -> bool {
     QUEUED.fetch_add(1, Ordering::AcqRel);
-    let ok = if super::blocks(when_full) {
-        q.tx.send(msg).is_ok()
+    let refused = if super::blocks(when_full) {
+        q.tx.send(msg).err().map(|e| e.0)
     } else {
-        q.tx.try_send(msg).is_ok()
+        q.tx.try_send(msg).err().map(|e| match e {
+            mpsc::TrySendError::Full(m) | mpsc::TrySendError::Disconnected(m) => m,
+        })
     };
-    if !ok {
+    let ok = refused.is_none();
+    if let Some(msg) = refused {
         QUEUED.fetch_sub(1, Ordering::AcqRel);
         count_dropped();
+        match msg {
+            Msg::Start(s) => give_back([s.parts]),
+            Msg::End(e) => give_back(e.parts),
+            Msg::Flush(_) => {}
+        }
     }
     ok
 }
 
-/// Caller side of a call start: move the record and the encoded arguments to
-/// the writer; `call` keeps only its sequence number.
-pub(crate) fn start(store: &Store, call: &mut PendingCall, capacity: usize, when_full: WhenFull) {
+/// Caller side of a call start: hand the start to the writer. `false` when
+/// it was dropped (full queue, counted), so the end must not follow.
+pub(crate) fn start(start: Start, capacity: usize, when_full: WhenFull) -> bool {
     let q = queue(capacity);
     if when_full == WhenFull::Drop && QUEUED.load(Ordering::Relaxed) >= q.capacity {
         count_dropped();
-        return;
+        give_back([start.parts]);
+        return false;
     }
-    let seq = call.record.seq;
-    let record = std::mem::replace(&mut call.record, placeholder(seq));
-    let moved = PendingCall {
-        record,
-        args: std::mem::take(&mut call.args),
-        ret: None,
-        after: Vec::new(),
-        retention: call.retention,
-        queued: false,
-    };
-    let msg = Msg::Start(Box::new(Start {
-        store: store.clone(),
-        call: moved,
-    }));
-    call.queued = send(q, msg, when_full);
+    send(q, Msg::Start(start), when_full)
 }
 
-/// Caller side of a call end: enqueue the outcome (nothing when the start was dropped).
-pub(crate) fn end(call: PendingCall, when_full: WhenFull) {
-    if !call.queued {
-        return;
-    }
+/// Caller side of a call end: hand the outcome to the writer.
+pub(crate) fn end(end: End, when_full: WhenFull) {
     let Some(q) = QUEUE.get() else { return };
-    let msg = Msg::End(End {
-        seq: call.record.seq,
-        outcome: call.record.outcome,
-        ret: call.ret,
-        after: call.after,
-    });
-    send(q, msg, when_full);
+    send(q, Msg::End(end), when_full);
 }
 
 /// Wait until the writer has handled everything queued before this call.
@@ -180,33 +154,77 @@ pub(crate) fn flush() {
     }
 }
 
-fn placeholder(seq: u64) -> CallRecord {
-    CallRecord {
-        function: String::new(),
-        crate_name: String::new(),
-        crate_version: String::new(),
-        format_version: 0,
-        unix_nanos: 0,
-        pid: 0,
-        seq,
-        thread_name: None,
-        thread_id: 0,
-        depth: 0,
-        args: Vec::new(),
-        ret: None,
-        after: Vec::new(),
-        outcome: Outcome::Started,
-    }
-}
-
-/// A call whose start the writer has handled.
+/// A call whose start the writer has handled: the caller's message as is.
+/// Hashing and records wait until the call must be written, so a repeated
+/// call (coalesced) or one retention drops within its batch costs neither.
 struct Open {
-    store: Store,
-    record: CallRecord,
-    bodies: Vec<(ContentId, Vec<u8>)>,
-    retention: Retention,
+    start: Start,
+    end: Option<End>,
+    /// The start record is on disk (the call ran long, or a flush came).
     on_disk: bool,
     since: Instant,
+}
+
+impl Open {
+    fn store(&self) -> &Store {
+        &self.start.resolved.store
+    }
+
+    fn function(&self) -> &str {
+        &self.start.resolved.fn_id
+    }
+
+    /// The record of this call as it stands, and its stored bodies by id.
+    fn record(&self) -> (CallRecord, Vec<(ContentId, &[u8])>) {
+        fn note<'p>(bodies: &mut Vec<(ContentId, &'p [u8])>, parts: &'p Parts, ids: &[Option<ContentId>]) {
+            for (a, id) in parts.args.iter().zip(ids) {
+                if let (Some(body), Some(id)) = (parts.body(a), id) {
+                    bodies.push((*id, body));
+                }
+            }
+        }
+        let mut bodies = Vec::new();
+        let ids = self.start.parts.ids();
+        self.start.parts.remember_sampled(self.store(), &ids);
+        note(&mut bodies, &self.start.parts, &ids);
+        let mut record = start_record(&self.start, self.start.parts.records(&ids));
+        if let Some(end) = &self.end {
+            let end_ids = end.parts.as_ref().map(|p| p.ids()).unwrap_or_default();
+            if let Some(parts) = &end.parts {
+                note(&mut bodies, parts, &end_ids);
+            }
+            finish_record(&mut record, end, &end_ids);
+        }
+        (record, bodies)
+    }
+
+    /// Whether `self` and `other` (finished calls) would replay identically:
+    /// the same encoded arguments, outcome, return value and after-state.
+    /// Equal bytes are equal content ids, so this is the records' equality
+    /// without hashing.
+    fn same_as(&self, other: &Open) -> bool {
+        fn same(a: &Parts, b: &Parts) -> bool {
+            a.args == b.args && a.bytes == b.bytes
+        }
+        let ends = match (&self.end, &other.end) {
+            (Some(a), Some(b)) => {
+                a.outcome == b.outcome
+                    && a.has_ret == b.has_ret
+                    && match (&a.parts, &b.parts) {
+                        (Some(x), Some(y)) => same(x, y),
+                        (None, None) => true,
+                        _ => false,
+                    }
+            }
+            _ => false,
+        };
+        ends && same(&self.start.parts, &other.start.parts)
+    }
+
+    /// Give the buffers back for reuse.
+    fn release(self) {
+        give_back(std::iter::once(self.start.parts).chain(self.end.and_then(|e| e.parts)));
+    }
 }
 
 /// Identity of a store inside the writer (stores are shared per folder).
@@ -220,7 +238,7 @@ struct Worker {
     /// Objects known to be in each store.
     known: HashMap<usize, HashSet<ContentId>>,
     /// Each function's most recent recorded call, for dedup.
-    last: HashMap<(usize, String), CallRecord>,
+    last: HashMap<(usize, String), Open>,
     /// Stores written since the last flush.
     touched: HashMap<usize, Store>,
 }
@@ -233,7 +251,7 @@ impl Worker {
         // After IDLE_POLLS empty polls it blocks again (no CPU when idle).
         let mut idle = 0u32;
         loop {
-            let waiting = self.open.values().any(|o| !o.on_disk);
+            let waiting = OPEN_UNWRITTEN.load(Ordering::Acquire) > 0;
             let first = match rx.try_recv() {
                 Ok(m) => {
                     idle = 0;
@@ -285,23 +303,16 @@ impl Worker {
         let mut done = Vec::new();
         for msg in batch {
             match msg {
-                Msg::Start(s) => {
-                    let Start { store, call } = *s;
-                    let mut bodies = Vec::new();
-                    let mut record = call.record;
-                    record.args = resolve(call.args, &mut bodies);
+                Msg::Start(start) => {
                     OPEN_UNWRITTEN.fetch_add(1, Ordering::AcqRel);
-                    self.open.insert(
-                        record.seq,
-                        Open {
-                            store,
-                            record,
-                            bodies,
-                            retention: call.retention,
-                            on_disk: false,
-                            since: Instant::now(),
-                        },
-                    );
+                    let seq = start.seq;
+                    let open = Open {
+                        start,
+                        end: None,
+                        on_disk: false,
+                        since: Instant::now(),
+                    };
+                    self.open.insert(seq, open);
                 }
                 Msg::End(e) => {
                     // No open call: its start was dropped (and counted).
@@ -309,10 +320,10 @@ impl Worker {
                         if !o.on_disk {
                             OPEN_UNWRITTEN.fetch_sub(1, Ordering::AcqRel);
                         }
-                        o.record.ret = resolve(e.ret.into_iter().collect(), &mut o.bodies).pop();
-                        o.record.after = resolve(e.after, &mut o.bodies);
-                        o.record.outcome = e.outcome;
+                        o.end = Some(e);
                         done.push(o);
+                    } else {
+                        give_back(e.parts);
                     }
                 }
                 Msg::Flush(ack) => acks.push(ack),
@@ -334,56 +345,61 @@ impl Worker {
     fn write_finished(&mut self, done: Vec<Open>) {
         let mut groups: Vec<Vec<Open>> = Vec::new();
         for o in done {
-            let key = store_key(&o.store);
+            let key = store_key(o.store());
             match groups
                 .iter_mut()
-                .find(|g| store_key(&g[0].store) == key && g[0].record.function == o.record.function)
+                .find(|g| store_key(g[0].store()) == key && g[0].function() == o.function())
             {
                 Some(g) => g.push(o),
                 None => groups.push(vec![o]),
             }
         }
         for group in groups {
-            let key = (store_key(&group[0].store), group[0].record.function.clone());
+            let key = (store_key(group[0].store()), group[0].function().to_owned());
             let mut keep: Vec<Open> = Vec::with_capacity(group.len());
             for o in group {
-                let previous = keep.last().map(|k| &k.record).or_else(|| self.last.get(&key));
-                if !o.on_disk && previous.is_some_and(|p| same_call(p, &o.record)) {
+                let previous = keep.last().or_else(|| self.last.get(&key));
+                if !o.on_disk && previous.is_some_and(|p| p.same_as(&o)) {
                     COALESCED.fetch_add(1, Ordering::Relaxed);
+                    o.release();
                 } else {
                     keep.push(o);
                 }
             }
-            let retention = keep.last().map(|o| o.retention).unwrap_or_default();
+            let retention = keep.last().map(|o| o.start.resolved.retention).unwrap_or_default();
             if let Some(max) = retention.max_count {
                 if keep.len() > max {
                     let cut = keep.len() - max;
-                    let older: Vec<Open> = keep.drain(..cut).collect();
-                    let mut survivors = Vec::new();
-                    for o in older {
+                    let mut survivors = Vec::with_capacity(keep.len());
+                    for (i, o) in keep.into_iter().enumerate() {
                         // A start record on disk must be replaced so retention sees it.
-                        if o.on_disk {
+                        if i >= cut || o.on_disk {
                             survivors.push(o);
                         } else {
                             EVICTED.fetch_add(1, Ordering::Relaxed);
+                            o.release();
                         }
                     }
-                    survivors.append(&mut keep);
                     keep = survivors;
                 }
             }
-            if keep.is_empty() {
+            let Some(store) = keep.first().map(|o| o.store().clone()) else {
                 continue;
-            }
-            let store = keep[0].store.clone();
-            let result = self.put_objects(&store, &keep).and_then(|()| {
-                let records: Vec<CallRecord> = keep.iter().map(|o| o.record.clone()).collect();
-                store.write_calls(&records, retention).map(|k| k.len() as u64)
-            });
+            };
+            let built: Vec<_> = keep.iter().map(Open::record).collect();
+            let result = self
+                .put_objects(&store, built.iter().flat_map(|(_, bodies)| bodies))
+                .and_then(|()| {
+                    let records: Vec<CallRecord> = built.into_iter().map(|(r, _)| r).collect();
+                    store.write_calls(&records, retention).map(|k| k.len() as u64)
+                });
             count(&key.1, result);
             if let Some(last) = keep.pop() {
-                self.last.insert(key, last.record);
+                if let Some(old) = self.last.insert(key, last) {
+                    old.release();
+                }
             }
+            keep.into_iter().for_each(Open::release);
             DIRTY.store(true, Ordering::Release);
             self.touched.insert(store_key(&store), store);
         }
@@ -400,13 +416,13 @@ impl Worker {
             .collect();
         for seq in due {
             let Some(mut o) = self.open.remove(&seq) else { continue };
-            let store = o.store.clone();
+            let store = o.store().clone();
+            let (record, bodies) = o.record();
             let result = self
-                .put_objects(&store, std::slice::from_ref(&o))
-                .and_then(|()| store.write_call(&o.record, o.retention).map(|_| 1));
-            count(&o.record.function, result);
+                .put_objects(&store, bodies.iter())
+                .and_then(|()| store.write_call(&record, o.start.resolved.retention).map(|_| 1));
+            count(&record.function, result);
             o.on_disk = true;
-            o.bodies.clear();
             OPEN_UNWRITTEN.fetch_sub(1, Ordering::AcqRel);
             DIRTY.store(true, Ordering::Release);
             self.touched.insert(store_key(&store), store);
@@ -414,41 +430,23 @@ impl Worker {
         }
     }
 
-    fn put_objects(&mut self, store: &Store, calls: &[Open]) -> Result<(), crate::CaptureError> {
+    /// Write the objects not known to be in `store` yet.
+    fn put_objects<'b>(
+        &mut self,
+        store: &Store,
+        bodies: impl IntoIterator<Item = &'b (ContentId, &'b [u8])>,
+    ) -> Result<(), crate::CaptureError> {
         let known = self.known.entry(store_key(store)).or_default();
         if known.len() > KNOWN_CAP {
             known.clear();
         }
-        for o in calls {
-            for (id, body) in &o.bodies {
-                if known.contains(id) {
-                    continue;
-                }
-                store.put_object_with_id(*id, body)?;
-                known.insert(*id);
+        for (id, body) in bodies {
+            if known.contains(id) {
+                continue;
             }
+            store.put_object_with_id(*id, body)?;
+            known.insert(*id);
         }
         Ok(())
     }
-}
-
-/// Two finished calls of one function that would replay identically.
-fn same_call(a: &CallRecord, b: &CallRecord) -> bool {
-    a.outcome == b.outcome && a.args == b.args && a.ret == b.ret && a.after == b.after
-}
-
-/// Hash the bodies of `args`, keeping the bodies (for writing) by id.
-fn resolve(args: Vec<PendingArg>, bodies: &mut Vec<(ContentId, Vec<u8>)>) -> Vec<ArgRecord> {
-    args.into_iter()
-        .map(|mut a| {
-            if let (Some(body), Slot::Stored { len, .. }) = (a.body.take(), &a.record.slot) {
-                let id = ContentId::of(&body);
-                a.record.slot = Slot::Stored { id, len: *len };
-                if !bodies.iter().any(|(b, _)| *b == id) {
-                    bodies.push((id, body));
-                }
-            }
-            a.record
-        })
-        .collect()
 }
