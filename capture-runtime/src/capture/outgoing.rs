@@ -105,6 +105,21 @@ impl Parts {
         self.args.iter().map(|a| self.body(a).map(ContentId::of)).collect()
     }
 
+    /// The objects the arguments refer to, by id: with their bytes when
+    /// encoded by this call, without when reused from an earlier call
+    /// (`hash(arg = sampled)`, which must still be in the store).
+    pub(crate) fn objects(&self, ids: &[Option<ContentId>]) -> Vec<(ContentId, Option<&[u8]>)> {
+        let mut out = Vec::new();
+        for (a, id) in self.args.iter().zip(ids) {
+            match (&a.taken, id) {
+                (Taken::Stored(r), Some(id)) => out.push((*id, self.bytes.get(r.clone()))),
+                (Taken::Known { id, .. }, _) => out.push((*id, None)),
+                _ => {}
+            }
+        }
+        out
+    }
+
     /// Remember the objects that `hash(arg = sampled)` buffers were stored
     /// as (their ids from [`Parts::ids`]), so later calls need not encode them.
     pub(crate) fn remember_sampled(&self, store: &crate::store::Store, ids: &[Option<ContentId>]) {
