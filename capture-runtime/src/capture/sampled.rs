@@ -28,8 +28,11 @@ pub const ALIAS_TTL: Duration = Duration::from_secs(60);
 /// Entries kept at most (the table is emptied past it).
 const MAX_ALIASES: usize = 4096;
 
+/// (store backend, sampled id).
 type Key = (usize, ContentId);
-static ALIASES: RwLock<Option<HashMap<Key, (ContentId, u64, Instant)>>> = RwLock::new(None);
+/// The object (id, encoded length) a sampled id stands for, and since when.
+type Alias = (ContentId, u64, Instant);
+static ALIASES: RwLock<Option<HashMap<Key, Alias>>> = RwLock::new(None);
 
 fn key(store: &Store, sampled: ContentId) -> Key {
     (std::sync::Arc::as_ptr(store.backend()) as *const () as usize, sampled)

@@ -31,7 +31,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use super::super::call::{End, Start};
-use super::super::outgoing::{give_back, Parts};
+use super::super::outgoing::{give_back, ObjectRef, Parts};
 use super::{count, count_dropped, finish_record, start_record, COALESCED, EVICTED};
 use crate::config::WhenFull;
 use crate::hash::ContentId;
@@ -181,7 +181,7 @@ impl Open {
 
     /// The record of this call as it stands, and the objects it refers to
     /// (bytes for those it encoded, none for those reused from earlier calls).
-    fn record(&self) -> (CallRecord, Vec<(ContentId, Option<&[u8]>)>) {
+    fn record(&self) -> (CallRecord, Vec<ObjectRef<'_>>) {
         let ids = self.start.parts.ids();
         self.start.parts.remember_sampled(self.store(), &ids);
         let mut objects = self.start.parts.objects(&ids);
@@ -441,7 +441,7 @@ impl Worker {
     fn put_objects<'b>(
         &mut self,
         store: &Store,
-        objects: impl IntoIterator<Item = &'b (ContentId, Option<&'b [u8]>)>,
+        objects: impl IntoIterator<Item = &'b ObjectRef<'b>>,
     ) -> Result<Vec<ContentId>, crate::CaptureError> {
         let known = self.known.entry(store_key(store)).or_default();
         if known.len() > KNOWN_CAP {
