@@ -126,11 +126,48 @@ mod arrays {
         brightness(&image);
         capture_runtime::flush();
         let (first, _) = recorded("sampled_hash::arrays::brightness", "image");
-        let call = loader().load_all("sampled_hash::arrays::brightness").unwrap().pop().unwrap();
+        let call = loader()
+            .load_all("sampled_hash::arrays::brightness")
+            .unwrap()
+            .pop()
+            .unwrap();
         assert_eq!(call.arg::<Array2<f32>>("image").unwrap(), image);
         image[[256, 128]] += 1.0; // the middle element
         brightness(&image);
         capture_runtime::flush();
         assert_ne!(recorded("sampled_hash::arrays::brightness", "image").0, first);
     }
+}
+
+#[capture_args(hash(frame = sampled), retention = 100)]
+fn peak(frame: &[f64]) -> f64 {
+    frame.iter().cloned().fold(f64::MIN, f64::max)
+}
+
+#[test]
+fn a_reused_object_that_left_the_store_is_reported_and_stored_again() {
+    store();
+    let frame: Vec<f64> = (0..100_000).map(|i| (i % 977) as f64).collect();
+    peak(&frame);
+    capture_runtime::flush();
+    let (id, _) = recorded("sampled_hash::peak", "frame");
+    // As `gc` would, once nothing referred to it.
+    let hex = id.to_hex();
+    let path = store().join("objects").join(&hex[..2]).join(&hex[2..4]).join(&hex[4..]);
+    std::fs::remove_file(&path).expect("the object file");
+
+    peak(&frame);
+    capture_runtime::flush();
+    let calls = loader().load_all("sampled_hash::peak").unwrap();
+    let slot = &calls.last().unwrap().arg_record("frame").unwrap().slot;
+    match slot {
+        Slot::Failed { error } => assert!(error.contains("left the store"), "{error}"),
+        other => panic!("expected a failure saying the reused object is gone, got {other:?}"),
+    }
+
+    // The next call encodes the buffer again, and the object is back.
+    peak(&frame);
+    capture_runtime::flush();
+    assert_eq!(recorded("sampled_hash::peak", "frame").0, id);
+    assert!(path.exists());
 }

@@ -67,13 +67,9 @@ impl Options {
     /// (`cache`), `cache_hash(..)` first, then `hash(..)`; for capture, `hash(..)`.
     pub(crate) fn strategy(&self, name: &str, cache: bool) -> Option<&'static str> {
         let find = |list: &[(Ident, Ident)]| {
-            list.iter().find(|(arg, _)| arg == name).map(|(_, s)| {
-                if s == "sampled" {
-                    "sampled"
-                } else {
-                    "exact"
-                }
-            })
+            list.iter()
+                .find(|(arg, _)| arg == name)
+                .map(|(_, s)| if s == "sampled" { "sampled" } else { "exact" })
         };
         if cache {
             find(&self.cache_hash).or_else(|| find(&self.hash))

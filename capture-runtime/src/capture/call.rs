@@ -112,10 +112,7 @@ impl ArgSink<'_> {
             self.resolved,
             &mut self.parts,
             &mut self.ctx,
-            Name::Borrowed(name),
-            Name::Borrowed(type_name),
-            schema,
-            None,
+            ArgOut::new(Name::Borrowed(name), Name::Borrowed(type_name), schema, None),
             encode,
         );
         self.parts.args.push(arg);
@@ -137,10 +134,7 @@ impl ArgSink<'_> {
             self.resolved,
             &mut self.parts,
             &mut self.ctx,
-            Name::Borrowed(name),
-            Name::Borrowed(type_name),
-            schema,
-            Some(sampled),
+            ArgOut::new(Name::Borrowed(name), Name::Borrowed(type_name), schema, Some(sampled)),
             encode,
         );
         self.parts.args.push(arg);
@@ -153,20 +147,10 @@ fn take_arg(
     resolved: &Resolved,
     parts: &mut Parts,
     ctx: &mut EncodeCtx<'_>,
-    name: Name,
-    type_name: Name,
-    schema: Option<&'static Schema>,
-    sampled: Option<ContentId>,
+    mut arg: ArgOut,
     encode: impl FnOnce(&mut EncodeCtx<'_>) -> Encoded,
 ) -> ArgOut {
-    let mut arg = ArgOut {
-        name,
-        type_name,
-        schema,
-        taken: Taken::Ignored,
-        redacted: Vec::new(),
-        sampled,
-    };
+    let sampled = arg.sampled;
     if !resolved.ignore.is_empty() && resolved.ignore.iter().any(|i| *i == arg.name) {
         return arg;
     }
@@ -263,10 +247,12 @@ pub(crate) fn encode_arg(
         resolved,
         &mut parts,
         &mut ctx,
-        Name::Owned(name.to_owned()),
-        Name::Owned(type_name.to_owned()),
-        None,
-        None,
+        ArgOut::new(
+            Name::Owned(name.to_owned()),
+            Name::Owned(type_name.to_owned()),
+            None,
+            None,
+        ),
         encode,
     );
     ctx.recycle();
@@ -375,10 +361,7 @@ impl InFlight {
             self.resolved,
             parts,
             &mut ctx,
-            Name::Borrowed(name),
-            Name::Borrowed(type_name),
-            schema,
-            None,
+            ArgOut::new(Name::Borrowed(name), Name::Borrowed(type_name), schema, None),
             encode,
         );
         ctx.recycle();

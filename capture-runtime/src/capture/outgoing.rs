@@ -50,6 +50,23 @@ pub(crate) struct ArgOut {
 }
 
 impl ArgOut {
+    /// An argument not taken yet (its `taken` is set when it is encoded).
+    pub(crate) fn new(
+        name: Name,
+        type_name: Name,
+        schema: Option<&'static Schema>,
+        sampled: Option<ContentId>,
+    ) -> Self {
+        ArgOut {
+            name,
+            type_name,
+            schema,
+            taken: Taken::Ignored,
+            redacted: Vec::new(),
+            sampled,
+        }
+    }
+
     /// The record of this argument; `id` is the content id of its body when stored.
     pub(crate) fn record(&self, id: Option<ContentId>) -> ArgRecord {
         let slot = match (&self.taken, id) {
@@ -84,6 +101,10 @@ impl ArgOut {
     }
 }
 
+/// An object a record refers to: its id, and its bytes when the call
+/// encoded it (none when it reused an object stored earlier).
+pub(crate) type ObjectRef<'a> = (ContentId, Option<&'a [u8]>);
+
 /// The encoded arguments of one call (or of its outcome) and their bytes.
 #[derive(Debug, Default)]
 pub(crate) struct Parts {
@@ -103,6 +124,21 @@ impl Parts {
     /// Content ids of every stored body, in argument order (`None` for the others).
     pub(crate) fn ids(&self) -> Vec<Option<ContentId>> {
         self.args.iter().map(|a| self.body(a).map(ContentId::of)).collect()
+    }
+
+    /// The objects the arguments refer to, by id: with their bytes when
+    /// encoded by this call, without when reused from an earlier call
+    /// (`hash(arg = sampled)`, which must still be in the store).
+    pub(crate) fn objects(&self, ids: &[Option<ContentId>]) -> Vec<ObjectRef<'_>> {
+        let mut out = Vec::new();
+        for (a, id) in self.args.iter().zip(ids) {
+            match (&a.taken, id) {
+                (Taken::Stored(r), Some(id)) => out.push((*id, self.bytes.get(r.clone()))),
+                (Taken::Known { id, .. }, _) => out.push((*id, None)),
+                _ => {}
+            }
+        }
+        out
     }
 
     /// Remember the objects that `hash(arg = sampled)` buffers were stored

@@ -11,8 +11,10 @@
 //! Trade-off (see [`crate::hash`]): a buffer that changed only outside the
 //! sampled bytes is recorded as the earlier one. The memory is per process and
 //! each entry expires after [`ALIAS_TTL`], so a buffer is encoded in full at
-//! least once per process and per [`ALIAS_TTL`] (which also bounds how long an
-//! entry could outlive its object should retention and `gc` remove it).
+//! least once per process and per [`ALIAS_TTL`]. A call that reuses an
+//! object marks it as used (as storing it again would), so `gc` keeps it for
+//! its grace period; should the object be gone all the same, the argument is
+//! recorded as failed, saying so, and the next call encodes the buffer again.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -22,12 +24,15 @@ use crate::hash::ContentId;
 use crate::store::Store;
 
 /// How long a sampled id stands for the object it was first stored as.
-pub const ALIAS_TTL: Duration = Duration::from_secs(300);
+pub const ALIAS_TTL: Duration = Duration::from_secs(60);
 /// Entries kept at most (the table is emptied past it).
 const MAX_ALIASES: usize = 4096;
 
+/// (store backend, sampled id).
 type Key = (usize, ContentId);
-static ALIASES: RwLock<Option<HashMap<Key, (ContentId, u64, Instant)>>> = RwLock::new(None);
+/// The object (id, encoded length) a sampled id stands for, and since when.
+type Alias = (ContentId, u64, Instant);
+static ALIASES: RwLock<Option<HashMap<Key, Alias>>> = RwLock::new(None);
 
 fn key(store: &Store, sampled: ContentId) -> Key {
     (std::sync::Arc::as_ptr(store.backend()) as *const () as usize, sampled)
@@ -48,4 +53,13 @@ pub(crate) fn remember(store: &Store, sampled: ContentId, id: ContentId, len: u6
         map.clear();
     }
     map.insert(key(store, sampled), (id, len, Instant::now()));
+}
+
+/// Forget every sampled id standing for object `id` (it left the store).
+pub(crate) fn forget_object(store: &Store, id: ContentId) {
+    let backend = std::sync::Arc::as_ptr(store.backend()) as *const () as usize;
+    let mut map = ALIASES.write().unwrap_or_else(|e| e.into_inner());
+    if let Some(map) = map.as_mut() {
+        map.retain(|(b, _), (object, ..)| !(*b == backend && *object == id));
+    }
 }

@@ -25,7 +25,7 @@ use super::site::Resolved;
 use crate::codec::FORMAT_VERSION;
 use crate::config::{WhenFull, WriterMode};
 use crate::hash::ContentId;
-use crate::record::{ArgRecord, CallRecord, Outcome};
+use crate::record::{ArgRecord, CallRecord, Outcome, Slot};
 use crate::store::Store;
 
 /// An encoded value with its record (used by replay to compare outputs).
@@ -205,14 +205,52 @@ pub(crate) fn finish_record(record: &mut CallRecord, end: &End, ids: &[Option<Co
     }
 }
 
-/// Write the stored bodies of `parts` (hashed to `ids`) as objects.
-fn put_bodies(store: &Store, parts: &Parts, ids: &[Option<ContentId>]) -> Result<(), crate::CaptureError> {
-    for (a, id) in parts.args.iter().zip(ids) {
-        if let (Some(body), Some(id)) = (parts.body(a), id) {
-            store.put_object_with_id(*id, body)?;
+/// Make sure `store` holds object `id`: write `body` (this call encoded
+/// it) or, for an object reused from an earlier call, mark it as used.
+/// `Ok(false)` when a reused object is no longer there.
+pub(crate) fn ensure_object(store: &Store, id: ContentId, body: Option<&[u8]>) -> Result<bool, crate::CaptureError> {
+    match body {
+        Some(body) => store.put_object_with_id(id, body).map(|_| true),
+        None => {
+            let present = store.touch_object(&id)?;
+            if !present {
+                super::sampled::forget_object(store, id);
+            }
+            Ok(present)
         }
     }
-    Ok(())
+}
+
+/// In `record`, turn the slots of objects that left the store (`gone`)
+/// into failures that say so.
+pub(crate) fn mark_gone(record: &mut CallRecord, gone: &[ContentId]) {
+    if gone.is_empty() {
+        return;
+    }
+    let slots = record
+        .args
+        .iter_mut()
+        .chain(record.ret.iter_mut())
+        .chain(record.after.iter_mut());
+    for a in slots {
+        if matches!(&a.slot, Slot::Stored { id, .. } if gone.contains(id)) {
+            a.slot = Slot::Failed {
+                error: "reused the stored buffer of an earlier call (`hash(.. = sampled)`), which left the store before this call was written; the next call stores it again".into(),
+            };
+            a.schema = None;
+        }
+    }
+}
+
+/// Store the objects of `parts` (hashed to `ids`); the ids of reused objects that are gone.
+fn put_bodies(store: &Store, parts: &Parts, ids: &[Option<ContentId>]) -> Result<Vec<ContentId>, crate::CaptureError> {
+    let mut gone = Vec::new();
+    for (id, body) in parts.objects(ids) {
+        if !ensure_object(store, id, body)? {
+            gone.push(id);
+        }
+    }
+    Ok(gone)
 }
 
 /// Start of a call: in sync mode write the start record (arguments stored,
@@ -229,8 +267,11 @@ pub(crate) fn submit_start(start: Start) -> InFlightMode {
     let store = &resolved.store;
     let ids = start.parts.ids();
     start.parts.remember_sampled(store, &ids);
-    let record = start_record(&start, start.parts.records(&ids));
-    let result = put_bodies(store, &start.parts, &ids).and_then(|()| store.write_call(&record, resolved.retention));
+    let mut record = start_record(&start, start.parts.records(&ids));
+    let result = put_bodies(store, &start.parts, &ids).and_then(|gone| {
+        mark_gone(&mut record, &gone);
+        store.write_call(&record, resolved.retention)
+    });
     give_back([start.parts]);
     touched(store);
     count(&record.function, result.map(|_| 1));
@@ -250,9 +291,12 @@ pub(crate) fn submit_end(resolved: &'static Resolved, mode: InFlightMode, end: E
             finish_record(&mut record, &end, &ids);
             let result = match &end.parts {
                 Some(parts) => put_bodies(store, parts, &ids),
-                None => Ok(()),
+                None => Ok(Vec::new()),
             }
-            .and_then(|()| store.write_call(&record, resolved.retention));
+            .and_then(|gone| {
+                mark_gone(&mut record, &gone);
+                store.write_call(&record, resolved.retention)
+            });
             give_back(end.parts);
             touched(store);
             count(&record.function, result.map(|_| 1));

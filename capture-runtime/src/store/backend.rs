@@ -58,6 +58,12 @@ pub trait Backend: Send + Sync + 'static {
     /// [`Store::gc`](super::Store::gc)'s grace period protects an old object
     /// a writer is about to reference again (the local backend does).
     fn put_if_absent(&self, key: &str, bytes: &[u8]) -> Result<bool>;
+    /// Mark an existing key as used now, as a `put_if_absent` that finds it
+    /// does (so `gc`'s grace period protects it); `false` when it is absent.
+    /// The default reads the key; backends with a cheaper check override it.
+    fn touch(&self, key: &str) -> Result<bool> {
+        Ok(self.get(key)?.is_some())
+    }
     /// Write or replace a key atomically.
     fn put(&self, key: &str, bytes: &[u8]) -> Result<()>;
     /// List the entries directly under `prefix` (`""` for the root).
@@ -277,6 +283,10 @@ impl Backend for LocalBackend {
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
             Err(e) => Err(CaptureError::io(p, e)),
         }
+    }
+
+    fn touch(&self, key: &str) -> Result<bool> {
+        Ok(self.refresh(&self.path(key)))
     }
 
     fn put_if_absent(&self, key: &str, bytes: &[u8]) -> Result<bool> {

@@ -160,6 +160,12 @@ impl Store {
             .put_if_absent(&object_key(&id), &frame(self.codec, FileKind::Object, body))
     }
 
+    /// Mark object `id` as used now (protecting it from `gc` for its grace
+    /// period, as storing it again would); `false` when it is not in the store.
+    pub fn touch_object(&self, id: &ContentId) -> Result<bool> {
+        self.backend.touch(&object_key(id))
+    }
+
     /// Read and verify an object: its codec and body.
     pub fn get_object(&self, id: &ContentId) -> Result<(Codec, Vec<u8>)> {
         let key = object_key(id);

@@ -23,7 +23,7 @@
 //! hangs or a process that dies mid-call still leaves a trace; the final record
 //! later replaces it under the same key.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
@@ -31,7 +31,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use super::super::call::{End, Start};
-use super::super::outgoing::{give_back, Parts};
+use super::super::outgoing::{give_back, ObjectRef, Parts};
 use super::{count, count_dropped, finish_record, start_record, COALESCED, EVICTED};
 use crate::config::WhenFull;
 use crate::hash::ContentId;
@@ -48,6 +48,11 @@ const POLL: Duration = Duration::from_millis(1);
 const IDLE_POLLS: u32 = 200;
 /// Content ids remembered as present per store before the set is reset.
 const KNOWN_CAP: usize = 1 << 20;
+/// How long an object stored (or marked as used) by this writer is taken
+/// as present without asking the store again. Asking again refreshes its
+/// time, so `gc` (whose grace period should be minutes while writers run)
+/// never removes an object that new records are still referring to.
+const KNOWN_FOR: Duration = Duration::from_secs(30);
 
 enum Msg {
     Start(Start),
@@ -174,28 +179,21 @@ impl Open {
         &self.start.resolved.fn_id
     }
 
-    /// The record of this call as it stands, and its stored bodies by id.
-    fn record(&self) -> (CallRecord, Vec<(ContentId, &[u8])>) {
-        fn note<'p>(bodies: &mut Vec<(ContentId, &'p [u8])>, parts: &'p Parts, ids: &[Option<ContentId>]) {
-            for (a, id) in parts.args.iter().zip(ids) {
-                if let (Some(body), Some(id)) = (parts.body(a), id) {
-                    bodies.push((*id, body));
-                }
-            }
-        }
-        let mut bodies = Vec::new();
+    /// The record of this call as it stands, and the objects it refers to
+    /// (bytes for those it encoded, none for those reused from earlier calls).
+    fn record(&self) -> (CallRecord, Vec<ObjectRef<'_>>) {
         let ids = self.start.parts.ids();
         self.start.parts.remember_sampled(self.store(), &ids);
-        note(&mut bodies, &self.start.parts, &ids);
+        let mut objects = self.start.parts.objects(&ids);
         let mut record = start_record(&self.start, self.start.parts.records(&ids));
         if let Some(end) = &self.end {
             let end_ids = end.parts.as_ref().map(|p| p.ids()).unwrap_or_default();
             if let Some(parts) = &end.parts {
-                note(&mut bodies, parts, &end_ids);
+                objects.extend(parts.objects(&end_ids));
             }
             finish_record(&mut record, end, &end_ids);
         }
-        (record, bodies)
+        (record, objects)
     }
 
     /// Whether `self` and `other` (finished calls) would replay identically:
@@ -235,8 +233,9 @@ fn store_key(store: &Store) -> usize {
 #[derive(Default)]
 struct Worker {
     open: HashMap<u64, Open>,
-    /// Objects known to be in each store.
-    known: HashMap<usize, HashSet<ContentId>>,
+    /// Objects known to be in each store, and when they were last stored
+    /// or marked as used (see [`KNOWN_FOR`]).
+    known: HashMap<usize, HashMap<ContentId, Instant>>,
     /// Each function's most recent recorded call, for dedup.
     last: HashMap<(usize, String), Open>,
     /// Stores written since the last flush.
@@ -386,11 +385,17 @@ impl Worker {
             let Some(store) = keep.first().map(|o| o.store().clone()) else {
                 continue;
             };
-            let built: Vec<_> = keep.iter().map(Open::record).collect();
+            let mut built: Vec<_> = keep.iter().map(Open::record).collect();
             let result = self
-                .put_objects(&store, built.iter().flat_map(|(_, bodies)| bodies))
-                .and_then(|()| {
-                    let records: Vec<CallRecord> = built.into_iter().map(|(r, _)| r).collect();
+                .put_objects(&store, built.iter().flat_map(|(_, objects)| objects))
+                .and_then(|gone| {
+                    let records: Vec<CallRecord> = built
+                        .drain(..)
+                        .map(|(mut r, _)| {
+                            super::mark_gone(&mut r, &gone);
+                            r
+                        })
+                        .collect();
                     store.write_calls(&records, retention).map(|k| k.len() as u64)
                 });
             count(&key.1, result);
@@ -417,10 +422,11 @@ impl Worker {
         for seq in due {
             let Some(mut o) = self.open.remove(&seq) else { continue };
             let store = o.store().clone();
-            let (record, bodies) = o.record();
-            let result = self
-                .put_objects(&store, bodies.iter())
-                .and_then(|()| store.write_call(&record, o.start.resolved.retention).map(|_| 1));
+            let (mut record, objects) = o.record();
+            let result = self.put_objects(&store, objects.iter()).and_then(|gone| {
+                super::mark_gone(&mut record, &gone);
+                store.write_call(&record, o.start.resolved.retention).map(|_| 1)
+            });
             count(&record.function, result);
             o.on_disk = true;
             OPEN_UNWRITTEN.fetch_sub(1, Ordering::AcqRel);
@@ -430,23 +436,30 @@ impl Worker {
         }
     }
 
-    /// Write the objects not known to be in `store` yet.
+    /// Store the objects not known to be in `store` (or known for longer
+    /// than [`KNOWN_FOR`]); the ids of reused objects that are gone.
     fn put_objects<'b>(
         &mut self,
         store: &Store,
-        bodies: impl IntoIterator<Item = &'b (ContentId, &'b [u8])>,
-    ) -> Result<(), crate::CaptureError> {
+        objects: impl IntoIterator<Item = &'b ObjectRef<'b>>,
+    ) -> Result<Vec<ContentId>, crate::CaptureError> {
         let known = self.known.entry(store_key(store)).or_default();
         if known.len() > KNOWN_CAP {
             known.clear();
         }
-        for (id, body) in bodies {
-            if known.contains(id) {
+        let now = Instant::now();
+        let mut gone = Vec::new();
+        for (id, body) in objects {
+            if known.get(id).is_some_and(|at| now.duration_since(*at) < KNOWN_FOR) {
                 continue;
             }
-            store.put_object_with_id(*id, body)?;
-            known.insert(*id);
+            if super::ensure_object(store, *id, *body)? {
+                known.insert(*id, now);
+            } else {
+                known.remove(id);
+                gone.push(*id);
+            }
         }
-        Ok(())
+        Ok(gone)
     }
 }
