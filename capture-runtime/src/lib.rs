@@ -111,6 +111,7 @@ pub mod __private {
         CacheOptions, CacheSite, ErrProbe, KeySink, ProbeOther, ProbeResult,
     };
     pub use crate::capture::call::{ArgSink, CallGuard};
+    pub use crate::capture::depth::WithDepth;
     pub use crate::capture::dispatch;
     pub use crate::capture::site::{Site, SiteOptions};
     pub use crate::config::enabled;

@@ -53,6 +53,8 @@ pub enum Outcome {
     Returned,
     /// The call panicked.
     Panicked,
+    /// The call's future was dropped before it finished (`async fn` only).
+    Cancelled,
 }
 
 /// One argument (or the return value) of a call.

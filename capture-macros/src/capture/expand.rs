@@ -8,10 +8,14 @@
 //! recorded `&mut self`) whenever the call returns.
 //!
 //! Recording anything after the call needs the body run as a closure (or an
-//! inner `async` block), so its `return`s come back to the shim. That is done
-//! only when something is recorded after the call, and never for a
-//! `#[track_caller]` function without `ret` (a closure would change what
-//! `Location::caller()` reports): its after-states are then not recorded.
+//! inner `async` block), so its `return`s come back to the shim. For a
+//! synchronous function that is done only when something is recorded after
+//! the call, and never for a `#[track_caller]` function without `ret` (a
+//! closure would change what `Location::caller()` reports): its after-states
+//! are then not recorded. An `async fn` body always runs in an inner `async`
+//! block wrapped in `WithDepth`, which polls it at the call's depth (the
+//! depth of an async call travels with its future, not with the thread) and
+//! lets the guard tell a finished call from a cancelled one.
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
@@ -89,11 +93,16 @@ pub(crate) fn expand(opts: &Options, f: &Function, mut func: ItemFn) -> TokenStr
         quote!(::core::option::Option::None)
     };
 
+    let begin = if f.is_async {
+        format_ident!("begin_async")
+    } else {
+        format_ident!("begin")
+    };
     let prelude = quote! {
         static __CAPTURE_SITE: #pv::Site = #pv::Site::new(&#site_opts);
         #[allow(unused_mut)]
         let mut __capture_guard = if #pv::enabled() {
-            __CAPTURE_SITE.begin(#self_type, |__capture_sink| { #(#arg_stmts)* })
+            __CAPTURE_SITE.#begin(#self_type, |__capture_sink| { #(#arg_stmts)* })
         } else {
             #pv::CallGuard::none()
         };
@@ -117,7 +126,9 @@ pub(crate) fn expand(opts: &Options, f: &Function, mut func: ItemFn) -> TokenStr
     if !with_ret && track_caller {
         after.clear();
     }
-    let body = if with_ret || !after.is_empty() {
+    // An `async` body always runs inside the shim's own `async` block, polled
+    // at the call's depth (which travels with the future, not the thread).
+    let body = if with_ret || !after.is_empty() || f.is_async {
         let fake = match (&f.ret, f.ret_has_impl_trait) {
             (Some(ty), false) => quote! {
                 #[allow(unreachable_code, clippy::diverging_sub_expression, clippy::let_unit_value)]
@@ -129,7 +140,14 @@ pub(crate) fn expand(opts: &Options, f: &Function, mut func: ItemFn) -> TokenStr
             _ => quote!(),
         };
         let run = if f.is_async {
-            quote!(async { #fake #block }.await)
+            quote! {{
+                let __capture_ret = #pv::WithDepth::new(
+                    __capture_guard.nested_depth(),
+                    async { #fake #block },
+                ).await;
+                __capture_guard.finish();
+                __capture_ret
+            }}
         } else {
             quote!((|| { #fake #block })())
         };

@@ -11,6 +11,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use super::depth;
 use super::dispatch::Encoded;
 use super::outgoing::{take_parts, ArgOut, Parts, Taken};
 use super::site::{Resolved, Site, SiteOptions};
@@ -23,7 +24,6 @@ use crate::value::{EncodeCtx, Name};
 static SEQ: AtomicU64 = AtomicU64::new(0);
 
 thread_local! {
-    static DEPTH: Cell<u32> = const { Cell::new(0) };
     static RNG: Cell<u64> = Cell::new(seed());
     static THREAD: (u64, Option<&'static str>) = (thread_id_number(), thread_name());
 }
@@ -345,6 +345,13 @@ struct InFlight {
     mode: InFlightMode,
     end: Option<Parts>,
     has_ret: bool,
+    /// The call's depth (0: not nested).
+    depth: u32,
+    /// An `async` call: the depth travels with its future
+    /// ([`depth::WithDepth`]), not with the thread, and a drop before
+    /// [`CallGuard::finish`] means the future was cancelled.
+    is_async: bool,
+    finished: bool,
 }
 
 impl InFlight {
@@ -380,6 +387,23 @@ impl CallGuard {
     #[inline(always)]
     pub fn active(&self) -> bool {
         self.inner.is_some()
+    }
+
+    /// The depth calls made inside this one run at: one more than this
+    /// call's when it is captured, `None` (the thread's depth as it is) when
+    /// not. Generated code polls an `async` body at this depth.
+    #[inline(always)]
+    pub fn nested_depth(&self) -> Option<u32> {
+        self.inner.as_ref().map(|f| f.depth + 1)
+    }
+
+    /// The body of an `async` call ran to its end (a guard of an async call
+    /// dropped without it records the call as cancelled).
+    #[inline(always)]
+    pub fn finish(&mut self) {
+        if let Some(f) = self.inner.as_mut() {
+            f.finished = true;
+        }
     }
 
     /// Record the return value (only called when `ret` is on).
@@ -427,11 +451,15 @@ impl CallGuard {
 impl Drop for CallGuard {
     fn drop(&mut self) {
         if let Some(f) = self.inner.take() {
-            DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
+            if !f.is_async {
+                depth::leave();
+            }
             let end = End {
                 seq: f.seq,
                 outcome: if std::thread::panicking() {
                     Outcome::Panicked
+                } else if f.is_async && !f.finished {
+                    Outcome::Cancelled
                 } else {
                     Outcome::Returned
                 },
@@ -454,7 +482,31 @@ impl Site {
     #[doc(hidden)]
     #[cold]
     pub fn begin(&'static self, self_type: Option<&'static str>, args: impl FnOnce(&mut ArgSink<'_>)) -> CallGuard {
-        match catch_unwind(AssertUnwindSafe(|| self.begin_inner(self_type, args))) {
+        self.begin_any(self_type, false, args)
+    }
+
+    /// [`Self::begin`] for an `async fn`: the thread's depth is left as it
+    /// is (the generated code polls the body in a [`depth::WithDepth`] at
+    /// [`CallGuard::nested_depth`]), and a guard dropped before
+    /// [`CallGuard::finish`] records the call as cancelled.
+    #[doc(hidden)]
+    #[cold]
+    pub fn begin_async(
+        &'static self,
+        self_type: Option<&'static str>,
+        args: impl FnOnce(&mut ArgSink<'_>),
+    ) -> CallGuard {
+        self.begin_any(self_type, true, args)
+    }
+
+    #[inline(always)]
+    fn begin_any(
+        &'static self,
+        self_type: Option<&'static str>,
+        is_async: bool,
+        args: impl FnOnce(&mut ArgSink<'_>),
+    ) -> CallGuard {
+        match catch_unwind(AssertUnwindSafe(|| self.begin_inner(self_type, is_async, args))) {
             Ok(g) => g,
             Err(_) => {
                 crate::config::report_once("capture failed with a panic; the call itself is unaffected");
@@ -463,12 +515,17 @@ impl Site {
         }
     }
 
-    fn begin_inner(&'static self, self_type: Option<&'static str>, args: impl FnOnce(&mut ArgSink<'_>)) -> CallGuard {
+    fn begin_inner(
+        &'static self,
+        self_type: Option<&'static str>,
+        is_async: bool,
+        args: impl FnOnce(&mut ArgSink<'_>),
+    ) -> CallGuard {
         if crate::replay::replaying() {
             return CallGuard::none();
         }
         let resolved = self.resolved_static(self_type);
-        let depth = DEPTH.with(|d| d.get());
+        let depth = depth::current();
         if depth > 0 && !resolved.nested {
             return CallGuard::none();
         }
@@ -504,7 +561,9 @@ impl Site {
             parts,
         };
         let mode = writer::submit_start(start);
-        DEPTH.with(|d| d.set(depth + 1));
+        if !is_async {
+            depth::replace(depth + 1);
+        }
         CallGuard {
             inner: Some(InFlight {
                 resolved,
@@ -512,6 +571,9 @@ impl Site {
                 mode,
                 end: None,
                 has_ret: false,
+                depth,
+                is_async,
+                finished: false,
             }),
         }
     }

@@ -1,6 +1,7 @@
 //! The capture hot path: sites, call guards, dispatch and the writer.
 
 pub mod call;
+pub(crate) mod depth;
 pub mod dispatch;
 pub(crate) mod outgoing;
 pub mod sampled;
