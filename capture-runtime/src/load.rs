@@ -124,7 +124,13 @@ impl CaptureLoader {
     }
 
     /// Function ids with captures.
+    ///
+    /// Every look-up of a loader goes through here, and first makes the
+    /// captures this process has recorded so far visible ([`crate::flush`]:
+    /// two atomic loads when nothing is queued), so a test that captures and
+    /// then loads in one process never races the background writer.
     pub fn functions(&self) -> Result<Vec<String>> {
+        crate::flush();
         self.store.functions()
     }
 
