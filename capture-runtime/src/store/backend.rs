@@ -68,6 +68,12 @@ pub trait Backend: Send + Sync + 'static {
     fn put(&self, key: &str, bytes: &[u8]) -> Result<()>;
     /// List the entries directly under `prefix` (`""` for the root).
     fn list(&self, prefix: &str) -> Result<Listing>;
+    /// Names of the files directly under `prefix`, in no particular order:
+    /// [`list`](Backend::list) without modification times, which the local
+    /// backend reads without a `stat` per file.
+    fn list_names(&self, prefix: &str) -> Result<Vec<String>> {
+        Ok(self.list(prefix)?.files.into_iter().map(|(n, _)| n).collect())
+    }
     /// Delete a key; deleting an absent key is not an error.
     fn delete(&self, key: &str) -> Result<()>;
     /// Delete `key` if it was last modified at or before `cutoff`, checking
@@ -339,6 +345,27 @@ impl Backend for LocalBackend {
         }
         out.dirs.sort();
         out.files.sort();
+        Ok(out)
+    }
+
+    fn list_names(&self, prefix: &str) -> Result<Vec<String>> {
+        let dir = self.path(prefix);
+        let rd = match fs::read_dir(&dir) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(CaptureError::io(dir, e)),
+        };
+        let mut out = Vec::new();
+        for entry in rd {
+            let entry = entry.map_err(|e| CaptureError::io(&dir, e))?;
+            // `file_type` comes from the directory entry itself on most
+            // file systems; it stats only where it must.
+            if entry.file_type().is_ok_and(|t| !t.is_dir()) {
+                if let Ok(name) = entry.file_name().into_string() {
+                    out.push(name);
+                }
+            }
+        }
         Ok(out)
     }
 

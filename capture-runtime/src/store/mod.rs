@@ -5,6 +5,7 @@ mod backend;
 pub mod layout;
 pub mod object;
 pub mod quota;
+mod trim;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -59,6 +60,7 @@ pub struct Store {
     backend: Arc<dyn Backend>,
     codec: Codec,
     quota: Option<Arc<Quota>>,
+    trims: Arc<trim::Trims>,
 }
 
 impl std::fmt::Debug for Store {
@@ -79,6 +81,7 @@ impl Store {
             backend,
             codec: Codec::MsgPack,
             quota: None,
+            trims: Arc::default(),
         }
     }
 
@@ -250,7 +253,8 @@ impl Store {
             self.backend.put(key, bytes)?;
         }
         if trim {
-            self.trim(&dir, retention)?;
+            self.trims
+                .after_write(self.backend.as_ref(), &dir, framed.len(), retention)?;
         }
         if self.quota.is_some() {
             let added: u64 = framed.iter().map(|(_, bytes)| bytes.len() as u64).sum::<u64>()
@@ -287,37 +291,6 @@ impl Store {
         self.backend.sync()
     }
 
-    /// Apply retention to one function folder. Cost is proportional to the
-    /// calls kept for that function, never to the store.
-    fn trim(&self, dir: &str, retention: Retention) -> Result<()> {
-        let mut calls: Vec<String> = self
-            .backend
-            .list(dir)?
-            .files
-            .into_iter()
-            .map(|(n, _)| n)
-            .filter(|n| n.ends_with(CALL_EXT))
-            .collect();
-        calls.sort();
-        let mut drop_n = retention.max_count.map_or(0, |m| calls.len().saturating_sub(m));
-        if let Some(age) = retention.max_age {
-            let cutoff = SystemTime::now().checked_sub(age).unwrap_or(SystemTime::UNIX_EPOCH);
-            let cutoff_ns = cutoff
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(0);
-            let old = calls
-                .iter()
-                .take_while(|n| call_nanos(n).is_some_and(|t| t < cutoff_ns))
-                .count();
-            drop_n = drop_n.max(old);
-        }
-        for name in calls.iter().take(drop_n) {
-            self.backend.delete(&format!("{dir}/{name}"))?;
-        }
-        Ok(())
-    }
-
     /// Every function id with at least one stored call, sorted.
     pub fn functions(&self) -> Result<Vec<String>> {
         let mut out = Vec::new();
@@ -344,11 +317,10 @@ impl Store {
         let dir = function_dir(function);
         let mut keys: Vec<String> = self
             .backend
-            .list(&dir)?
-            .files
+            .list_names(&dir)?
             .into_iter()
-            .filter(|(n, _)| n.ends_with(CALL_EXT))
-            .map(|(n, _)| format!("{dir}/{n}"))
+            .filter(|n| n.ends_with(CALL_EXT))
+            .map(|n| format!("{dir}/{n}"))
             .collect();
         keys.sort();
         Ok(keys)
