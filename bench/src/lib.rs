@@ -85,6 +85,17 @@ pub mod captured {
     }
 }
 
+/// The function the replay row replays: the same body, its return value
+/// recorded (`ret`) so replay compares it, and room for 10,000 stored calls.
+pub mod replayed {
+    use super::*;
+    /// Price an order.
+    #[capture_runtime::capture_args(ret, retention = 20000)]
+    pub fn price(order: &Order, discount: f64) -> Receipt {
+        body(order, discount, "")
+    }
+}
+
 /// The same function under `#[tracing::instrument]` (arguments recorded with `Debug`).
 pub mod traced {
     use super::*;
