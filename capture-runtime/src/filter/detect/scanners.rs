@@ -342,3 +342,7 @@ pub(super) fn scan_jwt(b: &[u8], out: &mut Vec<PiiMatch>) {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "scanners_tests.rs"]
+mod tests;
