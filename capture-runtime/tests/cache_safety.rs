@@ -1,7 +1,8 @@
 //! What cache entries must never hold or say, and the misses that protect
 //! callers from stale or damaged entries: no argument (nor a plain hash of
 //! it) under the store, no serializer text in the logs, a result type whose
-//! definition changed is a miss, and a damaged entry is removed even when the
+//! definition changed is a miss, corrupted, truncated and foreign entries
+//! are misses and are replaced, and a damaged entry is removed even when the
 //! recomputation stores nothing.
 
 use std::path::{Path, PathBuf};
@@ -209,6 +210,111 @@ fn a_result_type_that_gained_an_optional_field_is_a_miss() {
     assert!(cache::stats().rejected > rejected);
     let (_, rewritten) = only_entry("cache_safety::read_sensor");
     assert_eq!(rewritten.schema.as_deref(), Some(current.as_str()));
+}
+
+static SHAPE_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+struct Shape {
+    sides: u32,
+    name: String,
+}
+
+#[capture_args(cache)]
+fn shape(sides: u32) -> Shape {
+    SHAPE_RUNS.fetch_add(1, Ordering::SeqCst);
+    Shape {
+        sides,
+        name: format!("{sides}-gon"),
+    }
+}
+
+#[test]
+fn corrupted_truncated_and_foreign_entries_are_misses_and_are_removed() {
+    store_dir();
+    let runs = || SHAPE_RUNS.load(Ordering::SeqCst);
+    let want = Shape {
+        sides: 3,
+        name: "3-gon".into(),
+    };
+    assert_eq!(shape(3), want);
+    let (path, _) = only_entry("cache_safety::shape");
+
+    // A flipped byte: the header hash no longer matches.
+    let mut bytes = std::fs::read(&path).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x55;
+    std::fs::write(&path, &bytes).unwrap();
+    let before = cache::stats().rejected;
+    assert_eq!(shape(3), want);
+    assert_eq!(runs(), 2, "a corrupted entry is a miss");
+    assert!(cache::stats().rejected > before);
+    // ... and it was replaced by a good one.
+    assert_eq!(shape(3), want);
+    assert_eq!(runs(), 2);
+
+    // Truncated, then not a capture file at all.
+    let good = std::fs::read(&path).unwrap();
+    for junk in [
+        &good[..good.len() / 2],
+        b"hello, not an entry".as_slice(),
+        b"".as_slice(),
+    ] {
+        std::fs::write(&path, junk).unwrap();
+        let n = runs();
+        assert_eq!(shape(3), want);
+        assert_eq!(runs(), n + 1);
+    }
+}
+
+static SHAPE2_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+#[capture_args(cache)]
+fn shape2(sides: u32) -> Shape {
+    SHAPE2_RUNS.fetch_add(1, Ordering::SeqCst);
+    Shape {
+        sides,
+        name: format!("{sides}-gon"),
+    }
+}
+
+#[derive(Serialize)]
+struct OldShape {
+    corners: Vec<String>,
+}
+
+#[test]
+fn a_type_change_since_the_entry_was_written_is_a_miss() {
+    store_dir();
+    let runs = || SHAPE2_RUNS.load(Ordering::SeqCst);
+    let want = Shape {
+        sides: 4,
+        name: "4-gon".into(),
+    };
+    assert_eq!(shape2(4), want);
+    let (path, meta) = only_entry("cache_safety::shape2");
+
+    // Same type name, other layout: the type's definition changed since.
+    write_entry(
+        &path,
+        &meta,
+        &OldShape {
+            corners: vec!["a".into()],
+        },
+    );
+    let n = runs();
+    assert_eq!(shape2(4), want);
+    assert_eq!(runs(), n + 1, "undecodable as the current type: a miss");
+
+    // Another type name recorded in the entry.
+    let mut other = meta.clone();
+    other.type_name = "cache_safety::Polygon".into();
+    write_entry(&path, &other, &want);
+    let n = runs();
+    assert_eq!(shape2(4), want);
+    assert_eq!(runs(), n + 1, "stored as another type: a miss");
+    assert_eq!(shape2(4), want);
+    assert_eq!(runs(), n + 1);
 }
 
 static FAIL: AtomicBool = AtomicBool::new(false);

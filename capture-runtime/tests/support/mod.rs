@@ -1,4 +1,5 @@
-//! Helpers shared by the redaction tests: generators of valid PII and a
+//! Helpers shared by the redaction tests: a fresh store per test (taken in
+//! turns) and the calls captured into it, generators of valid PII, and a
 //! tracing subscriber that keeps every event as a text line.
 
 #![allow(dead_code)]
@@ -6,8 +7,10 @@
 pub mod leaks;
 
 use std::fmt::{Debug, Write as _};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
+use capture_runtime::{configure, CaptureLoader, CapturedCall, Config};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Metadata, Subscriber};
@@ -22,6 +25,29 @@ pub fn tempdir() -> tempfile::TempDir {
         }
     }
     tempfile::tempdir().unwrap()
+}
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// Take the lock and point captures at a fresh store configured by `cfg`.
+pub fn setup(cfg: Config) -> (MutexGuard<'static, ()>, tempfile::TempDir) {
+    let guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempdir();
+    configure(Config {
+        dir: Some(dir.path().to_path_buf()),
+        ..cfg
+    });
+    (guard, dir)
+}
+
+/// Every call of `function` captured under `dir`.
+pub fn calls(dir: &Path, function: &str) -> Vec<CapturedCall> {
+    CaptureLoader::new(dir).load_all(function).unwrap()
+}
+
+/// The last call of `function` captured under `dir`.
+pub fn last(dir: &Path, function: &str) -> CapturedCall {
+    calls(dir, function).pop().expect("one call captured")
 }
 
 /// `n` in base 62 (digits, upper, lower).

@@ -1,0 +1,187 @@
+//! Sampling (by rate and deterministic by arguments), the production preset
+//! and the store-wide quota, observed through real `#[capture_args]`
+//! functions.
+//!
+//! `configure` is process-wide, so every test takes the lock in
+//! `support::setup` and configures its own temporary store.
+
+mod support;
+
+use std::path::Path;
+
+use capture_runtime::record::Slot;
+use capture_runtime::{capture_args, CaptureLoader, Config};
+
+use support::{calls, setup};
+
+// ------------------------------------------------------------ sampling
+
+#[capture_args(sample = 0.1)]
+fn sampled(i: u32) {
+    let _ = i;
+}
+
+/// `n` draws at rate `p` land within 4 standard deviations of `n * p`.
+fn within_4_sigma(hits: usize, n: usize, p: f64) {
+    let mean = n as f64 * p;
+    let sigma = (n as f64 * p * (1.0 - p)).sqrt();
+    assert!(
+        (hits as f64 - mean).abs() <= 4.0 * sigma,
+        "{hits} of {n} at rate {p}: expected {mean} ± {}",
+        4.0 * sigma
+    );
+}
+
+#[test]
+fn sample_rate_is_within_binomial_bounds() {
+    let (_g, dir) = setup(Config::default());
+    let before = capture_runtime::stats().written;
+    for i in 0..10_000 {
+        sampled(i);
+    }
+    // Start and end records count one write each.
+    let n = (capture_runtime::stats().written - before) as usize / 2;
+    within_4_sigma(n, 10_000, 0.1);
+    assert_eq!(calls(dir.path(), "sampled").len(), 10, "default retention");
+}
+
+#[capture_args(sample = 0.3, sample_by = "args", retention = 100000)]
+fn checked_out(cart: u32, password: &str) {
+    let _ = (cart, password);
+}
+
+#[test]
+fn deterministic_sampling_keeps_the_same_inputs_and_ignores_secrets() {
+    let (_g, dir) = setup(Config::default());
+    let round = |pw: &str| {
+        for cart in 0..1000 {
+            checked_out(cart, pw);
+        }
+    };
+    round("first-password");
+    let first: Vec<u32> = calls(dir.path(), "checked_out")
+        .iter()
+        .map(|c| c.arg::<u32>("cart").unwrap())
+        .collect();
+    within_4_sigma(first.len(), 1000, 0.3);
+    // Same carts again, with another (redacted) password: exactly the same
+    // carts are captured, each a second time.
+    round("other-password");
+    let mut both: Vec<u32> = calls(dir.path(), "checked_out")
+        .iter()
+        .map(|c| c.arg::<u32>("cart").unwrap())
+        .collect();
+    both.sort_unstable();
+    let mut twice: Vec<u32> = first.iter().flat_map(|c| [*c, *c]).collect();
+    twice.sort_unstable();
+    assert_eq!(both, twice);
+}
+
+// ------------------------------------------------------------ production
+
+#[capture_args]
+fn ingest(payload: &str, seq: u32) {
+    let _ = (payload, seq);
+}
+
+#[test]
+fn production_preset_samples_limits_and_keeps_one() {
+    let (_g, dir) = setup(Config {
+        production: Some(true),
+        ..Config::default()
+    });
+    let big = "y".repeat(20_000);
+    let n = 3000;
+    let counted = || {
+        let s = capture_runtime::stats();
+        s.written + s.evicted + s.coalesced + s.dropped
+    };
+    let before = counted();
+    for seq in 0..n {
+        ingest(&big, seq);
+    }
+    // The preset uses the background writer: one record per call, written
+    // when flushed; retention 1 lets the writer skip calls that a newer one
+    // of the same batch replaces (counted as evicted).
+    capture_runtime::flush();
+    let captured = (counted() - before) as usize;
+    within_4_sigma(captured, n as usize, 0.01);
+    let kept = calls(dir.path(), "ingest");
+    assert_eq!(kept.len(), 1, "retention 1");
+    assert_eq!(
+        kept[0].arg_record("payload").unwrap().slot,
+        Slot::TooLarge { limit: 16 * 1024 }
+    );
+}
+
+// ------------------------------------------------------------ quota
+
+#[capture_args(retention = 100000)]
+fn archive(seq: u32, body: &str) {
+    let _ = (seq, body);
+}
+
+#[capture_args(retention = 100000)]
+fn audit(seq: u32, body: &str) {
+    let _ = (seq, body);
+}
+
+#[test]
+fn quota_evicts_oldest_calls_store_wide() {
+    let quota = 64 * 1024;
+    let (_g, dir) = setup(Config {
+        quota: Some(quota),
+        ..Config::default()
+    });
+    // Two functions, interleaved (one `seq` counter across both), at
+    // different rates: eviction must follow time, not function.
+    for seq in 0..400u32 {
+        let body = format!("{seq:>6} {}", "z".repeat(400));
+        if seq % 3 == 0 {
+            audit(seq, &body);
+        } else {
+            archive(seq, &body);
+        }
+    }
+    let store = CaptureLoader::new(dir.path()).store().clone();
+    let usage = store.disk_usage().unwrap();
+    // Enforced within one flush interval (quota / 16 bytes, 32 writes).
+    assert!(usage <= quota + quota / 8, "{usage} > {quota}");
+    let seqs = |f: &str| -> Vec<u32> {
+        calls(dir.path(), f)
+            .iter()
+            .map(|c| c.arg::<u32>("seq").unwrap())
+            .collect()
+    };
+    let (archived, audited) = (seqs("archive"), seqs("audit"));
+    assert!(
+        !archived.is_empty() && !audited.is_empty(),
+        "both functions keep their newest calls"
+    );
+    let mut kept: Vec<u32> = archived.iter().chain(&audited).copied().collect();
+    kept.sort_unstable();
+    // Oldest first across both functions: what is left is the newest run of
+    // calls, whichever function made them.
+    assert!(kept.len() > 20 && kept.len() < 400, "{}", kept.len());
+    assert_eq!(kept, ((400 - kept.len() as u32)..400).collect::<Vec<_>>());
+    // Every kept call still has its objects; evicted calls took theirs along.
+    for c in calls(dir.path(), "archive").iter().chain(&calls(dir.path(), "audit")) {
+        c.arg::<String>("body").unwrap();
+    }
+    let objects = count_files(&dir.path().join("objects"));
+    assert_eq!(
+        objects,
+        2 * kept.len(),
+        "the `seq` and `body` objects of each kept call, nothing else"
+    );
+}
+
+fn count_files(p: &Path) -> usize {
+    std::fs::read_dir(p)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| if e.path().is_dir() { count_files(&e.path()) } else { 1 })
+                .sum()
+        })
+        .unwrap_or(0)
+}
