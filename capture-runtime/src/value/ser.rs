@@ -40,6 +40,11 @@ pub struct EncodeCtx<'p> {
     /// A reducible value's tree is being built and will get one pass of the
     /// policy when it is done ([`Self::begin_policy_pass`]).
     pub(super) policy_pass: bool,
+    /// A cache key is being hashed: fields marked `#[reduce(hash = sampled)]`
+    /// contribute their sampled id instead of their bytes
+    /// ([`crate::__private::derive::sampled_field`]). Never set while
+    /// capturing: captured values are always encoded in full.
+    pub(crate) sampled_fields: bool,
 }
 
 /// What the encoder did besides encoding.
@@ -79,6 +84,7 @@ impl<'p> EncodeCtx<'p> {
             report: EncodeReport::default(),
             reduce: Default::default(),
             policy_pass: false,
+            sampled_fields: false,
         }
     }
 
@@ -95,6 +101,7 @@ impl<'p> EncodeCtx<'p> {
             report: EncodeReport::default(),
             reduce: Default::default(),
             policy_pass: false,
+            sampled_fields: false,
         }
     }
 
