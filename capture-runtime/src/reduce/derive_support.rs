@@ -106,7 +106,10 @@ where
         return exact(ctx);
     }
     let id = crate::hash::sampled_hash(buf);
-    Ok(Value::Newtype(Name::Borrowed(SAMPLED_FIELD), Box::new(Value::Bytes(id.0.to_vec()))))
+    Ok(Value::Newtype(
+        Name::Borrowed(SAMPLED_FIELD),
+        Box::new(Value::Bytes(id.0.to_vec())),
+    ))
 }
 
 /// Note a skipped field (for `explain!`).
