@@ -42,10 +42,10 @@ impl EncodeCtx<'_> {
 
 /// Encode `value` into a [`Value`], applying `ctx`'s policy.
 ///
-/// Sensitive names become [`Marker::Redacted`], PII inside strings is
+/// Sensitive names become [`Marker::Redacted`](super::Marker::Redacted), PII inside strings is
 /// replaced by `[REDACTED:<kind>]`, skipped types become placeholders, and
 /// once the size limit is reached the rest of each open sequence, map or
-/// struct is replaced by a [`Marker::TooLarge`] saying what was dropped (a
+/// struct is replaced by a [`Marker::TooLarge`](super::Marker::TooLarge) saying what was dropped (a
 /// single value larger than the limit is an [`EncodeError::TooLarge`]).
 ///
 /// ```
