@@ -27,7 +27,8 @@ pub fn capture_args(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// Every field goes through the capture chain (Reducible > serde > registered
 /// reducer > placeholder), so only fields serde cannot handle need an
 /// attribute. Field options: `skip`, `default`/`default = path`,
-/// `with = module`, `placeholder`, `rename = ".."`. Container options:
+/// `with = module`, `placeholder`, `rename = ".."`, `hash = exact | sampled`
+/// (how a numeric buffer field enters memoization keys). Container options:
 /// `bound = ".."`, `crate = ".."`, `from`/`into = "Proxy"`,
 /// `constructor = "Self::new(a, b)"`. See the `reducible` chapter of the guide.
 #[proc_macro_derive(Reducible, attributes(reduce))]

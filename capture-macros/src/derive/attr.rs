@@ -41,6 +41,27 @@ pub(crate) struct FieldAttrs {
     pub with: Option<Path>,
     pub placeholder: Option<Span>,
     pub rename: Option<LitStr>,
+    /// `hash = exact | sampled`, with the span of the value.
+    pub hash: Option<(Span, FieldHash)>,
+}
+
+/// How a field enters a cache key (`hash = ..`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FieldHash {
+    /// Every byte (the default).
+    Exact,
+    /// The sampled id of a numeric buffer.
+    Sampled,
+}
+
+impl FieldAttrs {
+    /// The span of `hash = sampled`, if the field says so.
+    pub fn sampled(&self) -> Option<Span> {
+        match self.hash {
+            Some((span, FieldHash::Sampled)) => Some(span),
+            _ => None,
+        }
+    }
 }
 
 /// `#[reduce(...)]` on an enum variant.
@@ -50,7 +71,7 @@ pub(crate) struct VariantAttrs {
 }
 
 const CONTAINER_KEYS: &str = "bound, crate, from, into, constructor";
-const FIELD_KEYS: &str = "skip, default, with, placeholder, rename";
+const FIELD_KEYS: &str = "skip, default, with, placeholder, rename, hash";
 
 fn reduce_attrs(attrs: &[Attribute]) -> impl Iterator<Item = &Attribute> {
     attrs.iter().filter(|a| a.path().is_ident("reduce"))
@@ -154,7 +175,7 @@ pub(crate) fn container(attrs: &[Attribute], errors: &mut Vec<syn::Error>) -> Co
                 let expr: Expr = meta.value()?.parse()?;
                 out.constructor = Some(constructor(&expr)?);
             }
-            "skip" | "default" | "with" | "placeholder" | "rename" => {
+            "skip" | "default" | "with" | "placeholder" | "rename" | "hash" => {
                 return Err(meta.error(format!(
                     "`{key}` is a field option: put #[reduce({key})] on a field (container options: {CONTAINER_KEYS})"
                 )))
@@ -239,6 +260,7 @@ pub(crate) fn field(attrs: &[Attribute], errors: &mut Vec<syn::Error>) -> FieldA
                 }
                 out.rename = Some(s);
             }
+            "hash" => out.hash = Some(field_hash(meta)?),
             "bound" | "crate" | "from" | "into" | "constructor" => {
                 return Err(meta.error(format!(
                     "`{key}` is a container option: put #[reduce({key} = ..)] on the struct or enum (field options: {FIELD_KEYS})"
@@ -249,6 +271,30 @@ pub(crate) fn field(attrs: &[Attribute], errors: &mut Vec<syn::Error>) -> FieldA
         Ok(())
     });
     out
+}
+
+/// `hash = exact | sampled` (bare or as a string).
+fn field_hash(meta: &ParseNestedMeta) -> syn::Result<(Span, FieldHash)> {
+    let expr: Expr = meta.value()?.parse()?;
+    let name = match &expr {
+        Expr::Path(p) if p.qself.is_none() => p.path.get_ident().map(|i| i.to_string()),
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(s), ..
+        }) => Some(s.value()),
+        _ => None,
+    };
+    match name.as_deref() {
+        Some("exact") => Ok((expr.span(), FieldHash::Exact)),
+        Some("sampled") => Ok((expr.span(), FieldHash::Sampled)),
+        Some(other) => Err(syn::Error::new(
+            expr.span(),
+            format!("unknown hash strategy `{other}`; expected `exact` (every byte, the default) or `sampled` (a large numeric buffer: slices, Vecs, arrays of numbers, enter cache keys by a sample)"),
+        )),
+        None => Err(syn::Error::new(
+            expr.span(),
+            "expected a hash strategy: hash = exact or hash = sampled",
+        )),
+    }
 }
 
 pub(crate) fn variant(attrs: &[Attribute], errors: &mut Vec<syn::Error>) -> VariantAttrs {

@@ -47,8 +47,12 @@ pub(crate) fn predicates(c: &Container, pv: &TokenStream) -> Vec<WherePredicate>
     };
     let mut out: Vec<WherePredicate> = Vec::new();
     let mut defaults: Vec<&Type> = Vec::new();
+    let mut sampled: Vec<&Type> = Vec::new();
     for f in &fields {
         let a = &f.attrs;
+        if f.is_stored() && a.sampled().is_some() && mentions(f.ty, &params) && !sampled.contains(&f.ty) {
+            sampled.push(f.ty);
+        }
         let through_chain = f.is_stored() && a.with.is_none() && a.placeholder.is_none();
         if through_chain {
             used.visit_type(f.ty);
@@ -72,6 +76,10 @@ pub(crate) fn predicates(c: &Container, pv: &TokenStream) -> Vec<WherePredicate>
     }
     for ty in defaults {
         out.push(parse_quote!(#ty: ::core::default::Default));
+    }
+    // `hash = sampled`: a cache key takes the field's sampled id.
+    for ty in sampled {
+        out.push(parse_quote!(#ty: #pv::derive::NumericBuffer));
     }
     out
 }

@@ -79,6 +79,7 @@ fn no_field_options(fields: &[Field], errors: &mut Vec<syn::Error>) {
             .or(fa.placeholder)
             .or(fa.with.as_ref().map(|p| p.span()))
             .or(fa.rename.as_ref().map(|r| r.span()))
+            .or(fa.hash.map(|(s, _)| s))
             .or(match &fa.default {
                 Some(super::attr::DefaultAttr::Trait(s)) => Some(*s),
                 Some(super::attr::DefaultAttr::Path(p)) => Some(p.span()),
@@ -113,6 +114,12 @@ fn check_fields(fields: &[Field], errors: &mut Vec<syn::Error>) {
             errors.push(syn::Error::new(
                 p,
                 "`placeholder` and `with` conflict: `with` stores the value through a module, `placeholder` only describes it; keep one",
+            ));
+        }
+        if let (Some(h), Some(_)) = (fa.sampled(), fa.skip) {
+            errors.push(syn::Error::new(
+                h,
+                "`hash = sampled` has no effect on a skipped field (it is neither stored nor part of cache keys); remove one",
             ));
         }
         if let (Some(r), Some(_)) = (&fa.rename, fa.skip) {

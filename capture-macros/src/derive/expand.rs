@@ -105,8 +105,25 @@ fn default_text(f: &Field) -> String {
     }
 }
 
-/// The value stored for field `f` (accessed by `access`, a `&T`), or `None` when skipped.
+/// The value stored for field `f` (accessed by `access`, a `&T`). A
+/// `hash = sampled` field gives its sampled id instead while a cache key is
+/// hashed (the bound on `sampled_field`, spanned at the field's type, is what
+/// rejects a type that is not a numeric buffer).
 fn field_value(cx: &Cx, f: &Field, access: TokenStream) -> TokenStream {
+    let v = field_value_exact(cx, f, access.clone());
+    if f.attrs.sampled().is_none() {
+        return v;
+    }
+    let pv = &cx.pv;
+    let ty = f.ty;
+    let check = quote_spanned!(ty.span()=> #pv::derive::sampled_field::<#ty, _>);
+    quote! {
+        #check(__ctx, #access, |__ctx| ::core::result::Result::Ok(#v))?
+    }
+}
+
+/// [`field_value`] in full (captures, and cache keys of `exact` fields).
+fn field_value_exact(cx: &Cx, f: &Field, access: TokenStream) -> TokenStream {
     let pv = &cx.pv;
     let ty = f.ty;
     if let Some(with) = &f.attrs.with {

@@ -149,6 +149,8 @@ impl KeySink {
         ctx.begin(name);
         // Same bytes as encoding the tree, without building it.
         ctx.want_bytes = true;
+        // `#[reduce(hash = sampled)]` fields enter the key by their sampled id.
+        ctx.sampled_fields = true;
         let encoded = catch_unwind(AssertUnwindSafe(|| encode(&mut ctx)))
             .unwrap_or_else(|_| Encoded::Failed(format!("encoding `{type_name}` panicked")));
         let why = match encoded {

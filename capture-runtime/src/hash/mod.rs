@@ -1,5 +1,33 @@
 //! Content ids: SHA-256 of a value's canonical encoding, and the hash
 //! strategies for large values (exact streaming, sampled).
+//!
+//! Where a strategy is chosen: per argument with
+//! `#[capture_args(hash(arg = sampled))]` / `cache_hash(arg = sampled)`, and
+//! per field of a `#[derive(Reducible)]` type with `#[reduce(hash = sampled)]`,
+//! which makes memoization keys take the field's [`sampled_hash`] (captures
+//! still store the field in full; see the guide's reducible chapter for the
+//! collision trade-off):
+//!
+//! ```
+//! use capture_runtime::{capture_args, Reducible};
+//!
+//! #[derive(Reducible)]
+//! struct Scan {
+//!     id: u32,
+//!     #[reduce(hash = sampled)]
+//!     voxels: Vec<u16>,
+//! }
+//!
+//! #[capture_args(cache)]
+//! fn brightest(scan: &Scan) -> u16 {
+//!     scan.voxels.iter().copied().max().unwrap_or(0)
+//! }
+//! # let dir = tempfile::tempdir().unwrap();
+//! # capture_runtime::configure(capture_runtime::Config {
+//! #     dir: Some(dir.path().into()), enabled: Some(true), ..Default::default()
+//! # });
+//! assert_eq!(brightest(&Scan { id: 1, voxels: vec![7; 1 << 16] }), 7);
+//! ```
 
 use std::fmt;
 use std::str::FromStr;

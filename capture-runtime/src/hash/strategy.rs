@@ -60,7 +60,8 @@ pub enum HashStrategy {
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a numeric buffer: the `sampled` hash strategy takes slices, `Vec`s and arrays of numbers",
-    label = "hash this argument with `exact` (the default) instead of `sampled`"
+    label = "hash this with `exact` (the default) instead of `sampled`",
+    note = "an argument: remove it from `hash(..)` / `cache_hash(..)`; a field of `#[derive(Reducible)]`: remove `hash = sampled` from its `#[reduce(..)]`"
 )]
 pub trait NumericBuffer {
     /// The elements' bytes in logical order (native endianness), when they
@@ -179,6 +180,25 @@ where
     }
     fn shape(&self) -> Vec<usize> {
         self.as_slice().shape()
+    }
+}
+
+/// A reference to a buffer is the buffer (fields such as `&'a [f64]`).
+impl<B: NumericBuffer + ?Sized> NumericBuffer for &B {
+    fn contiguous(&self) -> Option<&[u8]> {
+        (**self).contiguous()
+    }
+    fn byte_len(&self) -> usize {
+        (**self).byte_len()
+    }
+    fn copy_bytes(&self, range: Range<usize>, out: &mut Vec<u8>) {
+        (**self).copy_bytes(range, out)
+    }
+    fn element_type(&self) -> &'static str {
+        (**self).element_type()
+    }
+    fn shape(&self) -> Vec<usize> {
+        (**self).shape()
     }
 }
 

@@ -6,6 +6,7 @@ use super::{RebuildCtx, RebuildError};
 use crate::capture::dispatch::Encoded;
 use crate::value::{EncodeCtx, EncodeError, Marker, Value, Variant, VariantBody};
 
+pub use crate::hash::NumericBuffer;
 pub use crate::value::Name;
 
 /// Turn the dispatch outcome of one part into a value: placeholders and
@@ -65,6 +66,50 @@ pub fn placeholder_field(
         "#[reduce(placeholder)]: described only; give it #[reduce(default)] to make captures replayable".to_owned();
     explain::note(ctx, Route::Placeholder, type_name, || reason.clone());
     placeholder_marker(ctx, type_name, debug, reason)
+}
+
+/// Name of the newtype that stands for a `#[reduce(hash = sampled)]` field in
+/// a cache key: its content is the field's sampled id (never a stored value).
+pub const SAMPLED_FIELD: &str = "$capture:sampled";
+
+/// A `#[reduce(hash = sampled)]` field: while a cache key is hashed, the
+/// field contributes its sampled id ([`crate::hash::sampled_hash`]: length,
+/// element type, shape, first/middle/last blocks and a stride sample) instead
+/// of its bytes; everywhere else (captures, checkpoints, `explain!`) `exact`
+/// encodes it in full, as an unmarked field.
+///
+/// The type bound is what makes a wrong field type a compile error at the
+/// field: only numeric buffers have a sampled id.
+///
+/// ```
+/// use capture_runtime::Reducible;
+///
+/// #[derive(Reducible)]
+/// struct Frame {
+///     label: String,
+///     #[reduce(hash = sampled)]
+///     pixels: Vec<f32>,
+/// }
+///
+/// // Outside cache keys the field is encoded in full.
+/// let frame = Frame { label: "a".into(), pixels: vec![0.5; 8] };
+/// let v = frame.reduce(&mut capture_runtime::value::EncodeCtx::plain()).unwrap();
+/// let capture_runtime::value::Value::Struct(_, fields) = v else { panic!() };
+/// assert!(matches!(&fields[1].1, capture_runtime::value::Value::Seq(items) if items.len() == 8));
+/// ```
+pub fn sampled_field<B, F>(ctx: &mut EncodeCtx<'_>, buf: &B, exact: F) -> Result<Value, EncodeError>
+where
+    B: crate::hash::NumericBuffer + ?Sized,
+    F: FnOnce(&mut EncodeCtx<'_>) -> Result<Value, EncodeError>,
+{
+    if !ctx.sampled_fields {
+        return exact(ctx);
+    }
+    let id = crate::hash::sampled_hash(buf);
+    Ok(Value::Newtype(
+        Name::Borrowed(SAMPLED_FIELD),
+        Box::new(Value::Bytes(id.0.to_vec())),
+    ))
 }
 
 /// Note a skipped field (for `explain!`).

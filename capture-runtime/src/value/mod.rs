@@ -8,6 +8,7 @@
 //! externally tagged). A type's `Deserialize` therefore rebuilds it straight
 //! from the stored bytes.
 
+mod ctx;
 mod de;
 mod mp_write;
 mod msgpack;
@@ -19,9 +20,10 @@ use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::fmt;
 
+pub use ctx::{EncodeCtx, EncodeReport};
 pub use msgpack::to_msgpack;
 pub(crate) use msgpack::to_msgpack_reused;
-pub use ser::{to_value, EncodeCtx, EncodeError, EncodeReport};
+pub use ser::{to_value, EncodeError};
 
 /// A struct, field, enum or variant name: borrowed from serde when capturing,
 /// owned when read back from disk.

@@ -22,7 +22,8 @@
 
 use std::borrow::Cow;
 
-use super::ser::{EncodeCtx, EncodeError, Seg};
+use super::ctx::{EncodeCtx, Seg};
+use super::ser::EncodeError;
 use super::{Marker, Name, Value, VariantBody};
 use crate::filter::Policy;
 

@@ -1,0 +1,286 @@
+//! [`EncodeCtx`]: the state of one encoding (policy, path, size so far, what
+//! was redacted), shared by the tree serializer ([`super::ser`]), the direct
+//! MessagePack writer ([`super::msgpack`]) and `Reducible` implementations.
+
+use super::ser::EncodeError;
+use super::{Marker, Name, Value};
+use crate::filter::Policy;
+
+/// State for one encoding: the policy in force, the current path and what was
+/// redacted on the way.
+///
+/// ```
+/// use capture_runtime::value::{to_value, EncodeCtx};
+/// let mut ctx = EncodeCtx::plain();
+/// to_value(&("a", 1), &mut ctx).unwrap();
+/// assert!(ctx.report.redacted.is_empty());
+/// ```
+pub struct EncodeCtx<'p> {
+    pub(super) policy: Option<&'p Policy>,
+    pub(super) path: Vec<Seg>,
+    size: u64,
+    limit: Option<u64>,
+    /// Where a `Serialize` impl first returned an error, for the message.
+    pub(super) error_path: Option<String>,
+    /// The caller stores MessagePack: a serde value at the top of this
+    /// encoding may be written straight to bytes ([`super::msgpack`]) instead
+    /// of building a tree. Taken (reset) by the first dispatch layer that runs.
+    pub(crate) want_bytes: bool,
+    /// With `want_bytes`: the buffer the bytes are appended to (the call's
+    /// buffer on the capture path), instead of a fresh `Vec` per value.
+    pub(crate) append_to: Option<Vec<u8>>,
+    /// What happened during encoding.
+    pub report: EncodeReport,
+    /// Per-call state of `Reducible` encoding (shared-pointer memo, explain trace).
+    pub(crate) reduce: crate::reduce::EncodeState,
+    /// A reducible value's tree is being built and will get one pass of the
+    /// policy when it is done ([`Self::begin_policy_pass`]).
+    pub(super) policy_pass: bool,
+    /// A cache key is being hashed: fields marked `#[reduce(hash = sampled)]`
+    /// contribute their sampled id instead of their bytes
+    /// ([`crate::__private::derive::sampled_field`]). Never set while
+    /// capturing: captured values are always encoded in full.
+    pub(crate) sampled_fields: bool,
+}
+
+/// What the encoder did besides encoding.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EncodeReport {
+    /// Paths whose values were replaced by a marker, with the reason:
+    /// `name:<field>` and `pii:<kinds>` (redacted), `type:<name>` (type
+    /// skipped by policy), `too_large:<what was dropped>` (size limit).
+    /// Paths and reasons never contain a redacted value.
+    pub redacted: Vec<(String, String)>,
+}
+
+thread_local! {
+    /// A path buffer handed from one encoding to the next on this thread
+    /// (see [`EncodeCtx::recycle`]), so capturing a call allocates no path.
+    static PATHS: std::cell::Cell<Vec<Seg>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+#[derive(Clone)]
+pub(super) enum Seg {
+    Field(Name),
+    Index(usize),
+    Key(String),
+}
+
+impl<'p> EncodeCtx<'p> {
+    /// A context without any policy: nothing is redacted, no size limit.
+    pub fn plain() -> EncodeCtx<'static> {
+        EncodeCtx {
+            policy: None,
+            path: Vec::new(),
+            size: 0,
+            limit: None,
+            error_path: None,
+            want_bytes: false,
+            append_to: None,
+            report: EncodeReport::default(),
+            reduce: Default::default(),
+            policy_pass: false,
+            sampled_fields: false,
+        }
+    }
+
+    /// A context applying `policy` (redaction, PII detection, size limit).
+    pub fn with_policy(policy: &'p Policy) -> Self {
+        EncodeCtx {
+            policy: Some(policy),
+            path: PATHS.with(|p| p.take()),
+            size: 0,
+            limit: policy.size_limit(),
+            error_path: None,
+            want_bytes: false,
+            append_to: None,
+            report: EncodeReport::default(),
+            reduce: Default::default(),
+            policy_pass: false,
+            sampled_fields: false,
+        }
+    }
+
+    /// Give this context's path buffer to the next encoding on this thread.
+    pub(crate) fn recycle(mut self) {
+        let mut path = std::mem::take(&mut self.path);
+        if path.capacity() <= 64 {
+            path.clear();
+            PATHS.with(|p| p.set(path));
+        }
+    }
+
+    /// The policy in force, if any.
+    pub fn policy(&self) -> Option<&'p Policy> {
+        self.policy
+    }
+
+    /// Start a new top-level value named `root` (an argument name).
+    pub fn begin(&mut self, root: &str) {
+        self.begin_name(Name::Owned(root.to_owned()));
+    }
+
+    /// [`Self::begin`] with a name that may be borrowed for ever (no copy).
+    pub(crate) fn begin_name(&mut self, root: Name) {
+        self.path.clear();
+        self.path.push(Seg::Field(root));
+        self.size = 0;
+        self.error_path = None;
+        self.policy_pass = false;
+    }
+
+    /// The current path, as `order.items[2].card`.
+    pub fn path_text(&self) -> String {
+        let mut s = String::new();
+        for seg in &self.path {
+            match seg {
+                Seg::Field(n) => {
+                    if !s.is_empty() {
+                        s.push('.');
+                    }
+                    s.push_str(n);
+                }
+                Seg::Index(i) => s.push_str(&format!("[{i}]")),
+                Seg::Key(k) => s.push_str(&format!("[{k:?}]")),
+            }
+        }
+        s
+    }
+
+    /// Record that the value at the current path was redacted.
+    pub fn note_redacted(&mut self, reason: impl Into<String>) {
+        let path = self.path_text();
+        self.report.redacted.push((path, reason.into()));
+    }
+
+    pub(super) fn name_sensitive(&self, name: &str) -> bool {
+        self.policy.is_some_and(|p| p.is_sensitive_name(name))
+    }
+
+    /// [`Self::name_sensitive`] for names that live forever (serde's field and
+    /// variant names): cached by address, no hashing of the text.
+    #[inline]
+    pub(super) fn static_name_sensitive(&self, name: &'static str) -> bool {
+        self.policy.is_some_and(|p| p.is_sensitive_static(name))
+    }
+
+    /// The marker for a value under a sensitive name: records the reason and
+    /// the type, never the value.
+    pub(super) fn redacted_marker<T: ?Sized>(&mut self, name: &str) -> Value {
+        self.redacted_marker_of(name, std::any::type_name::<T>())
+    }
+
+    pub(super) fn redacted_marker_of(&mut self, name: &str, type_name: &str) -> Value {
+        let reason = format!("name:{name}");
+        self.note_redacted(reason.clone());
+        Value::Marker(Marker::Redacted {
+            reason,
+            type_name: type_name.to_owned(),
+        })
+    }
+
+    /// The marker replacing the payload of an enum variant whose name is
+    /// sensitive (`Credential::Password(..)`).
+    pub(super) fn variant_marker(&mut self, variant: &'static str, type_name: &str) -> Value {
+        self.path.push(Seg::Field(Name::Borrowed(variant)));
+        let reason = format!("name:{variant}");
+        self.note_redacted(reason.clone());
+        self.path.pop();
+        Value::Marker(Marker::Redacted {
+            reason,
+            type_name: type_name.to_owned(),
+        })
+    }
+
+    /// The marker for a type skipped by the policy, if `name` is one.
+    #[inline]
+    pub(super) fn skipped(&mut self, name: &str) -> Option<Value> {
+        match self.policy {
+            Some(p) if p.skips_types() => self.skipped_slow(p, name),
+            _ => None,
+        }
+    }
+
+    #[cold]
+    fn skipped_slow(&mut self, policy: &Policy, name: &str) -> Option<Value> {
+        let m = policy.skip_type_marker(name)?;
+        self.note_redacted(format!("type:{name}"));
+        Some(Value::Marker(m))
+    }
+
+    /// Record what the size limit dropped here and return its marker.
+    pub(super) fn dropped(&mut self, limit: u64, what: String) -> Value {
+        self.note_redacted(format!("too_large:{what} (limit {limit} bytes)"));
+        Value::Marker(Marker::TooLarge { limit, what })
+    }
+
+    #[inline]
+    pub(super) fn grow(&mut self, n: usize) -> Result<(), EncodeError> {
+        self.size += n as u64;
+        match self.limit {
+            Some(limit) if self.size > limit => Err(EncodeError::TooLarge { limit }),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Hooks for `Reducible` implementations (derived or by hand): encode a part
+/// under its name, index or key so the policy (sensitive names) and the path
+/// (in redaction reports and `explain!`) apply to it as they do to serde types.
+impl EncodeCtx<'_> {
+    /// Encode the field `name` with `f`; a sensitive name gives a redaction marker instead.
+    ///
+    /// ```
+    /// use capture_runtime::value::{EncodeCtx, Value};
+    /// let mut ctx = EncodeCtx::plain();
+    /// let v = ctx.field_with("qty", "u64", |_| Ok(Value::U64(3))).unwrap();
+    /// assert_eq!(v, Value::U64(3));
+    /// ```
+    pub fn field_with(
+        &mut self,
+        name: &'static str,
+        type_name: &str,
+        f: impl FnOnce(&mut Self) -> Result<Value, EncodeError>,
+    ) -> Result<Value, EncodeError> {
+        if self.name_sensitive(name) {
+            self.path.push(Seg::Field(Name::Borrowed(name)));
+            let m = self.redacted_marker_of(name, type_name);
+            self.path.pop();
+            return Ok(m);
+        }
+        self.path.push(Seg::Field(Name::Borrowed(name)));
+        let v = f(self);
+        self.path.pop();
+        v
+    }
+
+    /// Encode the element at `index` with `f`.
+    pub fn index_with(
+        &mut self,
+        index: usize,
+        f: impl FnOnce(&mut Self) -> Result<Value, EncodeError>,
+    ) -> Result<Value, EncodeError> {
+        self.path.push(Seg::Index(index));
+        let v = f(self);
+        self.path.pop();
+        v
+    }
+
+    /// Encode the map value under `key` with `f`; a sensitive key name gives a redaction marker instead.
+    pub fn entry_with(
+        &mut self,
+        key: &Value,
+        type_name: &str,
+        f: impl FnOnce(&mut Self) -> Result<Value, EncodeError>,
+    ) -> Result<Value, EncodeError> {
+        let text = key.key_text();
+        self.path.push(Seg::Key(text.clone()));
+        let v = if key.key_name().is_some_and(|n| self.name_sensitive(&n)) {
+            Ok(self.redacted_marker_of(&text, type_name))
+        } else {
+            f(self)
+        };
+        self.path.pop();
+        v
+    }
+}
