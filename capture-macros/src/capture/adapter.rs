@@ -83,8 +83,14 @@ pub(crate) fn emit(opts: &Options, f: &Function, func: &ItemFn, site_opts: Token
             FnArg::Receiver(_) => None,
         })
         .collect();
-    let unsupported = unsupported(f, func, &typed);
-    let plans: Vec<_> = f.params.iter().zip(&typed).map(|(p, ty)| plan(p.kind, ty)).collect();
+    let plans: Vec<_> = f.params.iter().zip(&typed).map(|(p, ty)| plan(p.kind, ty, &pv)).collect();
+    let unsupported = unsupported(f, func, &typed).or_else(|| {
+        f.params.iter().zip(&plans).find_map(|(p, plan)| {
+            plan.unsupported
+                .as_ref()
+                .map(|why| format!("argument `{}`: {why}", p.name))
+        })
+    });
     let out_ty: Type = match &func.sig.output {
         ReturnType::Default => parse_quote!(()),
         ReturnType::Type(_, ty) if !f.ret_has_impl_trait => erase(ty),
@@ -112,7 +118,7 @@ pub(crate) fn emit(opts: &Options, f: &Function, func: &ItemFn, site_opts: Token
     // them by `DeserializeOwned` (dispatch in generic code follows the bounds).
     let mut extra_where: Vec<TokenStream> = Vec::new();
     for (plan, ty) in plans.iter().zip(&typed) {
-        if mentions(ty, &type_params) {
+        if mentions(ty, &type_params) && unsupported.is_none() {
             let t = static_lifetimes(&plan.rebuilt);
             extra_where.push(quote!(#t: #pv::serde::de::DeserializeOwned));
         }
