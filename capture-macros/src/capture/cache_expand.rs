@@ -165,7 +165,9 @@ pub(crate) fn expand(opts: &Options, f: &Function, func: ItemFn) -> TokenStream 
         let enc = super::dispatch::encode_arg(&pv, expr.clone(), p.concrete, ty);
         key_stmts.push(quote!(__capture_key.arg(#name, #pv::type_name_of(#expr), #enc);));
     }
-    let self_type = if f.receiver != Receiver::None {
+    // The same id rules as capture: `Type::f` for every function of an
+    // `impl` (with or without a receiver), `<Type as Trait>::f` in a trait impl.
+    let self_type = if f.place.in_impl() {
         quote!(::core::option::Option::Some(::core::any::type_name::<Self>()))
     } else {
         quote!(::core::option::Option::None)

@@ -226,9 +226,17 @@ pub(super) fn site_options(opts: &Options, f: &Function, func: &ItemFn, pv: &Tok
     let (redact, allow) = (&opts.redact, &opts.allow);
     let (redact, allow) = (quote!(&[#(#redact),*]), quote!(&[#(#allow),*]));
     let ret = opts.ret.is_some() && f.ret.is_some();
+    let trait_name = match f.place.trait_path() {
+        Some(t) => {
+            let label = super::ast::trait_label(t);
+            quote!(::core::option::Option::Some(#label))
+        }
+        None => quote!(::core::option::Option::None),
+    };
     quote! {
         #pv::SiteOptions {
             fn_name: #fn_name,
+            trait_name: #trait_name,
             module_path: ::core::module_path!(),
             name: #name,
             crate_name: ::core::env!("CARGO_PKG_NAME"),
