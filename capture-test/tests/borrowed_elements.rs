@@ -190,3 +190,16 @@ fn outputs_keyed_by_borrowed_data_compare_as_stored_values() {
     assert_eq!(counts(&["a", "b", "a"])["a"], 2);
     all_passed(&replay_outcomes!(counts => ret));
 }
+
+#[capture_args(ret)]
+pub fn labels(parts: Vec<(&str, std::borrow::Cow<'static, str>)>, title: std::borrow::Cow<'static, str>) -> String {
+    let body: Vec<String> = parts.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("{title}: {}", body.join(","))
+}
+
+#[test]
+fn lifetime_parameters_without_references_are_rebuilt_as_they_are() {
+    init();
+    assert_eq!(labels(vec![("a", "x".into())], "t".into()), "t: a=x");
+    all_passed(&replay_outcomes!(labels => ret));
+}

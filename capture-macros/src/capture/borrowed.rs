@@ -10,10 +10,10 @@
 //!
 //! The shapes rebuilt: `&str`, `&Path`, `&OsStr`, `&CStr`, `&[T]` and `&T`
 //! (with `T` holding no borrows) inside `Option`, `Vec`, `Box`, tuples and
-//! arrays, nested freely; `Cow<'_, T>`. Parts without borrows are copied out
+//! arrays, nested freely. Parts without references (`u32`, `Cow<'a, str>`) are copied out
 //! of the storage (`Clone`). Anything else that borrows (a `&mut` inside a
-//! value, `&'static` data, a reference to data that itself borrows, a type
-//! with lifetime parameters such as `Foo<'a>`, a map keyed by `&str`) is still
+//! value, `&'static` data, a reference to data that itself borrows, a
+//! reference inside another type, such as a map keyed by `&str`) is still
 //! captured, and replay skips the call saying which argument and why.
 
 use proc_macro2::TokenStream;
@@ -24,14 +24,13 @@ use syn::{parse_quote, GenericArgument, PathArguments, Type};
 /// The expression, inside view code, for the storage (`&O`).
 pub(crate) const STORAGE: &str = "__capture_storage";
 
-/// Whether `ty` holds a reference or a lifetime anywhere.
+/// Whether `ty` holds a reference anywhere. Lifetime parameters alone
+/// (`Cow<'a, str>`, `Msg<'a>`) do not count: such types are often
+/// `DeserializeOwned` and are rebuilt as they are.
 pub(crate) fn borrows(ty: &Type) -> bool {
     struct Finder(bool);
     impl<'a> Visit<'a> for Finder {
         fn visit_type_reference(&mut self, _: &'a syn::TypeReference) {
-            self.0 = true;
-        }
-        fn visit_lifetime(&mut self, _: &'a syn::Lifetime) {
             self.0 = true;
         }
     }
@@ -52,7 +51,6 @@ pub(crate) fn keyed_by_borrow(ty: &Type) -> bool {
                 "HashMap" | "BTreeMap" | "HashSet" | "BTreeSet" | "IndexMap" | "IndexSet"
             ) && matches!(&s.arguments, PathArguments::AngleBracketed(a) if a.args.iter().any(|g| match g {
                 GenericArgument::Type(t) => borrows(t),
-                GenericArgument::Lifetime(_) => true,
                 _ => false,
             })) {
                 self.0 = true;
@@ -65,15 +63,16 @@ pub(crate) fn keyed_by_borrow(ty: &Type) -> bool {
     f.0
 }
 
-/// Whether `ty` borrows for `'static` somewhere (checked before lifetimes
-/// are erased).
+/// Whether `ty` holds a `&'static` reference somewhere (checked before
+/// lifetimes are erased): data rebuilt at replay cannot live that long.
 pub(crate) fn borrows_static(ty: &Type) -> bool {
     struct Finder(bool);
     impl<'a> Visit<'a> for Finder {
-        fn visit_lifetime(&mut self, l: &'a syn::Lifetime) {
-            if l.ident == "static" {
+        fn visit_type_reference(&mut self, r: &'a syn::TypeReference) {
+            if r.lifetime.as_ref().is_some_and(|l| l.ident == "static") {
                 self.0 = true;
             }
+            syn::visit::visit_type_reference(self, r);
         }
     }
     let mut f = Finder(false);
@@ -196,14 +195,6 @@ pub(crate) fn element(ty: &Type, e: TokenStream, pv: &TokenStream) -> Result<(Ty
                 let (o, v) = element(inner, quote!(&**#e), pv)?;
                 return Ok((parse_quote!(::std::boxed::Box<#o>), quote!(::std::boxed::Box::new(#v))));
             }
-            if let Some(inner) = single_arg(ty, "Cow") {
-                if !borrows(inner) {
-                    return Ok((
-                        parse_quote!(::std::borrow::Cow<'static, #inner>),
-                        quote!(::std::borrow::Cow::Borrowed(&**#e)),
-                    ));
-                }
-            }
             Err(format!(
                 "`{}` holds borrowed data that replay cannot rebuild (it rebuilds `&str`, `&[T]`, `&T` inside `Option`, `Vec`, `Box`, tuples and arrays); take an owned type, e.g. with `String` for `&str`",
                 shown()
@@ -234,6 +225,8 @@ mod tests {
         assert!(owned("Vec<&'static str>").unwrap_err().contains("'static"));
         assert!(owned("Vec<&'_ [&'_ str]>").unwrap_err().contains("itself borrows"));
         assert!(owned("HashMap<&'_ str, u32>").unwrap_err().contains("cannot rebuild"));
-        assert!(owned("Foo<'_>").unwrap_err().contains("cannot rebuild"));
+        assert!(owned("Foo<&'_ str>").unwrap_err().contains("cannot rebuild"));
+        // Lifetime parameters alone are no borrow to rebuild: copied as they are.
+        assert_eq!(owned("(&'_ str, Cow<'_, str>)").unwrap(), "(::std::string::String,Cow<'_,str>,)");
     }
 }
