@@ -112,8 +112,14 @@ fn slices_vecs_options_tuples_of_borrowed_elements_replay() {
 fn references_to_values_and_generic_elements_replay() {
     init();
     let (a, b) = (
-        Item { sku: "pen".into(), qty: 2 },
-        Item { sku: "ink".into(), qty: 5 },
+        Item {
+            sku: "pen".into(),
+            qty: 2,
+        },
+        Item {
+            sku: "ink".into(),
+            qty: 5,
+        },
     );
     assert_eq!(total_qty(&[&a, &b]), 7);
     assert_eq!(largest_ref(&[&3u32, &9, &4]), 9);
@@ -139,7 +145,10 @@ fn borrowed_outputs_and_mut_after_states_replay() {
 #[test]
 fn nested_shapes_replay_and_checks_see_views() {
     init();
-    let item = Item { sku: "pen".into(), qty: 3 };
+    let item = Item {
+        sku: "pen".into(),
+        qty: 3,
+    };
     let out = nested(Some(vec![("k", item.clone())]), ["p", "q"], Box::new(&[1, 2][..]));
     assert_eq!(out, "Some(\"k3\")pq2");
     all_passed(&replay_outcomes!(nested => ret));

@@ -103,10 +103,14 @@ fn cache_sites_use_the_trait_qualified_id() {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect::<Vec<_>>();
     assert!(
-        cached.iter().any(|d| d == &capture_runtime::store::layout::escape_segment("<Job as Convert<u8>>")),
+        cached
+            .iter()
+            .any(|d| d == &capture_runtime::store::layout::escape_segment("<Job as Convert<u8>>")),
         "{cached:?}"
     );
     let loader = capture_runtime::CaptureLoader::new(store);
-    assert!(loader.load_all("trait_method_ids::<Job as Convert<u8>>::convert").is_ok());
+    assert!(loader
+        .load_all("trait_method_ids::<Job as Convert<u8>>::convert")
+        .is_ok());
     all_passed(&replay_outcomes!(<Job as Convert<u8>>::convert => ret));
 }

@@ -83,7 +83,12 @@ pub(crate) fn emit(opts: &Options, f: &Function, func: &ItemFn, site_opts: Token
             FnArg::Receiver(_) => None,
         })
         .collect();
-    let plans: Vec<_> = f.params.iter().zip(&typed).map(|(p, ty)| plan(p.kind, ty, &pv)).collect();
+    let plans: Vec<_> = f
+        .params
+        .iter()
+        .zip(&typed)
+        .map(|(p, ty)| plan(p.kind, ty, &pv))
+        .collect();
     let unsupported = unsupported(f, func, &typed).or_else(|| {
         f.params.iter().zip(&plans).find_map(|(p, plan)| {
             plan.unsupported

@@ -335,6 +335,9 @@ mod tests {
         assert_eq!(label("Pricing"), "Pricing");
         assert_eq!(label("shop::Store<usize>"), "Store<usize>");
         assert_eq!(label("From<&'static str>"), "From<&'static str>");
-        assert_eq!(label("Convert<std::vec::Vec<(u8, u16)>>"), "Convert<std::vec::Vec<(u8,u16)>>");
+        assert_eq!(
+            label("Convert<std::vec::Vec<(u8, u16)>>"),
+            "Convert<std::vec::Vec<(u8,u16)>>"
+        );
     }
 }

@@ -123,12 +123,15 @@ pub(crate) fn owned_unsized(target: &Type) -> Option<Type> {
 /// For a value type `ty` (lifetimes erased): its owned storage type `O`, and
 /// an expression of type `ty` built from `e: &O`.
 pub(crate) fn element(ty: &Type, e: TokenStream, pv: &TokenStream) -> Result<(Type, TokenStream), String> {
-    let shown = || quote!(#ty).to_string().replace(" < ", "<").replace(" >", ">").replace("& ", "&");
+    let shown = || {
+        quote!(#ty)
+            .to_string()
+            .replace(" < ", "<")
+            .replace(" >", ">")
+            .replace("& ", "&")
+    };
     if !borrows(ty) {
-        return Ok((
-            ty.clone(),
-            quote!(#pv::replay::owned_beside_borrowed::<#ty>(#e)),
-        ));
+        return Ok((ty.clone(), quote!(#pv::replay::owned_beside_borrowed::<#ty>(#e))));
     }
     let x = quote!(__capture_x);
     match ty {
@@ -227,6 +230,9 @@ mod tests {
         assert!(owned("HashMap<&'_ str, u32>").unwrap_err().contains("cannot rebuild"));
         assert!(owned("Foo<&'_ str>").unwrap_err().contains("cannot rebuild"));
         // Lifetime parameters alone are no borrow to rebuild: copied as they are.
-        assert_eq!(owned("(&'_ str, Cow<'_, str>)").unwrap(), "(::std::string::String,Cow<'_,str>,)");
+        assert_eq!(
+            owned("(&'_ str, Cow<'_, str>)").unwrap(),
+            "(::std::string::String,Cow<'_,str>,)"
+        );
     }
 }

@@ -24,7 +24,11 @@ pub(crate) fn encode_arg(pv: &TokenStream, expr: TokenStream, concrete: bool, ty
 }
 
 fn encode_with_layers(pv: &TokenStream, expr: TokenStream, concrete: bool, reducible: bool) -> TokenStream {
-    let reducible = if reducible { quote!(ViaReducible as _,) } else { quote!() };
+    let reducible = if reducible {
+        quote!(ViaReducible as _,)
+    } else {
+        quote!()
+    };
     let registry = if concrete {
         quote!(ViaRegistry as _, ViaRegistryDebug as _,)
     } else {

@@ -142,7 +142,12 @@ pub fn function_id(opts: &SiteOptions, self_type: Option<&str>) -> String {
         };
     }
     match (self_type, opts.trait_name) {
-        (Some(t), Some(tr)) => format!("{}::<{} as {tr}>::{}", opts.module_path, short_type_name(t), opts.fn_name),
+        (Some(t), Some(tr)) => format!(
+            "{}::<{} as {tr}>::{}",
+            opts.module_path,
+            short_type_name(t),
+            opts.fn_name
+        ),
         (Some(t), None) => format!("{}::{}::{}", opts.module_path, short_type_name(t), opts.fn_name),
         (None, _) => format!("{}::{}", opts.module_path, opts.fn_name),
     }
