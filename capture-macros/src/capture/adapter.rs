@@ -15,7 +15,9 @@
 //! The adapter tells the harness where the function's captures are, rebuilds
 //! each argument of one stored call (`&T` -> `T`, `&str` -> `String`, `&[T]`
 //! -> `Vec<T>`, `&Path` -> `PathBuf`, `&mut T` -> `T` passed as `&mut`, owned
-//! as is, `self` when recorded) with one shared-pointer context, hands them
+//! as is, `self` when recorded; borrowed data inside a value, as in `&[&str]`
+//! or `Vec<&str>`, from owned storage and a borrowed view of it, see
+//! `borrowed.rs`) with one shared-pointer context, hands them
 //! to `load` (typed loading) or calls the function (driving `async fn`s with
 //! the entry's executor or a std-only `block_on`), and hands the output and
 //! the after-states to the checks.
@@ -28,7 +30,9 @@
 //! Inside an `impl` block both are associated functions (methods replay as
 //! `Type::method`). In an `impl Trait for X` block no extra item is allowed:
 //! `#[capture_args]` on the block places them in a sibling `impl X` block,
-//! named after the trait (`<X as Trait>::m` in replay entries).
+//! named after the trait (`<X as Trait>::m` in replay entries), whose store
+//! id is `module::<X as Trait>::m` so that same-named methods of two traits,
+//! or of a trait and `X`, stay apart.
 
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
@@ -83,8 +87,19 @@ pub(crate) fn emit(opts: &Options, f: &Function, func: &ItemFn, site_opts: Token
             FnArg::Receiver(_) => None,
         })
         .collect();
-    let unsupported = unsupported(f, func, &typed);
-    let plans: Vec<_> = f.params.iter().zip(&typed).map(|(p, ty)| plan(p.kind, ty)).collect();
+    let plans: Vec<_> = f
+        .params
+        .iter()
+        .zip(&typed)
+        .map(|(p, ty)| plan(p.kind, ty, &pv))
+        .collect();
+    let unsupported = unsupported(f, func, &typed).or_else(|| {
+        f.params.iter().zip(&plans).find_map(|(p, plan)| {
+            plan.unsupported
+                .as_ref()
+                .map(|why| format!("argument `{}`: {why}", p.name))
+        })
+    });
     let out_ty: Type = match &func.sig.output {
         ReturnType::Default => parse_quote!(()),
         ReturnType::Type(_, ty) if !f.ret_has_impl_trait => erase(ty),
@@ -112,7 +127,7 @@ pub(crate) fn emit(opts: &Options, f: &Function, func: &ItemFn, site_opts: Token
     // them by `DeserializeOwned` (dispatch in generic code follows the bounds).
     let mut extra_where: Vec<TokenStream> = Vec::new();
     for (plan, ty) in plans.iter().zip(&typed) {
-        if mentions(ty, &type_params) {
+        if mentions(ty, &type_params) && unsupported.is_none() {
             let t = static_lifetimes(&plan.rebuilt);
             extra_where.push(quote!(#t: #pv::serde::de::DeserializeOwned));
         }

@@ -18,6 +18,10 @@ pub(crate) struct Plan {
     pub view: Type,
     /// Whether the argument is passed as `&*x` / `&mut *x` (a `String` for `&str`, ...).
     pub deref: bool,
+    /// For a type borrowing inside (`Vec<&str>`): how its view is built.
+    pub borrowed: Option<Borrowed>,
+    /// Why replay cannot rebuild the argument, if so.
+    pub unsupported: Option<String>,
 }
 
 /// `ArgSpec { .. }` for one parameter.
@@ -96,12 +100,26 @@ pub(crate) fn body(
     let locals: Vec<syn::Ident> = (0..plans.len()).map(|i| format_ident!("__capture_a{}", i)).collect();
     let spec_names: Vec<syn::Ident> = (0..plans.len()).map(|i| format_ident!("__capture_spec{}", i)).collect();
     let mut call_args = Vec::new();
+    let mut view_stmts = Vec::new();
     for ((((p, plan), local), &g), sn) in f.params.iter().zip(plans).zip(&locals).zip(generic).zip(&spec_names) {
         let ty = &plan.rebuilt;
         let s = spec(pv, &p.name, ty, &plan.view, g, p.concrete);
         specs.push(quote!(let #sn = #s;));
         let d = decode(ty, p.concrete);
         stmts.push(quote_spanned!(p.span=> let mut #local: #ty = __cx.__arg(#sn, #d)?;));
+        if let Some(b) = &plan.borrowed {
+            let v = format_ident!("{}_borrowed", local);
+            let (view_ty, build) = (&b.view_ty, b.build(local));
+            view_stmts.push(quote!(let mut #v: #view_ty = #build;));
+            call_args.push(match (p.kind, b.slice) {
+                (ParamKind::Ref, true) => quote!(&#v[..]),
+                (ParamKind::Ref, false) => quote!(&#v),
+                (ParamKind::RefMut, true) => quote!(&mut #v[..]),
+                (ParamKind::RefMut, false) => quote!(&mut #v),
+                (ParamKind::Owned, _) => quote!(#v),
+            });
+            continue;
+        }
         call_args.push(match (p.kind, plan.deref) {
             (ParamKind::Ref, true) => quote!(&*#local),
             (ParamKind::Ref, false) => quote!(&#local),
@@ -170,9 +188,13 @@ pub(crate) fn body(
         let d = debug_of(pv, quote!(&__capture_self));
         after_debugs.push(quote!(("self", #d)));
     }
-    for ((p, _), local) in f.params.iter().zip(plans).zip(&locals) {
+    for ((p, plan), local) in f.params.iter().zip(plans).zip(&locals) {
         if p.kind == ParamKind::RefMut {
             let name = &p.name;
+            let local = match plan.borrowed {
+                Some(_) => format_ident!("{}_borrowed", local),
+                None => local.clone(),
+            };
             let enc = encode(quote!(&#local), p.concrete);
             afters.push(quote!(__cx.__after(#name, #pv::type_name_of(&#local), #enc);));
             let d = debug_of(pv, quote!(&#local));
@@ -192,6 +214,25 @@ pub(crate) fn body(
     for ((((p, plan), local), sn), _) in f.params.iter().zip(plans).zip(&locals).zip(&spec_names).zip(generic) {
         let ty = &plan.rebuilt;
         let view_expr = if plan.deref { quote!(&*#local) } else { quote!(&#local) };
+        if let Some(b) = &plan.borrowed {
+            if any_owned {
+                let d = decode(ty, p.concrete);
+                view_lets.push(quote!(let _ = __cx.__view_arg::<#ty>(#sn, false, #d)?;));
+            }
+            let v = format_ident!("{}_borrowed", local);
+            if p.kind == ParamKind::Owned {
+                // The call took the view; build another from the storage.
+                let again = format_ident!("{}_again", v);
+                let (view_ty, build) = (&b.view_ty, b.build(local));
+                view_lets.push(quote!(let #again: #view_ty = #build;));
+                view_exprs.push(quote!(&#again));
+            } else if b.slice {
+                view_exprs.push(quote!(&#v[..]));
+            } else {
+                view_exprs.push(quote!(&#v));
+            }
+            continue;
+        }
         if p.kind == ParamKind::Owned {
             let d = decode(ty, p.concrete);
             let v = format_ident!("{}_view", local);
@@ -206,9 +247,11 @@ pub(crate) fn body(
         }
     }
     let out_concrete = f.ret_concrete && !f.ret_has_impl_trait;
-    let enc_out = encode(quote!(&__capture_out), out_concrete);
+    let enc_out = super::dispatch::encode_arg(pv, quote!(&__capture_out), out_concrete, out_ty);
     let out_debug = debug_of(pv, quote!(&__capture_out));
-    let (out_schema, eq) = if out_concrete && f.ret.is_some() {
+    // An output holding borrowed data is compared as stored values: serde
+    // cannot rebuild borrowed data to compare with.
+    let (out_schema, eq) = if out_concrete && f.ret.is_some() && !super::borrowed::borrows(out_ty) {
         let d = decode(out_ty, true);
         (
             quote! {{
@@ -259,6 +302,7 @@ pub(crate) fn body(
             __l((#(#loaded,)*));
             return ::core::option::Option::Some(());
         }
+        #(#view_stmts)*
         #unit
         #generic_ret
         #exec
@@ -281,45 +325,120 @@ pub(crate) fn body(
     }
 }
 
-pub(crate) fn plan(kind: ParamKind, ty: &Type) -> Plan {
+pub(crate) fn plan(kind: ParamKind, ty: &Type, pv: &TokenStream) -> Plan {
     let target = match (kind, ty) {
         (ParamKind::Ref | ParamKind::RefMut, Type::Reference(r)) => r.elem.as_ref(),
         _ => ty,
     };
-    let target = erase(target);
-    if kind == ParamKind::Owned {
+    if super::borrowed::borrows_static(ty) {
         return Plan {
-            rebuilt: target.clone(),
-            view: target,
+            rebuilt: erase(target),
+            view: erase(target),
             deref: false,
+            borrowed: None,
+            unsupported: Some(format!(
+                "`{}` borrows for `'static`, which data rebuilt at replay cannot; take an owned type (`String`, `Vec<T>`) or a shorter borrow",
+                quote!(#ty).to_string().replace(" < ", "<").replace(" >", ">").replace("& ", "&")
+            )),
         };
     }
-    let owned: Option<Type> = match &target {
-        Type::Slice(s) => {
-            let elem = &s.elem;
-            Some(parse_quote!(::std::vec::Vec<#elem>))
-        }
-        Type::Path(p) if p.qself.is_none() => match p.path.segments.last().map(|s| s.ident.to_string()).as_deref() {
-            Some("str") if p.path.segments.len() == 1 => Some(parse_quote!(::std::string::String)),
-            Some("Path") => Some(parse_quote!(::std::path::PathBuf)),
-            Some("OsStr") => Some(parse_quote!(::std::ffi::OsString)),
-            Some("CStr") => Some(parse_quote!(::std::ffi::CString)),
-            _ => None,
-        },
-        _ => None,
+    let target = erase(target);
+    if super::borrowed::borrows(&target) {
+        return borrowed_plan(kind, target, pv);
+    }
+    let plain = |rebuilt: Type, view: Type, deref: bool| Plan {
+        rebuilt,
+        view,
+        deref,
+        borrowed: None,
+        unsupported: None,
     };
-    match owned {
-        Some(rebuilt) => Plan {
+    if kind == ParamKind::Owned {
+        return plain(target.clone(), target, false);
+    }
+    match super::borrowed::owned_unsized(&target) {
+        Some(rebuilt) => plain(rebuilt, target, true),
+        None => plain(target.clone(), target, false),
+    }
+}
+
+/// A parameter whose type borrows below its outermost reference: owned
+/// storage, and the borrowed view built from it (see `borrowed.rs`).
+fn borrowed_plan(kind: ParamKind, target: Type, pv: &TokenStream) -> Plan {
+    let storage = syn::Ident::new(super::borrowed::STORAGE, Span::call_site());
+    let built = match (&target, kind) {
+        // `&[&str]`: storage `Vec<String>`, view `Vec<&str>`, passed as `&view[..]`.
+        (Type::Slice(s), ParamKind::Ref | ParamKind::RefMut) => {
+            super::borrowed::element(&s.elem, quote!(__capture_x), pv).map(|(o, v)| {
+                let elem = &s.elem;
+                let rebuilt: Type = parse_quote!(::std::vec::Vec<#o>);
+                let view_ty: Type = parse_quote!(::std::vec::Vec<#elem>);
+                let view = quote!(#storage.iter().map(|__capture_x| #v).collect::<::std::vec::Vec<_>>());
+                (rebuilt, view_ty, view, true)
+            })
+        }
+        _ => super::borrowed::element(&target, quote!(#storage), pv).map(|(o, v)| (o, target.clone(), v, false)),
+    };
+    match built {
+        Ok((rebuilt, view_ty, view, slice)) => Plan {
             rebuilt,
             view: target,
-            deref: true,
+            deref: false,
+            borrowed: Some(Borrowed { view_ty, view, slice }),
+            unsupported: None,
         },
-        None => Plan {
+        Err(why) => Plan {
             rebuilt: target.clone(),
             view: target,
             deref: false,
+            borrowed: None,
+            unsupported: Some(why),
         },
     }
+}
+
+/// How the borrowed view of an argument is built from its owned storage.
+pub(crate) struct Borrowed {
+    /// The view's type (`Vec<&str>` for `&[&str]`, `Option<&str>`).
+    pub view_ty: Type,
+    /// The view, from `__capture_storage: &Storage`.
+    pub view: TokenStream,
+    /// Whether the function takes `&view[..]` (a slice) rather than `&view`.
+    pub slice: bool,
+}
+
+impl Borrowed {
+    /// `{ let __capture_storage = &local; view }`.
+    fn build(&self, local: &syn::Ident) -> TokenStream {
+        let storage = syn::Ident::new(super::borrowed::STORAGE, Span::call_site());
+        let view = &self.view;
+        quote!({ let #storage = &#local; #view })
+    }
+}
+
+/// The capture-time schema probe of a parameter: for one holding borrowed
+/// data, the schema of the owned storage replay rebuilds (the trace needs an
+/// owned type); `None` for shapes replay cannot rebuild.
+pub(crate) fn capture_schema(
+    kind: ParamKind,
+    ty: &Type,
+    expr: &TokenStream,
+    pv: &TokenStream,
+    generic: bool,
+) -> TokenStream {
+    let p = plan(kind, ty, pv);
+    if p.unsupported.is_some() || (p.borrowed.is_some() && generic) {
+        return quote!(::core::option::Option::None);
+    }
+    if p.borrowed.is_some() {
+        let rebuilt = &p.rebuilt;
+        return quote! {{
+            #[allow(unused_imports)]
+            use #pv::replay::{TypeViaNone as _, TypeViaTrace as _};
+            (&&#pv::replay::SchemaFor::<#rebuilt>::new()).__capture_schema()
+        }};
+    }
+    schema_probe(expr, pv, generic)
 }
 
 /// The type with every lifetime replaced by `'_` (inferred in `let`s and

@@ -86,6 +86,34 @@ impl Place {
     }
 }
 
+/// How a trait reads in function ids: its last path segment with generic
+/// arguments, spaces kept only between words (`Store<usize>`,
+/// `From<&'static str>`), whatever path the `impl` spelled it with.
+pub(crate) fn trait_label(path: &syn::Path) -> String {
+    let Some(last) = path.segments.last() else {
+        return String::new();
+    };
+    compact(&quote::ToTokens::to_token_stream(last).to_string())
+}
+
+/// Token text without the spaces `to_string` puts between punctuation.
+pub(crate) fn compact(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let word = |c: char| c.is_alphanumeric() || c == '_';
+    let mut out = String::with_capacity(text.len());
+    for (i, &c) in chars.iter().enumerate() {
+        if c == ' ' {
+            let prev = out.chars().last();
+            let next = chars.get(i + 1).copied();
+            if !(prev.is_some_and(word) && next.is_some_and(word)) {
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    out
+}
+
 pub(crate) fn analyse(func: &ItemFn, errors: &mut Vec<syn::Error>) -> Function {
     let generics: Vec<String> = func.sig.generics.type_params().map(|t| t.ident.to_string()).collect();
     let concrete = |ty: &Type| is_concrete(ty, &generics);
@@ -297,4 +325,19 @@ fn is_concrete(ty: &Type, generics: &[String]) -> bool {
     let mut c = Check { generics, ok: true };
     syn::visit::Visit::visit_type(&mut c, inner);
     c.ok
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn trait_labels_read_as_written_without_the_path() {
+        let label = |t: &str| super::trait_label(&syn::parse_str(t).unwrap());
+        assert_eq!(label("Pricing"), "Pricing");
+        assert_eq!(label("shop::Store<usize>"), "Store<usize>");
+        assert_eq!(label("From<&'static str>"), "From<&'static str>");
+        assert_eq!(
+            label("Convert<std::vec::Vec<(u8, u16)>>"),
+            "Convert<std::vec::Vec<(u8,u16)>>"
+        );
+    }
 }

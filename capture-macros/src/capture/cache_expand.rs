@@ -136,7 +136,16 @@ pub(crate) fn expand(opts: &Options, f: &Function, func: ItemFn) -> TokenStream 
         let enc = dispatch(expr.clone(), false);
         key_stmts.push(quote!(__capture_key.arg("self", #pv::type_name_of(#expr), #enc);));
     }
-    for p in f.params.iter().filter(|p| !excluded(&p.name)) {
+    let typed: Vec<syn::Type> = func
+        .sig
+        .inputs
+        .iter()
+        .filter_map(|i| match i {
+            syn::FnArg::Typed(pt) => Some((*pt.ty).clone()),
+            syn::FnArg::Receiver(_) => None,
+        })
+        .collect();
+    for (p, ty) in f.params.iter().zip(&typed).filter(|(p, _)| !excluded(&p.name)) {
         let ident = &p.ident;
         let name = &p.name;
         let expr = match p.kind {
@@ -153,10 +162,12 @@ pub(crate) fn expand(opts: &Options, f: &Function, func: ItemFn) -> TokenStream 
             });
             continue;
         }
-        let enc = dispatch(expr.clone(), p.concrete);
+        let enc = super::dispatch::encode_arg(&pv, expr.clone(), p.concrete, ty);
         key_stmts.push(quote!(__capture_key.arg(#name, #pv::type_name_of(#expr), #enc);));
     }
-    let self_type = if f.receiver != Receiver::None {
+    // The same id rules as capture: `Type::f` for every function of an
+    // `impl` (with or without a receiver), `<Type as Trait>::f` in a trait impl.
+    let self_type = if f.place.in_impl() {
         quote!(::core::option::Option::Some(::core::any::type_name::<Self>()))
     } else {
         quote!(::core::option::Option::None)

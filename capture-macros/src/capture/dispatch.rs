@@ -12,6 +12,23 @@ use syn::Type;
 
 /// `|ctx: &mut EncodeCtx| -> Encoded` for the value `expr` (a reference).
 pub(crate) fn encode(pv: &TokenStream, expr: TokenStream, concrete: bool) -> TokenStream {
+    encode_with_layers(pv, expr, concrete, true)
+}
+
+/// [`encode`], for an argument of type `ty`: a map or set keyed by borrowed
+/// data (`HashMap<&str, u32>`) skips the `Reducible` layer, whose map impls
+/// need owned keys (`K: DeserializeOwned`) and, lifetimes taking no part in
+/// trait selection, would be selected and then fail to compile.
+pub(crate) fn encode_arg(pv: &TokenStream, expr: TokenStream, concrete: bool, ty: &Type) -> TokenStream {
+    encode_with_layers(pv, expr, concrete, !super::borrowed::keyed_by_borrow(ty))
+}
+
+fn encode_with_layers(pv: &TokenStream, expr: TokenStream, concrete: bool, reducible: bool) -> TokenStream {
+    let reducible = if reducible {
+        quote!(ViaReducible as _,)
+    } else {
+        quote!()
+    };
     let registry = if concrete {
         quote!(ViaRegistry as _, ViaRegistryDebug as _,)
     } else {
@@ -20,7 +37,7 @@ pub(crate) fn encode(pv: &TokenStream, expr: TokenStream, concrete: bool) -> Tok
     quote! {
         |__capture_ctx: &mut #pv::EncodeCtx<'_>| {
             #[allow(unused_imports)]
-            use #pv::dispatch::{ViaDebug as _, ViaOpaque as _, ViaReducible as _, ViaSerde as _, #registry};
+            use #pv::dispatch::{ViaDebug as _, ViaOpaque as _, #reducible ViaSerde as _, #registry};
             (&&&&&&#pv::dispatch::Wrap(#expr)).__capture_encode(__capture_ctx)
         }
     }

@@ -66,7 +66,16 @@ pub(crate) fn expand(opts: &Options, f: &Function, mut func: ItemFn) -> TokenStr
         arg_stmts.push(quote!(__capture_sink.arg_with_schema("self", #pv::type_name_of(#expr), #schema, #enc);));
     }
     let generic = super::adapter_body::generic_params(&func);
-    for (p, &g) in f.params.iter().zip(&generic) {
+    let typed: Vec<syn::Type> = func
+        .sig
+        .inputs
+        .iter()
+        .filter_map(|i| match i {
+            FnArg::Typed(pt) => Some((*pt.ty).clone()),
+            FnArg::Receiver(_) => None,
+        })
+        .collect();
+    for ((p, &g), ty) in f.params.iter().zip(&generic).zip(&typed) {
         let ident = &p.ident;
         let name = &p.name;
         let expr = match p.kind {
@@ -74,8 +83,8 @@ pub(crate) fn expand(opts: &Options, f: &Function, mut func: ItemFn) -> TokenStr
             ParamKind::RefMut => quote_spanned!(p.span=> &*#ident),
             ParamKind::Owned => quote_spanned!(p.span=> &#ident),
         };
-        let enc = dispatch(expr.clone(), p.concrete);
-        let schema = super::adapter_body::schema_probe(&expr, &pv, g);
+        let enc = super::dispatch::encode_arg(&pv, expr.clone(), p.concrete, ty);
+        let schema = super::adapter_body::capture_schema(p.kind, ty, &expr, &pv, g);
         if opts.strategy(name, false) == Some("sampled") {
             // A compile error names `NumericBuffer` when the type is not a
             // numeric buffer (slice, Vec or array of numbers).
@@ -117,10 +126,10 @@ pub(crate) fn expand(opts: &Options, f: &Function, mut func: ItemFn) -> TokenStr
         let enc = dispatch(quote!(&*self), false);
         after.push(quote!(__capture_guard.after("self", #pv::type_name_of(&*self), #enc);));
     }
-    for p in f.params.iter().filter(|p| p.kind == ParamKind::RefMut) {
+    for (p, ty) in f.params.iter().zip(&typed).filter(|(p, _)| p.kind == ParamKind::RefMut) {
         let ident = &p.ident;
         let name = &p.name;
-        let enc = dispatch(quote!(&*#ident), p.concrete);
+        let enc = super::dispatch::encode_arg(&pv, quote!(&*#ident), p.concrete, ty);
         after.push(quote!(__capture_guard.after(#name, #pv::type_name_of(&*#ident), #enc);));
     }
     if !with_ret && track_caller {
@@ -152,11 +161,15 @@ pub(crate) fn expand(opts: &Options, f: &Function, mut func: ItemFn) -> TokenStr
             quote!((|| { #fake #block })())
         };
         let record_ret = if with_ret {
-            let enc_ret = dispatch(quote!(&__capture_ret), f.ret_concrete && !f.ret_has_impl_trait);
+            let concrete = f.ret_concrete && !f.ret_has_impl_trait;
+            let enc_ret = match &f.ret {
+                Some(ty) => super::dispatch::encode_arg(&pv, quote!(&__capture_ret), concrete, ty),
+                None => dispatch(quote!(&__capture_ret), concrete),
+            };
             let schema = super::adapter_body::schema_probe(
                 &quote!(&__capture_ret),
                 &pv,
-                !f.ret_concrete || f.ret_has_impl_trait,
+                !f.ret_concrete || f.ret_has_impl_trait || f.ret.as_deref().is_some_and(super::borrowed::borrows),
             );
             quote!(__capture_guard.ret_with_schema(#pv::type_name_of(&__capture_ret), #schema, #enc_ret);)
         } else {
@@ -231,9 +244,17 @@ pub(super) fn site_options(opts: &Options, f: &Function, func: &ItemFn, pv: &Tok
     let (redact, allow) = (&opts.redact, &opts.allow);
     let (redact, allow) = (quote!(&[#(#redact),*]), quote!(&[#(#allow),*]));
     let ret = opts.ret.is_some() && f.ret.is_some();
+    let trait_name = match f.place.trait_path() {
+        Some(t) => {
+            let label = super::ast::trait_label(t);
+            quote!(::core::option::Option::Some(#label))
+        }
+        None => quote!(::core::option::Option::None),
+    };
     quote! {
         #pv::SiteOptions {
             fn_name: #fn_name,
+            trait_name: #trait_name,
             module_path: ::core::module_path!(),
             name: #name,
             crate_name: ::core::env!("CARGO_PKG_NAME"),

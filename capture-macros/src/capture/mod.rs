@@ -4,6 +4,7 @@ mod adapter;
 mod adapter_body;
 mod ast;
 mod attr;
+mod borrowed;
 mod cache_expand;
 mod check;
 mod dispatch;

@@ -66,7 +66,7 @@ pub struct EntryMeta {
 /// ```
 pub fn cache_dir(function: &str) -> String {
     let mut key = String::from(CACHE);
-    for seg in function.split("::") {
+    for seg in crate::store::layout::id_segments(function) {
         key.push('/');
         key.push_str(&escape_segment(seg));
     }

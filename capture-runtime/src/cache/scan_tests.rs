@@ -83,6 +83,7 @@ impl Backend for Counting {
 
 static SITE: SiteOptions = SiteOptions {
     fn_name: "f",
+    trait_name: None,
     module_path: "scan",
     name: None,
     crate_name: "scan",

@@ -17,6 +17,9 @@ use crate::store::{Durability, LocalBackend, Retention, Store};
 #[doc(hidden)]
 pub struct SiteOptions {
     pub fn_name: &'static str,
+    /// The trait a method implements (`Store<usize>`), from an `impl Trait
+    /// for Type` block carrying `#[capture_args]`.
+    pub trait_name: Option<&'static str>,
     pub module_path: &'static str,
     pub name: Option<&'static str>,
     pub crate_name: &'static str,
@@ -113,7 +116,23 @@ impl Site {
     }
 }
 
-/// `module::Type::method` or `module::fn`, or the `name` given.
+/// `module::Type::method`, `module::<Type as Trait>::method` (a method of a
+/// trait impl, so that `run` of two traits, or of a trait and the type
+/// itself, never share an id), or `module::fn`; or the `name` given.
+///
+/// ```
+/// # use capture_runtime::__private::SiteOptions;
+/// # fn opts(trait_name: Option<&'static str>) -> SiteOptions { SiteOptions {
+/// #     fn_name: "run", trait_name, module_path: "shop::jobs", name: None, crate_name: "shop",
+/// #     crate_version: "0.1.0", manifest_dir: ".", path: None, retention: None,
+/// #     max_age_secs: None, ignore: &[], redact: &[], allow: &[], sample: None,
+/// #     sample_by_args: None, max_size: None, ret: false } }
+/// use capture_runtime::__private::function_id;
+/// let ty = Some("shop::jobs::Worker<u8>");
+/// assert_eq!(function_id(&opts(None), ty), "shop::jobs::Worker::run");
+/// assert_eq!(function_id(&opts(Some("Job")), ty), "shop::jobs::<Worker as Job>::run");
+/// assert_eq!(function_id(&opts(None), None), "shop::jobs::run");
+/// ```
 pub fn function_id(opts: &SiteOptions, self_type: Option<&str>) -> String {
     if let Some(name) = opts.name {
         return if name.contains("::") {
@@ -122,9 +141,15 @@ pub fn function_id(opts: &SiteOptions, self_type: Option<&str>) -> String {
             format!("{}::{name}", opts.module_path)
         };
     }
-    match self_type {
-        Some(t) => format!("{}::{}::{}", opts.module_path, short_type_name(t), opts.fn_name),
-        None => format!("{}::{}", opts.module_path, opts.fn_name),
+    match (self_type, opts.trait_name) {
+        (Some(t), Some(tr)) => format!(
+            "{}::<{} as {tr}>::{}",
+            opts.module_path,
+            short_type_name(t),
+            opts.fn_name
+        ),
+        (Some(t), None) => format!("{}::{}::{}", opts.module_path, short_type_name(t), opts.fn_name),
+        (None, _) => format!("{}::{}", opts.module_path, opts.fn_name),
     }
 }
 
@@ -247,6 +272,7 @@ fn shared_store(root: PathBuf, codec: Codec, durability: Durability, quota: Opti
 pub(crate) fn store_for_manifest(manifest_dir: &'static str) -> Store {
     let opts = SiteOptions {
         fn_name: "checkpoint",
+        trait_name: None,
         module_path: "",
         name: None,
         crate_name: "",

@@ -63,6 +63,23 @@ pub trait NamesItsTypes {}
 #[diagnostic::do_not_recommend]
 impl NamesItsTypes for TypesNamed<true> {}
 
+/// Owned parts of an argument that also holds borrowed data (the `u32` of
+/// `Vec<(&str, u32)>`): the adapter rebuilds owned storage (`Vec<(String,
+/// u32)>`) and builds the borrowed view from it, copying such parts.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` sits beside borrowed data in a #[capture_args] argument, so replay copies it out of the rebuilt storage: it must be `Clone`",
+    label = "not `Clone`",
+    note = "derive or implement `Clone` for it, or pass the argument as owned data (e.g. `Vec<(String, T)>` instead of `Vec<(&str, T)>`)"
+)]
+pub trait OwnedBesideBorrowed: Clone {}
+#[diagnostic::do_not_recommend]
+impl<T: Clone> OwnedBesideBorrowed for T {}
+
+/// The copy of an owned part (see [`OwnedBesideBorrowed`]).
+pub fn owned_beside_borrowed<T: OwnedBesideBorrowed>(part: &T) -> T {
+    part.clone()
+}
+
 /// Borrow a value as `&dyn Debug` when its type has `Debug`.
 pub struct DebugOf<'a, T: ?Sized>(pub &'a T);
 

@@ -67,15 +67,54 @@ pub fn unescape_segment(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// `calls/<crate>/<module>/.../<fn>` for a function id `crate::module::fn`.
+/// The segments of a function id: split at each `::` outside angle
+/// brackets, so `shop::<Cart as Convert<a::B>>::run` has three.
+///
+/// ```
+/// use capture_runtime::store::layout::id_segments;
+/// assert_eq!(id_segments("shop::checkout::price"), ["shop", "checkout", "price"]);
+/// assert_eq!(
+///     id_segments("shop::<Cart as Convert<a::B>>::run"),
+///     ["shop", "<Cart as Convert<a::B>>", "run"]
+/// );
+/// ```
+pub fn id_segments(function: &str) -> Vec<&str> {
+    let bytes = function.as_bytes();
+    let (mut depth, mut start, mut i) = (0usize, 0usize, 0usize);
+    let mut out = Vec::new();
+    while i < bytes.len() {
+        match bytes[i] {
+            b'<' => depth += 1,
+            // `->` inside `Fn(A) -> B` is no closing bracket.
+            b'>' if i == 0 || bytes[i - 1] != b'-' => depth = depth.saturating_sub(1),
+            b':' if depth == 0 && bytes.get(i + 1) == Some(&b':') => {
+                out.push(&function[start..i]);
+                i += 2;
+                start = i;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out.push(&function[start..]);
+    out
+}
+
+/// `calls/<crate>/<module>/.../<fn>` for a function id `crate::module::fn`;
+/// a trait method's `<Type as Trait>` is one (escaped) folder.
 ///
 /// ```
 /// use capture_runtime::store::layout::function_dir;
 /// assert_eq!(function_dir("shop::checkout::price"), "calls/shop/checkout/price");
+/// assert_eq!(
+///     function_dir("shop::<Cart as Pricing>::total"),
+///     "calls/shop/%3CCart%20as%20Pricing%3E/total"
+/// );
 /// ```
 pub fn function_dir(function: &str) -> String {
     let mut key = String::from(CALLS);
-    for seg in function.split("::") {
+    for seg in id_segments(function) {
         key.push('/');
         key.push_str(&escape_segment(seg));
     }
