@@ -7,6 +7,7 @@
 //! strings, content ids and records are made by the writer ([`super::writer`]).
 
 use std::cell::Cell;
+use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -336,7 +337,11 @@ pub(crate) struct End {
 #[doc(hidden)]
 #[must_use]
 pub struct CallGuard {
-    inner: Option<InFlight>,
+    /// `ManuallyDrop` so that dropping a guard that captured nothing is one
+    /// test of the discriminant, not a call to `Option<InFlight>`'s drop
+    /// glue (the disabled path must stay a load and a branch); [`Drop`]
+    /// below takes the value out and ends the call.
+    inner: ManuallyDrop<Option<InFlight>>,
 }
 
 struct InFlight {
@@ -380,7 +385,9 @@ impl CallGuard {
     /// A guard for a call that is not captured.
     #[inline(always)]
     pub fn none() -> CallGuard {
-        CallGuard { inner: None }
+        CallGuard {
+            inner: ManuallyDrop::new(None),
+        }
     }
 
     /// Whether this call is being captured.
@@ -449,26 +456,49 @@ impl CallGuard {
 }
 
 impl Drop for CallGuard {
+    // Inlined so that a call that is not captured pays one test of `inner`
+    // here, not an out-of-line call; the work of a captured call's end is
+    // out of line and cold.
+    #[inline(always)]
     fn drop(&mut self) {
-        if let Some(f) = self.inner.take() {
-            if !f.is_async {
-                depth::leave();
-            }
-            let end = End {
-                seq: f.seq,
-                outcome: if std::thread::panicking() {
-                    Outcome::Panicked
-                } else if f.is_async && !f.finished {
-                    Outcome::Cancelled
-                } else {
-                    Outcome::Returned
-                },
-                parts: f.end,
-                has_ret: f.has_ret,
-            };
-            let (resolved, mode) = (f.resolved, f.mode);
-            let _ = catch_unwind(AssertUnwindSafe(move || writer::submit_end(resolved, mode, end)));
+        if self.inner.is_some() {
+            // SAFETY: this is the guard's drop, so `inner` is never used
+            // again, and `ManuallyDrop` means nothing else drops it.
+            InFlight::end_of(unsafe { ManuallyDrop::take(&mut self.inner) });
         }
+    }
+}
+
+impl InFlight {
+    /// Out of line, so that the guard's inlined drop stays a branch.
+    #[cold]
+    #[inline(never)]
+    fn end_of(call: Option<InFlight>) {
+        if let Some(f) = call {
+            f.end();
+        }
+    }
+
+    /// The call is over (returned, panicked or, for `async`, cancelled):
+    /// hand its end to the writer.
+    fn end(self) {
+        if !self.is_async {
+            depth::leave();
+        }
+        let end = End {
+            seq: self.seq,
+            outcome: if std::thread::panicking() {
+                Outcome::Panicked
+            } else if self.is_async && !self.finished {
+                Outcome::Cancelled
+            } else {
+                Outcome::Returned
+            },
+            parts: self.end,
+            has_ret: self.has_ret,
+        };
+        let (resolved, mode) = (self.resolved, self.mode);
+        let _ = catch_unwind(AssertUnwindSafe(move || writer::submit_end(resolved, mode, end)));
     }
 }
 
@@ -565,7 +595,7 @@ impl Site {
             depth::replace(depth + 1);
         }
         CallGuard {
-            inner: Some(InFlight {
+            inner: ManuallyDrop::new(Some(InFlight {
                 resolved,
                 seq,
                 mode,
@@ -574,7 +604,7 @@ impl Site {
                 depth,
                 is_async,
                 finished: false,
-            }),
+            })),
         }
     }
 }
