@@ -336,6 +336,36 @@ fn retention_lists_only_the_written_functions_folder() {
     assert_eq!(store.calls("shop::a").unwrap().len(), 3, "other functions untouched");
 }
 
+/// Two processes (two `Store`s, each with its own retention memo) take
+/// turns writing one function: count retention stays exact, because each
+/// write sees the other's through the folder's write count.
+#[test]
+fn count_retention_is_exact_when_two_stores_take_turns() {
+    let dir = tempfile::tempdir().unwrap();
+    let (one, two) = (Store::open(dir.path()), Store::open(dir.path()));
+    let keep = Retention {
+        max_count: Some(5),
+        max_age: None,
+    };
+    let mut written = Vec::new();
+    for seq in 0..12u64 {
+        let store = if seq % 2 == 0 { &one } else { &two };
+        let b = body(seq as u32);
+        let id = store.put_object(&b).unwrap();
+        written.push(
+            store
+                .write_call(&record("demo::turns", seq, id, b.len() as u64), keep)
+                .unwrap(),
+        );
+        assert!(one.calls("demo::turns").unwrap().len() <= 5, "after write {seq}");
+    }
+    let kept = one.calls("demo::turns").unwrap();
+    assert_eq!(kept.len(), 5);
+    let newest: Vec<&str> = written[7..].iter().map(|k| k.rsplit('/').next().unwrap()).collect();
+    let kept: Vec<&str> = kept.iter().map(|k| k.rsplit('/').next().unwrap()).collect();
+    assert_eq!(kept, newest, "the newest five survive");
+}
+
 #[test]
 fn folders_that_already_exist_keep_their_mode_files_are_always_private() {
     use std::os::unix::fs::PermissionsExt;

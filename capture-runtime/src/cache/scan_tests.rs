@@ -73,6 +73,9 @@ impl Backend for Counting {
     fn lock(&self, key: &str) -> crate::Result<Box<dyn std::any::Any + Send>> {
         self.inner.lock(key)
     }
+    fn count_writes(&self, lock: &mut (dyn std::any::Any + Send), n: u64) -> crate::Result<Option<u64>> {
+        self.inner.count_writes(lock, n)
+    }
     fn describe(&self) -> String {
         self.inner.describe()
     }

@@ -3,7 +3,7 @@
 use std::any::Any;
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -96,6 +96,14 @@ pub trait Backend: Send + Sync + 'static {
     /// Take an exclusive advisory lock named `key` (held until the guard drops).
     /// Backends without locks return a no-op guard and rely on atomic puts.
     fn lock(&self, key: &str) -> Result<Box<dyn Any + Send>>;
+    /// Count `n` more call writes in a folder whose lock (`lock`, from
+    /// [`Backend::lock`]) the caller holds, and return the count before them,
+    /// so that retention can tell whether another process wrote there since
+    /// its last look. `None`: this backend keeps no count (the default).
+    fn count_writes(&self, lock: &mut (dyn Any + Send), n: u64) -> Result<Option<u64>> {
+        let _ = (lock, n);
+        Ok(None)
+    }
     /// Sizes in bytes of the files directly under `prefix` (used by cache
     /// eviction by size). The default stats local files and otherwise reads
     /// each file; backends with sized listings override it.
@@ -440,7 +448,24 @@ impl Backend for LocalBackend {
             .open(&p)
             .map_err(|e| CaptureError::io(&p, e))?;
         f.lock().map_err(|e| CaptureError::io(&p, e))?;
-        Ok(Box::new(LockGuard(f)))
+        Ok(Box::new(LockGuard(f, p)))
+    }
+
+    /// The count lives in the lock file's first 8 bytes (little endian); an
+    /// empty or short file counts 0, which only makes retention list once.
+    fn count_writes(&self, lock: &mut (dyn Any + Send), n: u64) -> Result<Option<u64>> {
+        let Some(LockGuard(f, path)) = lock.downcast_mut::<LockGuard>() else {
+            return Ok(None);
+        };
+        let mut buf = [0u8; 8];
+        let before = match f.read_at(&mut buf, 0) {
+            Ok(8) => u64::from_le_bytes(buf),
+            Ok(_) => 0,
+            Err(e) => return Err(CaptureError::io(path.as_path(), e)),
+        };
+        f.write_all_at(&before.wrapping_add(n).to_le_bytes(), 0)
+            .map_err(|e| CaptureError::io(path.as_path(), e))?;
+        Ok(Some(before))
     }
 
     fn describe(&self) -> String {
@@ -477,7 +502,8 @@ impl Backend for LocalBackend {
     }
 }
 
-struct LockGuard(File);
+/// A held folder lock: the open lock file and its path (for messages).
+struct LockGuard(File, PathBuf);
 
 impl Drop for LockGuard {
     fn drop(&mut self) {

@@ -244,7 +244,7 @@ impl Store {
             ));
         }
         let trim = retention.max_count.is_some() || retention.max_age.is_some();
-        let _lock = if trim {
+        let mut lock = if trim {
             Some(self.backend.lock(&format!("{dir}/.lock"))?)
         } else {
             None
@@ -252,9 +252,10 @@ impl Store {
         for (key, bytes) in &framed {
             self.backend.put(key, bytes)?;
         }
-        if trim {
+        if let Some(lock) = lock.as_deref_mut() {
+            let writes_before = self.backend.count_writes(lock, framed.len() as u64)?;
             self.trims
-                .after_write(self.backend.as_ref(), &dir, framed.len(), retention)?;
+                .after_write(self.backend.as_ref(), &dir, framed.len(), writes_before, retention)?;
         }
         if self.quota.is_some() {
             let added: u64 = framed.iter().map(|(_, bytes)| bytes.len() as u64).sum::<u64>()
