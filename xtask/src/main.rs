@@ -173,7 +173,7 @@ fn bench(quick: bool) -> Result<(), String> {
         .nth(1)
         .and_then(|r| r.trim_end_matches('%').parse::<f64>().ok());
     rows.push(Row {
-        name: "SHA-256 exact, 800 MB Vec<f64>",
+        name: "SHA-256 exact, 800 MB `Vec<f64>`",
         value: format!("{v:.0} MB/s"),
         target: ">= 90% of openssl speed",
         met: ratio.map(|r| r >= 90.0),

@@ -8,7 +8,7 @@
 //!   is on disk when the call returns; each call pays for two file writes.
 //! - **Background**: the calling thread only encodes the arguments and
 //!   enqueues them on a bounded queue; one writer thread hashes, deduplicates,
-//!   batches and writes (see [`background`]). A full queue drops the capture
+//!   batches and writes (in the private `background` module). A full queue drops the capture
 //!   and counts it ([`WhenFull::Drop`], the default: the caller never waits) or
 //!   waits for room ([`WhenFull::Block`]). [`flush`] drains the queue;
 //!   [`init`] returns a [`WorkerGuard`] that flushes when dropped.
