@@ -249,11 +249,16 @@ impl Store {
         } else {
             None
         };
+        // Counted before the puts: a batch that fails part-way then leaves the
+        // count ahead of the folder (other processes list it), never behind.
+        let writes_before = match lock.as_deref_mut() {
+            Some(lock) => self.backend.count_writes(lock, framed.len() as u64)?,
+            None => None,
+        };
         for (key, bytes) in &framed {
             self.backend.put(key, bytes)?;
         }
-        if let Some(lock) = lock.as_deref_mut() {
-            let writes_before = self.backend.count_writes(lock, framed.len() as u64)?;
+        if trim {
             self.trims
                 .after_write(self.backend.as_ref(), &dir, framed.len(), writes_before, retention)?;
         }

@@ -188,12 +188,12 @@ mod tests {
         assert_eq!(count(&b, "calls/f"), 5);
     }
 
-    /// One write as `Store::write_calls` makes it: lock, put, count, trim.
+    /// One write as `Store::write_calls` makes it: lock, count, put, trim.
     fn write(b: &LocalBackend, trims: &Trims, t: u64, keep: Retention) {
         let mut lock = b.lock("calls/f/.lock").unwrap();
-        put_calls(b, "calls/f", t, 1);
         let before = b.count_writes(lock.as_mut(), 1).unwrap();
         assert!(before.is_some(), "the local backend keeps a write count");
+        put_calls(b, "calls/f", t, 1);
         trims.after_write(b, "calls/f", 1, before, keep).unwrap();
     }
 
