@@ -2,6 +2,7 @@
 //! was redacted), shared by the tree serializer ([`super::ser`]), the direct
 //! MessagePack writer ([`super::msgpack`]) and `Reducible` implementations.
 
+use super::path::Path;
 use super::ser::EncodeError;
 use super::{Marker, Name, Value};
 use crate::filter::Policy;
@@ -17,7 +18,7 @@ use crate::filter::Policy;
 /// ```
 pub struct EncodeCtx<'p> {
     pub(super) policy: Option<&'p Policy>,
-    pub(super) path: Vec<Seg>,
+    pub(super) path: Path,
     size: u64,
     limit: Option<u64>,
     /// Where a `Serialize` impl first returned an error, for the message.
@@ -56,14 +57,7 @@ pub struct EncodeReport {
 thread_local! {
     /// A path buffer handed from one encoding to the next on this thread
     /// (see [`EncodeCtx::recycle`]), so capturing a call allocates no path.
-    static PATHS: std::cell::Cell<Vec<Seg>> = const { std::cell::Cell::new(Vec::new()) };
-}
-
-#[derive(Clone)]
-pub(super) enum Seg {
-    Field(Name),
-    Index(usize),
-    Key(String),
+    static PATHS: std::cell::Cell<Option<Path>> = const { std::cell::Cell::new(None) };
 }
 
 impl<'p> EncodeCtx<'p> {
@@ -71,7 +65,7 @@ impl<'p> EncodeCtx<'p> {
     pub fn plain() -> EncodeCtx<'static> {
         EncodeCtx {
             policy: None,
-            path: Vec::new(),
+            path: Path::default(),
             size: 0,
             limit: None,
             error_path: None,
@@ -88,7 +82,7 @@ impl<'p> EncodeCtx<'p> {
     pub fn with_policy(policy: &'p Policy) -> Self {
         EncodeCtx {
             policy: Some(policy),
-            path: PATHS.with(|p| p.take()),
+            path: PATHS.with(|p| p.take()).unwrap_or_default(),
             size: 0,
             limit: policy.size_limit(),
             error_path: None,
@@ -104,9 +98,9 @@ impl<'p> EncodeCtx<'p> {
     /// Give this context's path buffer to the next encoding on this thread.
     pub(crate) fn recycle(mut self) {
         let mut path = std::mem::take(&mut self.path);
-        if path.capacity() <= 64 {
+        if path.reusable() {
             path.clear();
-            PATHS.with(|p| p.set(path));
+            PATHS.with(|p| p.set(Some(path)));
         }
     }
 
@@ -122,8 +116,7 @@ impl<'p> EncodeCtx<'p> {
 
     /// [`Self::begin`] with a name that may be borrowed for ever (no copy).
     pub(crate) fn begin_name(&mut self, root: Name) {
-        self.path.clear();
-        self.path.push(Seg::Field(root));
+        self.path.reset(&root);
         self.size = 0;
         self.error_path = None;
         self.policy_pass = false;
@@ -131,20 +124,7 @@ impl<'p> EncodeCtx<'p> {
 
     /// The current path, as `order.items[2].card`.
     pub fn path_text(&self) -> String {
-        let mut s = String::new();
-        for seg in &self.path {
-            match seg {
-                Seg::Field(n) => {
-                    if !s.is_empty() {
-                        s.push('.');
-                    }
-                    s.push_str(n);
-                }
-                Seg::Index(i) => s.push_str(&format!("[{i}]")),
-                Seg::Key(k) => s.push_str(&format!("[{k:?}]")),
-            }
-        }
-        s
+        self.path.text()
     }
 
     /// Record that the value at the current path was redacted.
@@ -182,7 +162,7 @@ impl<'p> EncodeCtx<'p> {
     /// The marker replacing the payload of an enum variant whose name is
     /// sensitive (`Credential::Password(..)`).
     pub(super) fn variant_marker(&mut self, variant: &'static str, type_name: &str) -> Value {
-        self.path.push(Seg::Field(Name::Borrowed(variant)));
+        self.path.field(variant);
         let reason = format!("name:{variant}");
         self.note_redacted(reason.clone());
         self.path.pop();
@@ -243,12 +223,12 @@ impl EncodeCtx<'_> {
         f: impl FnOnce(&mut Self) -> Result<Value, EncodeError>,
     ) -> Result<Value, EncodeError> {
         if self.name_sensitive(name) {
-            self.path.push(Seg::Field(Name::Borrowed(name)));
+            self.path.field(name);
             let m = self.redacted_marker_of(name, type_name);
             self.path.pop();
             return Ok(m);
         }
-        self.path.push(Seg::Field(Name::Borrowed(name)));
+        self.path.field(name);
         let v = f(self);
         self.path.pop();
         v
@@ -260,7 +240,7 @@ impl EncodeCtx<'_> {
         index: usize,
         f: impl FnOnce(&mut Self) -> Result<Value, EncodeError>,
     ) -> Result<Value, EncodeError> {
-        self.path.push(Seg::Index(index));
+        self.path.index(index);
         let v = f(self);
         self.path.pop();
         v
@@ -274,7 +254,7 @@ impl EncodeCtx<'_> {
         f: impl FnOnce(&mut Self) -> Result<Value, EncodeError>,
     ) -> Result<Value, EncodeError> {
         let text = key.key_text();
-        self.path.push(Seg::Key(text.clone()));
+        self.path.key(text.clone());
         let v = if key.key_name().is_some_and(|n| self.name_sensitive(&n)) {
             Ok(self.redacted_marker_of(&text, type_name))
         } else {

@@ -12,6 +12,7 @@ mod ctx;
 mod de;
 mod mp_write;
 mod msgpack;
+mod path;
 mod policy_pass;
 mod ser;
 mod wire;

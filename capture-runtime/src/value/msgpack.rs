@@ -23,9 +23,9 @@
 use super::mp_write as mp;
 use serde::ser::{self, Serialize};
 
-use super::ctx::{EncodeCtx, Seg};
+use super::ctx::EncodeCtx;
 use super::ser::EncodeError;
-use super::{Name, Value};
+use super::Value;
 
 mod compound;
 
@@ -108,10 +108,10 @@ fn write_header(out: &mut Vec<u8>, count: usize, map: bool) -> usize {
 fn nested<T: Serialize + ?Sized>(
     ctx: &mut EncodeCtx<'_>,
     out: &mut Vec<u8>,
-    seg: Seg,
+    down: impl FnOnce(&mut EncodeCtx<'_>),
     value: &T,
 ) -> Result<(), EncodeError> {
-    ctx.path.push(seg);
+    down(ctx);
     let r = value.serialize(Direct { ctx: &mut *ctx, out });
     if r.is_err() {
         note_error_path(ctx, &r);
@@ -147,13 +147,13 @@ fn field<T: Serialize + ?Sized>(
         redact_field(ctx, out, name, std::any::type_name::<T>());
         return Ok(());
     }
-    nested(ctx, out, Seg::Field(Name::Borrowed(name)), value)
+    nested(ctx, out, |c| c.path.field(name), value)
 }
 
 /// The marker of a field with a sensitive name, in place of its value.
 #[cold]
 fn redact_field(ctx: &mut EncodeCtx<'_>, out: &mut Vec<u8>, name: &'static str, type_name: &str) {
-    ctx.path.push(Seg::Field(Name::Borrowed(name)));
+    ctx.path.field(name);
     let m = ctx.redacted_marker_of(name, type_name);
     ctx.path.pop();
     emit_marker(m, out);
@@ -325,7 +325,7 @@ impl<'c, 'p> ser::Serializer for Direct<'c, 'p> {
             return Ok(());
         }
         variant_head(self.out, variant);
-        nested(self.ctx, self.out, Seg::Field(Name::Borrowed(variant)), value)
+        nested(self.ctx, self.out, |c| c.path.field(variant), value)
     }
     #[inline]
     fn serialize_seq(self, len: Option<usize>) -> Result<SeqWriter<'c, 'p>, EncodeError> {

@@ -22,7 +22,7 @@
 
 use std::borrow::Cow;
 
-use super::ctx::{EncodeCtx, Seg};
+use super::ctx::EncodeCtx;
 use super::ser::EncodeError;
 use super::{Marker, Name, Value, VariantBody};
 use crate::filter::Policy;
@@ -72,7 +72,7 @@ impl EncodeCtx<'_> {
                 if sensitive {
                     // `Credential::Password(..)` is `{"Password": ..}` on the wire.
                     if !matches!(var.body, VariantBody::Newtype(Value::Marker(Marker::Redacted { .. }))) {
-                        self.path.push(Seg::Field(var.variant.clone()));
+                        self.path.name(&var.variant);
                         let what = format!("{}::{}", var.enum_name, var.variant);
                         let marker = self.redacted_marker_of(&var.variant, &what);
                         self.path.pop();
@@ -83,7 +83,7 @@ impl EncodeCtx<'_> {
                 match &mut var.body {
                     VariantBody::Unit => {}
                     VariantBody::Newtype(inner) => {
-                        self.path.push(Seg::Field(var.variant.clone()));
+                        self.path.name(&var.variant);
                         self.pass(policy, inner);
                         self.path.pop();
                     }
@@ -112,7 +112,7 @@ impl EncodeCtx<'_> {
 
     fn pass_items(&mut self, policy: &Policy, items: &mut [Value]) {
         for (i, item) in items.iter_mut().enumerate() {
-            self.path.push(Seg::Index(i));
+            self.path.index(i);
             self.pass(policy, item);
             self.path.pop();
         }
@@ -120,7 +120,7 @@ impl EncodeCtx<'_> {
 
     fn pass_fields(&mut self, policy: &Policy, fields: &mut [(Name, Value)]) {
         for (name, value) in fields.iter_mut() {
-            self.path.push(Seg::Field(name.clone()));
+            self.path.name(name);
             if sensitive(policy, name) {
                 self.redact_in_place(name, value);
             } else {
@@ -141,7 +141,7 @@ impl EncodeCtx<'_> {
             let name = key.key_name();
             let is_sensitive = name.as_deref().is_some_and(|n| policy.is_sensitive_name(n));
             let text = name.map(Cow::into_owned).unwrap_or_else(|| key.key_text());
-            self.path.push(Seg::Key(text));
+            self.path.key(text);
             if is_sensitive {
                 let text = key.key_text();
                 self.redact_in_place(&text, value);

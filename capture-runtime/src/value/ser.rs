@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde::ser::{self, Serialize};
 
-use super::ctx::{EncodeCtx, Seg};
+use super::ctx::EncodeCtx;
 use super::{Name, Value, Variant, VariantBody};
 
 mod compound;
@@ -19,8 +19,8 @@ use compound::{MapBuilder, SeqBuilder, StructBuilder};
 /// under its (possibly sensitive) name.
 impl EncodeCtx<'_> {
     /// Encode `value` one level down, at `seg`.
-    fn nested<T: Serialize + ?Sized>(&mut self, seg: Seg, value: &T) -> R {
-        self.path.push(seg);
+    fn nested<T: Serialize + ?Sized>(&mut self, down: impl FnOnce(&mut Self), value: &T) -> R {
+        down(self);
         let v = value.serialize(ValueSerializer { ctx: self });
         if matches!(v, Err(EncodeError::Custom(_))) && self.error_path.is_none() {
             self.error_path = Some(self.path_text());
@@ -31,12 +31,12 @@ impl EncodeCtx<'_> {
 
     fn field<T: Serialize + ?Sized>(&mut self, name: Name, value: &T) -> R {
         if self.name_sensitive(&name) {
-            self.path.push(Seg::Field(name.clone()));
+            self.path.name(&name);
             let m = self.redacted_marker::<T>(&name);
             self.path.pop();
             return Ok(m);
         }
-        self.nested(Seg::Field(name), value)
+        self.nested(|c| c.path.name(&name), value)
     }
 }
 
@@ -252,7 +252,7 @@ impl<'c, 'p> ser::Serializer for ValueSerializer<'c, 'p> {
             let marker = self.ctx.variant_marker(variant, std::any::type_name::<T>());
             return Ok(variant_value(name, index, variant, VariantBody::Newtype(marker)));
         }
-        let body = self.ctx.nested(Seg::Field(Name::Borrowed(variant)), value)?;
+        let body = self.ctx.nested(|c| c.path.field(variant), value)?;
         Ok(variant_value(name, index, variant, VariantBody::Newtype(body)))
     }
     fn serialize_seq(self, len: Option<usize>) -> Result<SeqBuilder<'c, 'p>, EncodeError> {

@@ -7,7 +7,7 @@ use std::ops::Range;
 use serde::ser::{self, Serialize};
 
 use super::{emit, emit_marker, field, fix_header, nested, str_key, write_header, R};
-use crate::value::ctx::{EncodeCtx, Seg};
+use crate::value::ctx::EncodeCtx;
 use crate::value::mp_write as mp;
 use crate::value::ser::{EncodeError, ValueSerializer, TRUNCATED_KEY};
 use crate::value::{Marker, Value};
@@ -49,7 +49,8 @@ impl<'c, 'p> SeqWriter<'c, 'p> {
             return Ok(());
         }
         let mark = self.out.len();
-        match nested(self.ctx, self.out, Seg::Index(self.count), value) {
+        let index = self.count;
+        match nested(self.ctx, self.out, |c| c.path.index(index), value) {
             Ok(()) => self.count += 1,
             Err(EncodeError::TooLarge { limit }) => {
                 self.out.truncate(mark);
@@ -143,12 +144,13 @@ impl ser::SerializeMap for MapWriter<'_, '_> {
         let mark = self.out.len();
         if sensitive {
             let k = key.key_text();
-            self.ctx.path.push(Seg::Key(k.clone()));
+            self.ctx.path.key(k.clone());
             let m = self.ctx.redacted_marker::<T>(&k);
             self.ctx.path.pop();
             emit_marker(m, self.out);
         } else {
-            match nested(self.ctx, self.out, Seg::Key(key.key_text()), value) {
+            let text = key.key_text();
+            match nested(self.ctx, self.out, |c| c.path.key(text), value) {
                 Ok(()) => {}
                 Err(EncodeError::TooLarge { limit }) => {
                     self.out.truncate(mark);

@@ -4,7 +4,7 @@
 use serde::ser::{self, Serialize};
 
 use super::{variant_value, EncodeError, ValueSerializer, R};
-use crate::value::ctx::{EncodeCtx, Seg};
+use crate::value::ctx::EncodeCtx;
 use crate::value::{Marker, Name, Value, VariantBody};
 
 /// Sequences, tuples, tuple structs and tuple variants. Once the size limit
@@ -48,7 +48,8 @@ impl<'c, 'p> SeqBuilder<'c, 'p> {
             self.dropped += 1;
             return Ok(());
         }
-        match self.ctx.nested(Seg::Index(self.items.len()), value) {
+        let index = self.items.len();
+        match self.ctx.nested(|c| c.path.index(index), value) {
             Ok(v) => self.items.push(v),
             Err(EncodeError::TooLarge { limit }) => {
                 self.dropped = 1;
@@ -142,12 +143,13 @@ impl ser::SerializeMap for MapBuilder<'_, '_> {
         let sensitive = key.key_name().is_some_and(|n| self.ctx.name_sensitive(&n));
         let value = if sensitive {
             let k = key.key_text();
-            self.ctx.path.push(Seg::Key(k.clone()));
+            self.ctx.path.key(k.clone());
             let m = self.ctx.redacted_marker::<T>(&k);
             self.ctx.path.pop();
             m
         } else {
-            match self.ctx.nested(Seg::Key(key.key_text()), value) {
+            let text = key.key_text();
+            match self.ctx.nested(|c| c.path.key(text), value) {
                 Ok(v) => v,
                 Err(EncodeError::TooLarge { limit }) => {
                     self.dropped = 1;
