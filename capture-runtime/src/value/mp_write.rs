@@ -78,7 +78,7 @@ pub(crate) fn str(out: &mut Vec<u8>, s: &str) {
         unsafe {
             let p = out.as_mut_ptr().add(at);
             p.write(0xa0 | len as u8);
-            std::ptr::copy_nonoverlapping(s.as_ptr(), p.add(1), len);
+            copy_short(s.as_ptr(), p.add(1), len);
             out.set_len(at + 1 + len);
         }
         return;
@@ -96,6 +96,42 @@ pub(crate) fn str(out: &mut Vec<u8>, s: &str) {
         out.extend_from_slice(&(len as u32).to_be_bytes());
     }
     out.extend_from_slice(s.as_bytes());
+}
+
+/// Copy `len` (< 32) bytes from `src` to `dst` with at most two loads and
+/// two stores of one width (overlapping in the middle), instead of a call to
+/// `memcpy`: field names and short strings are most of what a capture
+/// writes, and for them the call costs more than the copy.
+///
+/// # Safety
+/// `src` must be valid for reading and `dst` for writing `len` bytes, and
+/// the two ranges must not overlap.
+#[inline(always)]
+unsafe fn copy_short(src: *const u8, dst: *mut u8, len: usize) {
+    use std::ptr::{read_unaligned as rd, write_unaligned as wr};
+    debug_assert!(len < 32);
+    // SAFETY (all arms): every access is inside `[0, len)` of its buffer:
+    // the first chunk starts at 0, the second ends at `len`, each `w <= len`.
+    unsafe {
+        if len >= 16 {
+            let (a, b) = (rd(src as *const u128), rd(src.add(len - 16) as *const u128));
+            wr(dst as *mut u128, a);
+            wr(dst.add(len - 16) as *mut u128, b);
+        } else if len >= 8 {
+            let (a, b) = (rd(src as *const u64), rd(src.add(len - 8) as *const u64));
+            wr(dst as *mut u64, a);
+            wr(dst.add(len - 8) as *mut u64, b);
+        } else if len >= 4 {
+            let (a, b) = (rd(src as *const u32), rd(src.add(len - 4) as *const u32));
+            wr(dst as *mut u32, a);
+            wr(dst.add(len - 4) as *mut u32, b);
+        } else if len > 0 {
+            let (a, m, b) = (*src, *src.add(len / 2), *src.add(len - 1));
+            *dst = a;
+            *dst.add(len / 2) = m;
+            *dst.add(len - 1) = b;
+        }
+    }
 }
 
 #[inline]
@@ -213,6 +249,19 @@ mod tests {
                 "array {n}"
             );
             assert_eq!(super::header_len(n), ours(|o| super::header(o, n, true)).len());
+        }
+    }
+
+    #[test]
+    fn short_strings_copy_every_byte_at_every_length() {
+        // Distinct bytes, so a chunk copied to the wrong place shows.
+        let text: String = ('a'..='z').chain('A'..='Z').collect();
+        for len in 0..40 {
+            let s = &text[..len];
+            let mut out = vec![0xee; 3];
+            super::str(&mut out, s);
+            assert_eq!(out[..3], [0xee; 3], "len {len}: bytes before were touched");
+            assert_eq!(out[3..], theirs(|o| drop(mp::write_str(o, s)))[..], "str {len}");
         }
     }
 

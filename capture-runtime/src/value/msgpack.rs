@@ -28,8 +28,10 @@ use super::ser::EncodeError;
 use super::Value;
 
 mod compound;
+mod fail;
 
 use compound::{MapWriter, SeqWriter, StructWriter};
+use fail::Fail;
 
 /// Encode `value` as MessagePack into `out` (appending), applying `ctx`'s
 /// policy: the bytes equal `Codec::MsgPack.encode(&to_value(value, ctx)?)`.
@@ -50,7 +52,7 @@ pub fn to_msgpack<T: Serialize + ?Sized>(
     ctx: &mut EncodeCtx<'_>,
     out: &mut Vec<u8>,
 ) -> Result<(), EncodeError> {
-    match value.serialize(Direct { ctx, out }) {
+    match value.serialize(Direct { ctx, out }).map_err(Fail::into_inner) {
         Err(EncodeError::Custom(m)) => Err(EncodeError::Custom(match ctx.error_path.take() {
             Some(path) => format!("{m} (at `{path}`)"),
             None => m,
@@ -103,15 +105,33 @@ fn write_header(out: &mut Vec<u8>, count: usize, map: bool) -> usize {
     at
 }
 
-/// Encode `value` one level down, at `seg`.
+/// Encode `value` one level down, in the field `name`.
 #[inline]
-fn nested<T: Serialize + ?Sized>(
-    ctx: &mut EncodeCtx<'_>,
-    out: &mut Vec<u8>,
-    down: impl FnOnce(&mut EncodeCtx<'_>),
-    value: &T,
-) -> Result<(), EncodeError> {
-    down(ctx);
+fn in_field<T: Serialize + ?Sized>(ctx: &mut EncodeCtx<'_>, out: &mut Vec<u8>, name: &'static str, value: &T) -> R {
+    ctx.path.field(name);
+    let r = value.serialize(Direct { ctx: &mut *ctx, out });
+    if r.is_err() {
+        note_error_path(ctx, &r);
+    }
+    ctx.path.pop_plain();
+    r
+}
+
+/// Encode `value` one level down, at element `index`.
+#[inline]
+fn at_index<T: Serialize + ?Sized>(ctx: &mut EncodeCtx<'_>, out: &mut Vec<u8>, index: usize, value: &T) -> R {
+    ctx.path.index(index);
+    let r = value.serialize(Direct { ctx: &mut *ctx, out });
+    if r.is_err() {
+        note_error_path(ctx, &r);
+    }
+    ctx.path.pop_plain();
+    r
+}
+
+/// Encode `value` one level down, in the map entry whose key reads `key`.
+fn at_key<T: Serialize + ?Sized>(ctx: &mut EncodeCtx<'_>, out: &mut Vec<u8>, key: String, value: &T) -> R {
+    ctx.path.key(key);
     let r = value.serialize(Direct { ctx: &mut *ctx, out });
     if r.is_err() {
         note_error_path(ctx, &r);
@@ -123,7 +143,7 @@ fn nested<T: Serialize + ?Sized>(
 /// Remember where a `Serialize` impl first failed, for the message.
 #[cold]
 fn note_error_path(ctx: &mut EncodeCtx<'_>, r: &R) {
-    if matches!(r, Err(EncodeError::Custom(_))) && ctx.error_path.is_none() {
+    if matches!(r, Err(f) if f.is_custom()) && ctx.error_path.is_none() {
         ctx.error_path = Some(ctx.path_text());
     }
 }
@@ -137,17 +157,12 @@ fn redacted_str(ctx: &mut EncodeCtx<'_>, out: &mut Vec<u8>, clean: &str, kinds: 
 
 /// A struct field: a redaction marker under a sensitive name, else the value.
 #[inline]
-fn field<T: Serialize + ?Sized>(
-    ctx: &mut EncodeCtx<'_>,
-    out: &mut Vec<u8>,
-    name: &'static str,
-    value: &T,
-) -> Result<(), EncodeError> {
+fn field<T: Serialize + ?Sized>(ctx: &mut EncodeCtx<'_>, out: &mut Vec<u8>, name: &'static str, value: &T) -> R {
     if ctx.static_name_sensitive(name) {
         redact_field(ctx, out, name, std::any::type_name::<T>());
         return Ok(());
     }
-    nested(ctx, out, |c| c.path.field(name), value)
+    in_field(ctx, out, name, value)
 }
 
 /// The marker of a field with a sensitive name, in place of its value.
@@ -164,11 +179,11 @@ struct Direct<'c, 'p> {
     out: &'c mut Vec<u8>,
 }
 
-type R = Result<(), EncodeError>;
+type R = Result<(), Fail>;
 
 impl<'c, 'p> ser::Serializer for Direct<'c, 'p> {
     type Ok = ();
-    type Error = EncodeError;
+    type Error = Fail;
     type SerializeSeq = SeqWriter<'c, 'p>;
     type SerializeTuple = SeqWriter<'c, 'p>;
     type SerializeTupleStruct = SeqWriter<'c, 'p>;
@@ -325,18 +340,18 @@ impl<'c, 'p> ser::Serializer for Direct<'c, 'p> {
             return Ok(());
         }
         variant_head(self.out, variant);
-        nested(self.ctx, self.out, |c| c.path.field(variant), value)
+        in_field(self.ctx, self.out, variant, value)
     }
     #[inline]
-    fn serialize_seq(self, len: Option<usize>) -> Result<SeqWriter<'c, 'p>, EncodeError> {
+    fn serialize_seq(self, len: Option<usize>) -> Result<SeqWriter<'c, 'p>, Fail> {
         self.ctx.grow(5)?;
         Ok(SeqWriter::new(self.ctx, self.out, len.unwrap_or(0), false))
     }
     #[inline]
-    fn serialize_tuple(self, len: usize) -> Result<SeqWriter<'c, 'p>, EncodeError> {
+    fn serialize_tuple(self, len: usize) -> Result<SeqWriter<'c, 'p>, Fail> {
         self.serialize_seq(Some(len))
     }
-    fn serialize_tuple_struct(self, name: &'static str, len: usize) -> Result<SeqWriter<'c, 'p>, EncodeError> {
+    fn serialize_tuple_struct(self, name: &'static str, len: usize) -> Result<SeqWriter<'c, 'p>, Fail> {
         self.ctx.grow(5)?;
         if let Some(m) = self.ctx.skipped(name) {
             emit_marker(m, self.out);
@@ -350,7 +365,7 @@ impl<'c, 'p> ser::Serializer for Direct<'c, 'p> {
         _index: u32,
         variant: &'static str,
         len: usize,
-    ) -> Result<SeqWriter<'c, 'p>, EncodeError> {
+    ) -> Result<SeqWriter<'c, 'p>, Fail> {
         self.ctx.grow(variant.len() + 6)?;
         if skipped_variant(self.ctx, self.out, name, variant) {
             return Ok(SeqWriter::new(self.ctx, self.out, 0, true));
@@ -358,7 +373,7 @@ impl<'c, 'p> ser::Serializer for Direct<'c, 'p> {
         variant_head(self.out, variant);
         Ok(SeqWriter::new(self.ctx, self.out, len, false))
     }
-    fn serialize_map(self, _len: Option<usize>) -> Result<MapWriter<'c, 'p>, EncodeError> {
+    fn serialize_map(self, _len: Option<usize>) -> Result<MapWriter<'c, 'p>, Fail> {
         self.ctx.grow(5)?;
         let body_start = self.out.len();
         Ok(MapWriter {
@@ -373,7 +388,7 @@ impl<'c, 'p> ser::Serializer for Direct<'c, 'p> {
         })
     }
     #[inline]
-    fn serialize_struct(self, name: &'static str, len: usize) -> Result<StructWriter<'c, 'p>, EncodeError> {
+    fn serialize_struct(self, name: &'static str, len: usize) -> Result<StructWriter<'c, 'p>, Fail> {
         self.ctx.grow(5)?;
         if let Some(m) = self.ctx.skipped(name) {
             emit_marker(m, self.out);
@@ -387,7 +402,7 @@ impl<'c, 'p> ser::Serializer for Direct<'c, 'p> {
         _index: u32,
         variant: &'static str,
         len: usize,
-    ) -> Result<StructWriter<'c, 'p>, EncodeError> {
+    ) -> Result<StructWriter<'c, 'p>, Fail> {
         self.ctx.grow(variant.len() + 6)?;
         if skipped_variant(self.ctx, self.out, name, variant) {
             return Ok(StructWriter::new(self.ctx, self.out, name, 0, true));

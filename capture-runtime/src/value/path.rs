@@ -82,6 +82,16 @@ impl Path {
         self.segs.reserve(16);
     }
 
+    /// Back up one step taken by [`Self::field`] or [`Self::index`]: nothing
+    /// to free, so only the length changes.
+    #[inline(always)]
+    pub(super) fn pop_plain(&mut self) {
+        debug_assert!(matches!(self.segs.last(), Some(Seg::Field(_) | Seg::Index(_))));
+        // SAFETY: the step being undone pushed a segment, so `len >= 1`, and
+        // that segment is `Copy` (no destructor to run).
+        unsafe { self.segs.set_len(self.segs.len() - 1) }
+    }
+
     /// Back up one step.
     #[inline(always)]
     pub(super) fn pop(&mut self) {

@@ -6,7 +6,7 @@ use std::ops::Range;
 
 use serde::ser::{self, Serialize};
 
-use super::{emit, emit_marker, field, fix_header, nested, str_key, write_header, R};
+use super::{at_index, at_key, emit, emit_marker, field, fix_header, str_key, write_header, Fail, R};
 use crate::value::ctx::EncodeCtx;
 use crate::value::mp_write as mp;
 use crate::value::ser::{EncodeError, ValueSerializer, TRUNCATED_KEY};
@@ -49,15 +49,14 @@ impl<'c, 'p> SeqWriter<'c, 'p> {
             return Ok(());
         }
         let mark = self.out.len();
-        let index = self.count;
-        match nested(self.ctx, self.out, |c| c.path.index(index), value) {
+        match at_index(self.ctx, self.out, self.count, value) {
             Ok(()) => self.count += 1,
-            Err(EncodeError::TooLarge { limit }) => {
+            Err(f) => {
+                let Some(limit) = f.too_large() else { return Err(f) };
                 self.out.truncate(mark);
                 self.dropped = 1;
                 self.limit = limit;
             }
-            Err(e) => return Err(e),
         }
         Ok(())
     }
@@ -80,7 +79,7 @@ macro_rules! seq_impl {
     ($trait:ident, $method:ident) => {
         impl ser::$trait for SeqWriter<'_, '_> {
             type Ok = ();
-            type Error = EncodeError;
+            type Error = Fail;
             fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> R {
                 self.push(value)
             }
@@ -111,7 +110,7 @@ pub(in crate::value) struct MapWriter<'c, 'p> {
 
 impl ser::SerializeMap for MapWriter<'_, '_> {
     type Ok = ();
-    type Error = EncodeError;
+    type Error = Fail;
 
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> R {
         if self.dropped > 0 {
@@ -126,7 +125,7 @@ impl ser::SerializeMap for MapWriter<'_, '_> {
                 self.limit = limit;
                 self.skip_value = true;
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         }
         Ok(())
     }
@@ -149,16 +148,15 @@ impl ser::SerializeMap for MapWriter<'_, '_> {
             self.ctx.path.pop();
             emit_marker(m, self.out);
         } else {
-            let text = key.key_text();
-            match nested(self.ctx, self.out, |c| c.path.key(text), value) {
+            match at_key(self.ctx, self.out, key.key_text(), value) {
                 Ok(()) => {}
-                Err(EncodeError::TooLarge { limit }) => {
+                Err(f) => {
+                    let Some(limit) = f.too_large() else { return Err(f) };
                     self.out.truncate(mark);
                     self.dropped = 1;
                     self.limit = limit;
                     return Ok(());
                 }
-                Err(e) => return Err(e),
             }
         }
         let base = self.body_start;
@@ -235,15 +233,15 @@ impl<'c, 'p> StructWriter<'c, 'p> {
                     str_key(self.out, key);
                     field(self.ctx, self.out, key, value)
                 }
-                Err(e) => Err(e),
+                Err(e) => Err(e.into()),
             };
             match encoded {
                 Ok(()) => return Ok(()),
-                Err(EncodeError::TooLarge { limit }) => {
+                Err(f) => {
+                    let Some(limit) = f.too_large() else { return Err(f) };
                     self.out.truncate(mark);
                     self.limit = limit;
                 }
-                Err(e) => return Err(e),
             }
         }
         self.push_dropped(key);
@@ -279,7 +277,7 @@ impl<'c, 'p> StructWriter<'c, 'p> {
 
 impl ser::SerializeStruct for StructWriter<'_, '_> {
     type Ok = ();
-    type Error = EncodeError;
+    type Error = Fail;
     fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> R {
         self.push(key, value)
     }
@@ -290,7 +288,7 @@ impl ser::SerializeStruct for StructWriter<'_, '_> {
 
 impl ser::SerializeStructVariant for StructWriter<'_, '_> {
     type Ok = ();
-    type Error = EncodeError;
+    type Error = Fail;
     fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> R {
         self.push(key, value)
     }
