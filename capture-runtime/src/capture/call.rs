@@ -109,14 +109,13 @@ impl ArgSink<'_> {
         schema: Option<&'static Schema>,
         encode: impl FnOnce(&mut EncodeCtx<'_>) -> Encoded,
     ) {
-        let arg = take_arg(
+        take_arg(
             self.resolved,
             &mut self.parts,
             &mut self.ctx,
             ArgOut::new(Name::Borrowed(name), Name::Borrowed(type_name), schema, None),
             encode,
         );
-        self.parts.args.push(arg);
     }
 
     /// Record argument `name`, a large numeric buffer whose sampled hash is
@@ -131,29 +130,33 @@ impl ArgSink<'_> {
         sampled: ContentId,
         encode: impl FnOnce(&mut EncodeCtx<'_>) -> Encoded,
     ) {
-        let arg = take_arg(
+        take_arg(
             self.resolved,
             &mut self.parts,
             &mut self.ctx,
             ArgOut::new(Name::Borrowed(name), Name::Borrowed(type_name), schema, Some(sampled)),
             encode,
         );
-        self.parts.args.push(arg);
     }
 }
 
 /// Encode one value under `name` into `parts.bytes` with `ctx`, applying
-/// ignore lists, name redaction and the policy; never panics.
+/// ignore lists, name redaction and the policy, and add it to `parts.args`;
+/// never panics. The argument is pushed first and filled in place: moving
+/// an [`ArgOut`] around is a copy of a few cache lines per argument.
 fn take_arg(
     resolved: &Resolved,
     parts: &mut Parts,
     ctx: &mut EncodeCtx<'_>,
-    mut arg: ArgOut,
+    arg: ArgOut,
     encode: impl FnOnce(&mut EncodeCtx<'_>) -> Encoded,
-) -> ArgOut {
+) {
+    parts.args.push(arg);
+    let Parts { args, bytes } = parts;
+    let arg = args.last_mut().expect("just pushed");
     let sampled = arg.sampled;
     if !resolved.ignore.is_empty() && resolved.ignore.iter().any(|i| *i == arg.name) {
-        return arg;
+        return;
     }
     let sensitive = match &arg.name {
         Name::Borrowed(s) => resolved.policy.is_sensitive_static(s),
@@ -161,11 +164,11 @@ fn take_arg(
     };
     if arg.name != "return" && sensitive {
         arg.taken = Taken::Redacted;
-        return arg;
+        return;
     }
     if let Some((id, len)) = sampled.and_then(|s| super::sampled::lookup(&resolved.store, s)) {
         arg.taken = Taken::Known { id, len };
-        return arg;
+        return;
     }
     let policy = &resolved.policy;
     ctx.begin_name(arg.name.clone());
@@ -174,29 +177,29 @@ fn take_arg(
     // appended to the call's buffer.
     if resolved.store.codec() == crate::Codec::MsgPack {
         ctx.want_bytes = true;
-        ctx.append_to = Some(std::mem::take(&mut parts.bytes));
+        ctx.append_to = Some(std::mem::take(bytes));
     }
     let type_name: &str = &arg.type_name;
     let encoded = catch_unwind(AssertUnwindSafe(|| encode(ctx)))
         .unwrap_or_else(|_| Encoded::Failed(format!("encoding `{type_name}` panicked")));
     ctx.want_bytes = false;
-    if let Some(bytes) = ctx.append_to.take() {
-        parts.bytes = bytes;
+    if let Some(taken) = ctx.append_to.take() {
+        *bytes = taken;
     }
     arg.redacted = std::mem::take(&mut ctx.report.redacted);
-    let start = parts.bytes.len();
+    let start = bytes.len();
     // A tree (JSON stores, reducible values) is written by the codec here;
     // serde values for MessagePack stores arrive as bytes already.
     arg.taken = match encoded {
         Encoded::Appended(range) => Taken::Stored(range),
         Encoded::Bytes(b) => {
-            parts.bytes.extend_from_slice(&b);
-            Taken::Stored(start..parts.bytes.len())
+            bytes.extend_from_slice(&b);
+            Taken::Stored(start..bytes.len())
         }
-        Encoded::Value(v) => match resolved.store.codec().encode_into(&v, &mut parts.bytes) {
-            Ok(()) => Taken::Stored(start..parts.bytes.len()),
+        Encoded::Value(v) => match resolved.store.codec().encode_into(&v, bytes) {
+            Ok(()) => Taken::Stored(start..bytes.len()),
             Err(error) => {
-                parts.bytes.truncate(start);
+                bytes.truncate(start);
                 Taken::Failed(safe_text(policy, error))
             }
         },
@@ -215,7 +218,7 @@ fn take_arg(
     // this is a hard stop for codecs that expand far beyond it.
     if let (Taken::Stored(range), Some(limit)) = (&arg.taken, policy.size_limit()) {
         if range.len() as u64 > limit.saturating_mul(2).saturating_add(4096) {
-            parts.bytes.truncate(range.start);
+            bytes.truncate(range.start);
             arg.taken = Taken::TooLarge(limit);
         }
     }
@@ -231,7 +234,6 @@ fn take_arg(
             resolved.fn_id, arg.name, arg.type_name
         ));
     }
-    arg
 }
 
 /// Encode one value under `name` on its own (the return value, an
@@ -244,7 +246,7 @@ pub(crate) fn encode_arg(
 ) -> PendingArg {
     let mut parts = Parts::default();
     let mut ctx = EncodeCtx::with_policy(&resolved.policy);
-    let arg = take_arg(
+    take_arg(
         resolved,
         &mut parts,
         &mut ctx,
@@ -257,6 +259,7 @@ pub(crate) fn encode_arg(
         encode,
     );
     ctx.recycle();
+    let arg = parts.args.pop().expect("take_arg pushes the argument");
     let body = parts.body(&arg).map(<[u8]>::to_vec);
     let record = arg.record(body.as_deref().map(ContentId::of));
     PendingArg { record, body }
@@ -369,7 +372,7 @@ impl InFlight {
     ) {
         let parts = self.end.get_or_insert_with(take_parts);
         let mut ctx = EncodeCtx::with_policy(&self.resolved.policy);
-        let arg = take_arg(
+        take_arg(
             self.resolved,
             parts,
             &mut ctx,
@@ -377,7 +380,6 @@ impl InFlight {
             encode,
         );
         ctx.recycle();
-        parts.args.push(arg);
     }
 }
 

@@ -65,7 +65,9 @@ pub(crate) fn f64(out: &mut Vec<u8>, v: f64) {
     out.extend_from_slice(&v.to_be_bytes());
 }
 
-#[inline]
+/// A string: short ones (field names, most values) inline, a few stores;
+/// longer ones out of line.
+#[inline(always)]
 pub(crate) fn str(out: &mut Vec<u8>, s: &str) {
     let len = s.len();
     if len < 32 {
@@ -83,6 +85,12 @@ pub(crate) fn str(out: &mut Vec<u8>, s: &str) {
         }
         return;
     }
+    str_long(out, s);
+}
+
+#[inline(never)]
+fn str_long(out: &mut Vec<u8>, s: &str) {
+    let len = s.len();
     if len < 256 {
         out.reserve(2 + len);
         out.extend_from_slice(&[0xd9, len as u8]);

@@ -195,7 +195,7 @@ impl<'c, 'p> ser::Serializer for Direct<'c, 'p> {
     fn is_human_readable(&self) -> bool {
         false
     }
-    #[inline]
+    #[inline(always)]
     fn serialize_bool(self, v: bool) -> R {
         self.ctx.grow(1)?;
         mp::bool(self.out, v);
@@ -209,11 +209,11 @@ impl<'c, 'p> ser::Serializer for Direct<'c, 'p> {
     fn serialize_i16(self, v: i16) -> R {
         self.serialize_i64(v as i64)
     }
-    #[inline]
+    #[inline(always)]
     fn serialize_i32(self, v: i32) -> R {
         self.serialize_i64(v as i64)
     }
-    #[inline]
+    #[inline(always)]
     fn serialize_i64(self, v: i64) -> R {
         self.ctx.grow(9)?;
         // The tree keeps non-negative integers as `U64`, written as unsigned.
@@ -233,11 +233,11 @@ impl<'c, 'p> ser::Serializer for Direct<'c, 'p> {
     fn serialize_u16(self, v: u16) -> R {
         self.serialize_u64(v as u64)
     }
-    #[inline]
+    #[inline(always)]
     fn serialize_u32(self, v: u32) -> R {
         self.serialize_u64(v as u64)
     }
-    #[inline]
+    #[inline(always)]
     fn serialize_u64(self, v: u64) -> R {
         self.ctx.grow(9)?;
         mp::uint(self.out, v);
@@ -254,7 +254,7 @@ impl<'c, 'p> ser::Serializer for Direct<'c, 'p> {
         mp::f32(self.out, v);
         Ok(())
     }
-    #[inline]
+    #[inline(always)]
     fn serialize_f64(self, v: f64) -> R {
         self.ctx.grow(9)?;
         mp::f64(self.out, v);
@@ -265,7 +265,7 @@ impl<'c, 'p> ser::Serializer for Direct<'c, 'p> {
         str_key(self.out, v.encode_utf8(&mut [0; 4]));
         Ok(())
     }
-    #[inline]
+    #[inline(always)]
     fn serialize_str(self, v: &str) -> R {
         self.ctx.grow(v.len() + 5)?;
         if let Some(policy) = self.ctx.policy() {

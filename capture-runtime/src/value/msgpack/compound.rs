@@ -40,6 +40,7 @@ impl<'c, 'p> SeqWriter<'c, 'p> {
             limit: 0,
         }
     }
+    #[inline]
     fn push<T: Serialize + ?Sized>(&mut self, value: &T) -> R {
         if self.skipped {
             return Ok(());
@@ -60,18 +61,25 @@ impl<'c, 'p> SeqWriter<'c, 'p> {
         }
         Ok(())
     }
+    #[inline]
     fn finish(mut self) -> R {
         if self.skipped {
             return Ok(());
         }
         if self.dropped > 0 {
-            let what = format!("{} of {} elements", self.dropped, self.count + self.dropped);
-            let marker = self.ctx.dropped(self.limit, what);
-            emit_marker(marker, self.out);
-            self.count += 1;
+            self.mark_dropped();
         }
         fix_header(self.out, self.header_at, self.written, self.count, false);
         Ok(())
+    }
+
+    /// The marker saying how many elements the size limit dropped.
+    #[cold]
+    fn mark_dropped(&mut self) {
+        let what = format!("{} of {} elements", self.dropped, self.count + self.dropped);
+        let marker = self.ctx.dropped(self.limit, what);
+        emit_marker(marker, self.out);
+        self.count += 1;
     }
 }
 
@@ -80,9 +88,11 @@ macro_rules! seq_impl {
         impl ser::$trait for SeqWriter<'_, '_> {
             type Ok = ();
             type Error = Fail;
+            #[inline]
             fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> R {
                 self.push(value)
             }
+            #[inline]
             fn end(self) -> R {
                 self.finish()
             }
@@ -262,25 +272,33 @@ impl<'c, 'p> StructWriter<'c, 'p> {
         );
     }
     #[inline]
-    fn finish(self) -> R {
+    fn finish(mut self) -> R {
         if self.skipped {
             return Ok(());
         }
         if self.dropped > 0 {
-            let what = format!("{} of {} fields of `{}`", self.dropped, self.count, self.name);
-            self.ctx.dropped(self.limit, what);
+            self.note_dropped();
         }
         fix_header(self.out, self.header_at, self.written, self.count, true);
         Ok(())
+    }
+
+    /// Report how many fields the size limit dropped (each kept its name with a marker).
+    #[cold]
+    fn note_dropped(&mut self) {
+        let what = format!("{} of {} fields of `{}`", self.dropped, self.count, self.name);
+        self.ctx.dropped(self.limit, what);
     }
 }
 
 impl ser::SerializeStruct for StructWriter<'_, '_> {
     type Ok = ();
     type Error = Fail;
+    #[inline]
     fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> R {
         self.push(key, value)
     }
+    #[inline]
     fn end(self) -> R {
         self.finish()
     }
@@ -289,9 +307,11 @@ impl ser::SerializeStruct for StructWriter<'_, '_> {
 impl ser::SerializeStructVariant for StructWriter<'_, '_> {
     type Ok = ();
     type Error = Fail;
+    #[inline]
     fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> R {
         self.push(key, value)
     }
+    #[inline]
     fn end(self) -> R {
         self.finish()
     }
