@@ -68,7 +68,7 @@ pub struct Policy {
 /// A direct-mapped cache of `'static` names -> sensitive, shared by threads.
 /// Each slot packs the name's address (48 bits), its length (15 bits) and the
 /// answer (1 bit) into one atomic, so a read is never torn.
-struct StaticNames([AtomicU64; STATIC_SLOTS]);
+pub(crate) struct StaticNames([AtomicU64; STATIC_SLOTS]);
 
 const STATIC_SLOTS: usize = 512;
 
@@ -80,18 +80,21 @@ impl StaticNames {
     /// The set (two slots) and the packed key of `name`, when it fits.
     #[inline]
     fn key(name: &'static str) -> Option<(usize, u64)> {
+        // A `&str`'s pointer is never null, so no packed key is 0 (a free slot).
         let addr = name.as_ptr() as u64;
         let len = name.len() as u64;
-        if addr >> 48 != 0 || len >= 1 << 15 || addr == 0 {
+        if (addr >> 48) | (len >> 15) != 0 {
             return None;
         }
-        let mut x = (addr ^ len << 48).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        x ^= x >> 29;
-        Some(((x as usize) & (STATIC_SLOTS - 1) & !1, addr << 16 | len << 1))
+        // Fibonacci hashing: the top bits of the product are well mixed.
+        let x = (addr ^ len << 48).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let set = (x >> (64 - STATIC_SLOTS.trailing_zeros())) as usize & !1;
+        Some((set, addr << 16 | len << 1))
     }
 
+    /// The cached answer for `name`, if it was asked before.
     #[inline]
-    fn get(&self, name: &'static str) -> Option<bool> {
+    pub(crate) fn get(&self, name: &'static str) -> Option<bool> {
         let (set, key) = Self::key(name)?;
         let a = self.0[set].load(Ordering::Relaxed);
         if a & !1 == key {
@@ -294,8 +297,17 @@ impl Policy {
         }
     }
 
+    /// The cache of [`Self::is_sensitive_static`], for encoders that ask
+    /// for every field (they keep it at hand instead of going through the
+    /// policy each time).
+    #[inline]
+    pub(crate) fn static_names(&self) -> &StaticNames {
+        &self.static_names
+    }
+
+    /// [`Self::is_sensitive_static`] for a name not in the cache yet: decide and remember.
     #[cold]
-    fn learn_static(&self, name: &'static str) -> bool {
+    pub(crate) fn learn_static(&self, name: &'static str) -> bool {
         let v = self.is_sensitive_name(name);
         self.static_names.put(name, v);
         v

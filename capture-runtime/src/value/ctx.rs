@@ -5,7 +5,7 @@
 use super::path::Path;
 use super::ser::EncodeError;
 use super::{Marker, Name, Value};
-use crate::filter::Policy;
+use crate::filter::{Policy, StaticNames};
 
 /// State for one encoding: the policy in force, the current path and what was
 /// redacted on the way.
@@ -18,9 +18,12 @@ use crate::filter::Policy;
 /// ```
 pub struct EncodeCtx<'p> {
     pub(super) policy: Option<&'p Policy>,
+    /// The policy's cache of sensitive `'static` names, at hand for every field.
+    names: Option<&'p StaticNames>,
     pub(super) path: Path,
     size: u64,
-    limit: Option<u64>,
+    /// The size limit, `u64::MAX` for none (one compare per [`Self::grow`]).
+    limit: u64,
     /// Where a `Serialize` impl first returned an error, for the message.
     pub(super) error_path: Option<String>,
     /// The caller stores MessagePack: a serde value at the top of this
@@ -65,9 +68,10 @@ impl<'p> EncodeCtx<'p> {
     pub fn plain() -> EncodeCtx<'static> {
         EncodeCtx {
             policy: None,
+            names: None,
             path: Path::default(),
             size: 0,
-            limit: None,
+            limit: u64::MAX,
             error_path: None,
             want_bytes: false,
             append_to: None,
@@ -82,9 +86,10 @@ impl<'p> EncodeCtx<'p> {
     pub fn with_policy(policy: &'p Policy) -> Self {
         EncodeCtx {
             policy: Some(policy),
+            names: Some(policy.static_names()),
             path: PATHS.with(|p| p.take()).unwrap_or_default(),
             size: 0,
-            limit: policy.size_limit(),
+            limit: policy.size_limit().unwrap_or(u64::MAX),
             error_path: None,
             want_bytes: false,
             append_to: None,
@@ -141,7 +146,11 @@ impl<'p> EncodeCtx<'p> {
     /// variant names): cached by address, no hashing of the text.
     #[inline]
     pub(super) fn static_name_sensitive(&self, name: &'static str) -> bool {
-        self.policy.is_some_and(|p| p.is_sensitive_static(name))
+        match self.names.map(|n| n.get(name)) {
+            None => false,
+            Some(Some(sensitive)) => sensitive,
+            Some(None) => self.policy.is_some_and(|p| p.learn_static(name)),
+        }
     }
 
     /// The marker for a value under a sensitive name: records the reason and
@@ -197,10 +206,15 @@ impl<'p> EncodeCtx<'p> {
     #[inline]
     pub(super) fn grow(&mut self, n: usize) -> Result<(), EncodeError> {
         self.size += n as u64;
-        match self.limit {
-            Some(limit) if self.size > limit => Err(EncodeError::TooLarge { limit }),
-            _ => Ok(()),
+        if self.size > self.limit {
+            return Err(self.too_large());
         }
+        Ok(())
+    }
+
+    #[cold]
+    fn too_large(&self) -> EncodeError {
+        EncodeError::TooLarge { limit: self.limit }
     }
 }
 

@@ -14,7 +14,7 @@ pub(crate) fn bool(out: &mut Vec<u8>, v: bool) {
     out.push(if v { 0xc3 } else { 0xc2 });
 }
 
-#[inline]
+#[inline(always)]
 pub(crate) fn uint(out: &mut Vec<u8>, v: u64) {
     if v < 128 {
         out.push(v as u8);
