@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use super::spare::Spares;
 use crate::error::{CaptureError, Result};
 
 /// The entries directly under a prefix.
@@ -156,6 +157,8 @@ pub struct LocalBackend {
     durability: Durability,
     /// Files written since the last `sync` (only with [`Durability::OnFlush`]).
     unsynced: Arc<Mutex<Vec<PathBuf>>>,
+    /// Deleted files kept, empty, for temp files to reuse (see [`super::spare`]).
+    spares: Spares,
 }
 
 static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -191,6 +194,7 @@ impl LocalBackend {
             root: root.into(),
             durability: Durability::None,
             unsynced: Arc::default(),
+            spares: Spares::default(),
         }
     }
 
@@ -248,7 +252,10 @@ impl LocalBackend {
     fn write_tmp(&self, bytes: &[u8]) -> Result<PathBuf> {
         let tmp = self.tmp_name("tmp")?;
         let result = (|| {
-            let mut f = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
+            let mut f = match self.spares.reuse(&tmp) {
+                Some(f) => f,
+                None => OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?,
+            };
             f.write_all(bytes)?;
             if self.durability == Durability::PerWrite {
                 f.sync_all()?;
@@ -379,6 +386,11 @@ impl Backend for LocalBackend {
 
     fn delete(&self, key: &str) -> Result<()> {
         let p = self.path(key);
+        if let Ok(aside) = self.tmp_name("spare") {
+            if self.spares.keep(&p, aside) {
+                return Ok(());
+            }
+        }
         match fs::remove_file(&p) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
@@ -399,7 +411,10 @@ impl Backend for LocalBackend {
         }
         let modified = fs::metadata(&aside).and_then(|m| m.modified());
         if modified.is_ok_and(|m| m <= cutoff) {
-            fs::remove_file(&aside).map_err(|e| CaptureError::io(&aside, e))?;
+            let spare = self.tmp_name("spare")?;
+            if !self.spares.keep(&aside, spare) {
+                fs::remove_file(&aside).map_err(|e| CaptureError::io(&aside, e))?;
+            }
             return Ok(true);
         }
         // Same content whoever wrote it: replacing a fresh copy is harmless.

@@ -5,6 +5,7 @@ mod backend;
 pub mod layout;
 pub mod object;
 pub mod quota;
+mod spare;
 mod trim;
 
 use std::collections::HashSet;
