@@ -179,7 +179,10 @@ pub(crate) fn expand(opts: &Options, f: &Function, mut func: ItemFn) -> TokenStr
         quote! {
             #prelude
             #(#destructure)*
-            #[allow(clippy::redundant_closure_call)]
+            // The user's block sits inside the shim's own block: without
+            // `unused_braces`, rustc flags the user's braces (a lint on their
+            // tokens, for code they did not write).
+            #[allow(clippy::redundant_closure_call, unused_braces)]
             let #ret_var = #run;
             if __capture_guard.active() {
                 #record_ret
@@ -188,10 +191,15 @@ pub(crate) fn expand(opts: &Options, f: &Function, mut func: ItemFn) -> TokenStr
             #ret_var
         }
     } else {
+        // The user's statements follow the prelude in the function's own
+        // block (not nested in a block of their own, which would make the
+        // braces of a one-expression body an `unused_braces` warning on the
+        // user's tokens); scoping and drop order are those of the original body.
+        let stmts = &block.stmts;
         quote! {
             #prelude
             #(#destructure)*
-            #block
+            #(#stmts)*
         }
     };
     *func.block = parse_quote!({ #body });
