@@ -101,7 +101,7 @@ impl<'p> EncodeCtx<'p> {
     }
 
     /// Give this context's path buffer to the next encoding on this thread.
-    pub(crate) fn recycle(mut self) {
+    pub(crate) fn recycle(&mut self) {
         let mut path = std::mem::take(&mut self.path);
         if path.reusable() {
             path.clear();
