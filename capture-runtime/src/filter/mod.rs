@@ -68,7 +68,7 @@ pub struct Policy {
 /// A direct-mapped cache of `'static` names -> sensitive, shared by threads.
 /// Each slot packs the name's address (48 bits), its length (15 bits) and the
 /// answer (1 bit) into one atomic, so a read is never torn.
-pub(crate) struct StaticNames([AtomicU64; STATIC_SLOTS]);
+struct StaticNames([AtomicU64; STATIC_SLOTS]);
 
 const STATIC_SLOTS: usize = 512;
 
@@ -94,7 +94,7 @@ impl StaticNames {
 
     /// The cached answer for `name`, if it was asked before.
     #[inline]
-    pub(crate) fn get(&self, name: &'static str) -> Option<bool> {
+    fn get(&self, name: &'static str) -> Option<bool> {
         let (set, key) = Self::key(name)?;
         let a = self.0[set].load(Ordering::Relaxed);
         if a & !1 == key {
@@ -297,17 +297,9 @@ impl Policy {
         }
     }
 
-    /// The cache of [`Self::is_sensitive_static`], for encoders that ask
-    /// for every field (they keep it at hand instead of going through the
-    /// policy each time).
-    #[inline]
-    pub(crate) fn static_names(&self) -> &StaticNames {
-        &self.static_names
-    }
-
     /// [`Self::is_sensitive_static`] for a name not in the cache yet: decide and remember.
     #[cold]
-    pub(crate) fn learn_static(&self, name: &'static str) -> bool {
+    fn learn_static(&self, name: &'static str) -> bool {
         let v = self.is_sensitive_name(name);
         self.static_names.put(name, v);
         v

@@ -411,8 +411,8 @@ impl Backend for LocalBackend {
         }
         let modified = fs::metadata(&aside).and_then(|m| m.modified());
         if modified.is_ok_and(|m| m <= cutoff) {
-            let spare = self.tmp_name("spare")?;
-            if !self.spares.keep(&aside, spare) {
+            // Already aside under `tmp/`: kept there as a spare, or removed.
+            if !self.spares.hold(aside.clone()) {
                 fs::remove_file(&aside).map_err(|e| CaptureError::io(&aside, e))?;
             }
             return Ok(true);

@@ -34,15 +34,24 @@ pub(super) struct Spares(Arc<Mutex<Vec<PathBuf>>>);
 impl Spares {
     /// Delete `path` by moving it to `aside` (a fresh name under `tmp/`)
     /// and emptying it for reuse. `false` when the file was not kept (the
-    /// pool is full, it is not a single-link plain file, or it could not be
-    /// moved): delete it the ordinary way then. A file moved but not
-    /// reusable is unlinked here.
+    /// pool is full, or it could not be moved): delete it the ordinary way
+    /// then. A file moved but not reusable is unlinked here.
     pub(super) fn keep(&self, path: &Path, aside: PathBuf) -> bool {
-        let mut spares = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if spares.len() >= MAX {
+        if self.full() || fs::rename(path, &aside).is_err() {
             return false;
         }
-        if fs::rename(path, &aside).is_err() {
+        if !self.hold(aside.clone()) {
+            let _ = fs::remove_file(&aside);
+        }
+        true
+    }
+
+    /// Keep `aside`, a file already moved under `tmp/` to be deleted, as a
+    /// spare: emptied now. `false` (nothing done) when the pool is full or
+    /// the file is not a single-link plain file: the caller deletes it.
+    pub(super) fn hold(&self, aside: PathBuf) -> bool {
+        let mut spares = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if spares.len() >= MAX {
             return false;
         }
         let emptied = OpenOptions::new().write(true).open(&aside).and_then(|f| {
@@ -55,10 +64,13 @@ impl Spares {
         });
         if emptied.unwrap_or(false) {
             spares.push(aside);
-        } else {
-            let _ = fs::remove_file(&aside);
+            return true;
         }
-        true
+        false
+    }
+
+    fn full(&self) -> bool {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).len() >= MAX
     }
 
     /// A spare renamed to `tmp` and opened for writing, if there is one.

@@ -5,7 +5,7 @@
 use super::path::Path;
 use super::ser::EncodeError;
 use super::{Marker, Name, Value};
-use crate::filter::{Policy, StaticNames};
+use crate::filter::Policy;
 
 /// State for one encoding: the policy in force, the current path and what was
 /// redacted on the way.
@@ -18,8 +18,6 @@ use crate::filter::{Policy, StaticNames};
 /// ```
 pub struct EncodeCtx<'p> {
     pub(super) policy: Option<&'p Policy>,
-    /// The policy's cache of sensitive `'static` names, at hand for every field.
-    names: Option<&'p StaticNames>,
     pub(super) path: Path,
     size: u64,
     /// The size limit, `u64::MAX` for none (one compare per [`Self::grow`]).
@@ -68,7 +66,6 @@ impl<'p> EncodeCtx<'p> {
     pub fn plain() -> EncodeCtx<'static> {
         EncodeCtx {
             policy: None,
-            names: None,
             path: Path::default(),
             size: 0,
             limit: u64::MAX,
@@ -86,7 +83,6 @@ impl<'p> EncodeCtx<'p> {
     pub fn with_policy(policy: &'p Policy) -> Self {
         EncodeCtx {
             policy: Some(policy),
-            names: Some(policy.static_names()),
             path: PATHS.with(|p| p.take()).unwrap_or_default(),
             size: 0,
             limit: policy.size_limit().unwrap_or(u64::MAX),
@@ -146,11 +142,7 @@ impl<'p> EncodeCtx<'p> {
     /// variant names): cached by address, no hashing of the text.
     #[inline]
     pub(super) fn static_name_sensitive(&self, name: &'static str) -> bool {
-        match self.names.map(|n| n.get(name)) {
-            None => false,
-            Some(Some(sensitive)) => sensitive,
-            Some(None) => self.policy.is_some_and(|p| p.learn_static(name)),
-        }
+        self.policy.is_some_and(|p| p.is_sensitive_static(name))
     }
 
     /// The marker for a value under a sensitive name: records the reason and

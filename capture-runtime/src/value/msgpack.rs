@@ -109,10 +109,7 @@ fn write_header(out: &mut Vec<u8>, count: usize, map: bool) -> usize {
 #[inline]
 fn in_field<T: Serialize + ?Sized>(ctx: &mut EncodeCtx<'_>, out: &mut Vec<u8>, name: &'static str, value: &T) -> R {
     ctx.path.field(name);
-    let r = value.serialize(Direct { ctx: &mut *ctx, out });
-    if r.is_err() {
-        note_error_path(ctx, &r);
-    }
+    let r = below(ctx, out, value);
     ctx.path.pop_plain();
     r
 }
@@ -121,10 +118,7 @@ fn in_field<T: Serialize + ?Sized>(ctx: &mut EncodeCtx<'_>, out: &mut Vec<u8>, n
 #[inline]
 fn at_index<T: Serialize + ?Sized>(ctx: &mut EncodeCtx<'_>, out: &mut Vec<u8>, index: usize, value: &T) -> R {
     ctx.path.index(index);
-    let r = value.serialize(Direct { ctx: &mut *ctx, out });
-    if r.is_err() {
-        note_error_path(ctx, &r);
-    }
+    let r = below(ctx, out, value);
     ctx.path.pop_plain();
     r
 }
@@ -132,11 +126,18 @@ fn at_index<T: Serialize + ?Sized>(ctx: &mut EncodeCtx<'_>, out: &mut Vec<u8>, i
 /// Encode `value` one level down, in the map entry whose key reads `key`.
 fn at_key<T: Serialize + ?Sized>(ctx: &mut EncodeCtx<'_>, out: &mut Vec<u8>, key: String, value: &T) -> R {
     ctx.path.key(key);
+    let r = below(ctx, out, value);
+    ctx.path.pop();
+    r
+}
+
+/// Encode `value` at the path just entered, noting where it failed.
+#[inline(always)]
+fn below<T: Serialize + ?Sized>(ctx: &mut EncodeCtx<'_>, out: &mut Vec<u8>, value: &T) -> R {
     let r = value.serialize(Direct { ctx: &mut *ctx, out });
     if r.is_err() {
         note_error_path(ctx, &r);
     }
-    ctx.path.pop();
     r
 }
 
