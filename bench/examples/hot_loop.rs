@@ -11,12 +11,17 @@ fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(1_000_000);
+    // Queue capacity (default as in the `micro` benchmark): `CAPACITY=4096`.
+    let capacity = std::env::var("CAPACITY")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(1 << 16);
     let dir = std::env::temp_dir().join(format!("capture-hot-loop-{}", std::process::id()));
     configure(Config {
         enabled: Some(true),
         dir: Some(dir.clone()),
         writer: Some(WriterMode::Background {
-            capacity: 1 << 16,
+            capacity,
             when_full: WhenFull::Drop,
         }),
         ..Config::default()
