@@ -14,7 +14,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::depth;
 use super::dispatch::Encoded;
-use super::outgoing::{take_parts, ArgOut, Parts, Taken};
+use super::outgoing::{take_parts, ArgOut, Described, Known, Parts, Taken};
 use super::site::{Resolved, Site, SiteOptions};
 use super::writer::{self, InFlightMode, PendingArg};
 use crate::config::SampleBy;
@@ -134,7 +134,12 @@ impl ArgSink<'_> {
             self.resolved,
             &mut self.parts,
             &mut self.ctx,
-            ArgOut::new(Name::Borrowed(name), Name::Borrowed(type_name), schema, Some(sampled)),
+            ArgOut::new(
+                Name::Borrowed(name),
+                Name::Borrowed(type_name),
+                schema,
+                Some(Box::new(sampled)),
+            ),
             encode,
         );
     }
@@ -166,7 +171,7 @@ fn fill_arg(
     mut arg: ArgOut,
     encode: impl FnOnce(&mut EncodeCtx<'_>) -> Encoded,
 ) -> ArgOut {
-    let sampled = arg.sampled;
+    let sampled = arg.sampled.as_deref().copied();
     if !resolved.ignore.is_empty() && resolved.ignore.iter().any(|i| *i == arg.name) {
         return arg;
     }
@@ -179,7 +184,7 @@ fn fill_arg(
         return arg;
     }
     if let Some((id, len)) = sampled.and_then(|s| super::sampled::lookup(&resolved.store, s)) {
-        arg.taken = Taken::Known { id, len };
+        arg.taken = Taken::Known(Box::new(Known { id, len }));
         return arg;
     }
     let policy = &resolved.policy;
@@ -217,10 +222,10 @@ fn fill_arg(
         },
         // `Debug` text was PII-scanned by the dispatcher; field names and map
         // keys that are sensitive are redacted here, before it is stored.
-        Encoded::Placeholder { debug, reason } => Taken::Placeholder {
+        Encoded::Placeholder { debug, reason } => Taken::Placeholder(Box::new(Described {
             debug: debug.map(|d| safe_text(policy, d)),
             reason,
-        },
+        })),
         Encoded::TooLarge(limit) => Taken::TooLarge(limit),
         // Serializer messages are withheld at their source (`value::ser`);
         // this catches anything else that quotes a value.
@@ -303,8 +308,8 @@ pub(crate) fn sampled_by_args(parts: &Parts, rate: f64) -> bool {
         feed(a.name.as_bytes());
         match &a.taken {
             Taken::Stored(r) => feed(&parts.bytes[r.clone()]),
-            Taken::Known { id, .. } => feed(&id.0),
-            Taken::Placeholder { debug, .. } => feed(debug.as_deref().unwrap_or("").as_bytes()),
+            Taken::Known(k) => feed(&k.id.0),
+            Taken::Placeholder(p) => feed(p.debug.as_deref().unwrap_or("").as_bytes()),
             other => feed(taken_tag(other).as_bytes()),
         }
     }
@@ -318,10 +323,10 @@ pub(crate) fn sampled_by_args(parts: &Parts, rate: f64) -> bool {
 
 fn taken_tag(taken: &Taken) -> &'static str {
     match taken {
-        Taken::Stored(_) | Taken::Known { .. } => "stored",
+        Taken::Stored(_) | Taken::Known(_) => "stored",
         Taken::Ignored => "ignored",
         Taken::Redacted => "redacted",
-        Taken::Placeholder { .. } => "placeholder",
+        Taken::Placeholder(_) => "placeholder",
         Taken::TooLarge(_) => "too_large",
         Taken::Failed(_) => "failed",
     }

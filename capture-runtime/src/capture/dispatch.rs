@@ -75,9 +75,17 @@ pub trait ViaReducible {
 }
 impl<T: Reducible + ?Sized> ViaReducible for &&&&&Wrap<'_, T> {
     fn __capture_encode(&self, ctx: &mut EncodeCtx<'_>) -> Encoded {
+        let route = T::__capture_route();
+        // Built-in impls that encode like serde write bytes at the top, as
+        // the serde layer does.
+        if route == Route::Serde && std::mem::take(&mut ctx.want_bytes) {
+            if let Some(encoded) = append(ctx, |ctx, out| self.0.__capture_append(ctx, out)) {
+                explain::note(ctx, route, std::any::type_name::<T>(), String::new);
+                return encoded;
+            }
+        }
         // Parts of a reducible value are trees: bytes are for the top only.
         ctx.want_bytes = false;
-        let route = T::__capture_route();
         explain::note(ctx, route.clone(), std::any::type_name::<T>(), String::new);
         // Scalars and strings encode through serde, policy included. Any
         // other impl may build parts by hand (`Value::Str(..)`, fields, a
@@ -105,28 +113,7 @@ impl<T: Serialize + ?Sized> ViaSerde for &&&&Wrap<'_, T> {
         // they could not store, so the capture is listed as not replayable.
         let (encoded, inner) = serde_adapter::collect_unstored(|| {
             if std::mem::take(&mut ctx.want_bytes) {
-                if let Some(mut out) = ctx.append_to.take() {
-                    let start = out.len();
-                    // The buffer holds the call's earlier arguments: it goes back
-                    // to the context even when the value's `Serialize` panics.
-                    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        crate::value::to_msgpack(self.0, ctx, &mut out)
-                    }));
-                    let encoded = match &r {
-                        Ok(Ok(())) => Encoded::Appended(start..out.len()),
-                        Ok(Err(e)) => {
-                            out.truncate(start);
-                            Encoded::from_result(Err(e.clone()))
-                        }
-                        Err(_) => {
-                            out.truncate(start);
-                            Encoded::Failed(String::new())
-                        }
-                    };
-                    ctx.append_to = Some(out);
-                    if let Err(panic) = r {
-                        std::panic::resume_unwind(panic);
-                    }
+                if let Some(encoded) = append(ctx, |ctx, out| Some(crate::value::to_msgpack(self.0, ctx, out))) {
                     return encoded;
                 }
                 return match crate::value::to_msgpack_reused(self.0, ctx) {
@@ -141,6 +128,34 @@ impl<T: Serialize + ?Sized> ViaSerde for &&&&Wrap<'_, T> {
         }
         encoded
     }
+}
+
+/// Write a value's bytes with `write` straight to the call's buffer
+/// (`EncodeCtx::append_to`), when there is one and `write` can (`None`
+/// otherwise, the context as it was). The buffer holds the call's earlier
+/// arguments: it goes back to the context even when the value's `Serialize`
+/// panics (the panic then goes on).
+fn append(
+    ctx: &mut EncodeCtx<'_>,
+    write: impl FnOnce(&mut EncodeCtx<'_>, &mut Vec<u8>) -> Option<Result<(), EncodeError>>,
+) -> Option<Encoded> {
+    let mut out = ctx.append_to.take()?;
+    let start = out.len();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| write(ctx, &mut out)));
+    let encoded = match &r {
+        Ok(None) => None,
+        Ok(Some(Ok(()))) => Some(Encoded::Appended(start..out.len())),
+        Ok(Some(Err(e))) => Some(Encoded::from_result(Err(e.clone()))),
+        Err(_) => Some(Encoded::Failed(String::new())),
+    };
+    if !matches!(encoded, Some(Encoded::Appended(_))) {
+        out.truncate(start);
+    }
+    ctx.append_to = Some(out);
+    if let Err(panic) = r {
+        std::panic::resume_unwind(panic);
+    }
+    encoded
 }
 
 /// Layer 3: a registered reducer, else a placeholder with `Debug` text.

@@ -72,6 +72,15 @@ pub trait Reducible {
     fn __capture_route() -> explain::Route {
         explain::Route::Reducible
     }
+
+    /// Append the MessagePack bytes of `self` to `out`, for impls that
+    /// encode exactly like serde (built-in scalars and strings): a captured
+    /// `f64` argument then costs no tree. `None`: build the tree. Not part
+    /// of the stable API.
+    #[doc(hidden)]
+    fn __capture_append(&self, _ctx: &mut EncodeCtx<'_>, _out: &mut Vec<u8>) -> Option<Result<(), EncodeError>> {
+        None
+    }
 }
 
 /// Rebuild a `T` from a value with a fresh context (one value on its own; use

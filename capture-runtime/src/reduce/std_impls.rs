@@ -21,6 +21,9 @@ macro_rules! via_serde {
             fn __capture_route() -> Route {
                 Route::Serde
             }
+            fn __capture_append(&self, ctx: &mut EncodeCtx<'_>, out: &mut Vec<u8>) -> Option<Result<(), EncodeError>> {
+                Some(crate::value::to_msgpack(self, ctx, out))
+            }
         }
     )*};
 }
@@ -210,3 +213,81 @@ tuple_impl!(5: A 0, B 1, C 2, D 3, E 4);
 tuple_impl!(6: A 0, B 1, C 2, D 3, E 4, F 5);
 tuple_impl!(7: A 0, B 1, C 2, D 3, E 4, F 5, G 6);
 tuple_impl!(8: A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::filter::Policy;
+
+    /// What the tree route writes for `v`: reduce under `policy`, then the codec.
+    fn via_tree<T: Reducible>(v: &T, policy: &Policy) -> (Vec<u8>, Vec<(String, String)>) {
+        let mut ctx = EncodeCtx::with_policy(policy);
+        ctx.begin("x");
+        let tree = v.reduce(&mut ctx).expect("reduces");
+        (
+            crate::Codec::MsgPack.encode(&tree).expect("encodes"),
+            ctx.report.redacted,
+        )
+    }
+
+    /// What the direct route appends for `v` after `prefix`.
+    fn via_append<T: Reducible>(v: &T, policy: &Policy) -> (Vec<u8>, Vec<(String, String)>) {
+        let mut ctx = EncodeCtx::with_policy(policy);
+        ctx.begin("x");
+        let mut out = b"prefix".to_vec();
+        v.__capture_append(&mut ctx, &mut out)
+            .expect("built-in impls append")
+            .expect("encodes");
+        assert_eq!(&out[..6], b"prefix", "earlier bytes kept");
+        (out[6..].to_vec(), ctx.report.redacted)
+    }
+
+    /// Built-in scalars and strings skip the tree on the capture path: the
+    /// bytes and the redaction report must be what the tree route gives.
+    #[test]
+    fn appended_bytes_are_the_tree_routes_bytes() {
+        let p = Policy::default();
+        macro_rules! same {
+            ($($v:expr),* $(,)?) => {$(
+                assert_eq!(via_append(&$v, &p), via_tree(&$v, &p), "{:?}", $v);
+            )*};
+        }
+        same!(
+            true,
+            'é',
+            -3i8,
+            -300i16,
+            i32::MIN,
+            i64::MAX,
+            i128::MIN,
+            -1isize,
+            200u8,
+            u16::MAX,
+            70_000u32,
+            u64::MAX,
+            u128::MAX,
+            usize::MAX,
+            1.5f32,
+            0.1f64,
+            f64::NAN.to_bits(),
+            String::from("plain"),
+            String::from("mail bob@example.com now"),
+            (),
+        );
+        let (_, redacted) = via_append(&String::from("mail bob@example.com now"), &p);
+        assert_eq!(
+            redacted.len(),
+            1,
+            "PII in a string argument is redacted on the direct route too"
+        );
+    }
+
+    /// Impls that build trees by hand keep building them.
+    #[test]
+    fn other_impls_do_not_append() {
+        let mut ctx = EncodeCtx::plain();
+        let mut out = Vec::new();
+        assert!(vec![1u8].__capture_append(&mut ctx, &mut out).is_none());
+        assert!(out.is_empty());
+    }
+}
