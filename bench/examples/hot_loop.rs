@@ -27,6 +27,15 @@ fn main() {
         ..Config::default()
     });
     let o = capture_bench::order(1);
+    // `SPLIT=1`: the writer thread on CPU 1 and the caller on CPU 0 (the
+    // writer inherits the affinity of the thread that starts it, on the
+    // first capture), to tell the caller's own cost from the cost of
+    // sharing a core or cache lines with the writer.
+    if std::env::var_os("SPLIT").is_some() {
+        pin_to(1);
+        black_box(capture_bench::captured::price(&o, 0.1, "hunter2"));
+        pin_to(0);
+    }
     let cpu = thread_cpu_ns();
     let t = std::time::Instant::now();
     for _ in 0..n {
@@ -34,6 +43,18 @@ fn main() {
     }
     let el = t.elapsed();
     let cpu = thread_cpu_ns() - cpu;
+    if std::env::var_os("RUSAGE").is_some() {
+        // SAFETY: `ru` is a valid, writable rusage.
+        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+        unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut ru) };
+        eprintln!(
+            "caller user {} ms, sys {} ms, involuntary switches {}, minor faults {}",
+            ru.ru_utime.tv_sec * 1000 + ru.ru_utime.tv_usec / 1000,
+            ru.ru_stime.tv_sec * 1000 + ru.ru_stime.tv_usec / 1000,
+            ru.ru_nivcsw,
+            ru.ru_minflt
+        );
+    }
     capture_runtime::flush();
     println!(
         "{:?} per call, {} ns on the caller's CPU; {:?}",
@@ -42,6 +63,17 @@ fn main() {
         capture_runtime::stats()
     );
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Run this thread on `cpu` only.
+fn pin_to(cpu: usize) {
+    // SAFETY: `set` is a plain bit set, initialised by CPU_ZERO before use.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_ZERO(&mut set);
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+    }
 }
 
 /// On-CPU time of this thread, as the `micro` benchmark measures it.

@@ -2,7 +2,9 @@
 //! and the `explain!` trace.
 
 use std::any::Any;
+use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 
 use super::explain::Note;
 
@@ -25,7 +27,9 @@ use super::explain::Note;
 /// can refer to a definition that was never stored.
 #[derive(Default)]
 pub struct EncodeState {
-    seen: HashMap<usize, u32>,
+    /// Keyed by address, with fixed hash keys: a `RandomState` would read
+    /// thread-local keys for every captured call, shared pointers or not.
+    seen: HashMap<usize, u32, BuildHasherDefault<DefaultHasher>>,
     /// `keep[id]` keeps the pointer recorded as `id` alive.
     keep: Vec<Box<dyn Any>>,
     next: u32,
