@@ -36,10 +36,22 @@ fn main() {
         black_box(capture_bench::captured::price(&o, 0.1, "hunter2"));
         pin_to(0);
     }
+    // `ROW=off`: capture switched off at run time; `ROW=plain`: no macro
+    // (for instruction counts of the disabled path against the baseline).
+    let row = std::env::var("ROW").unwrap_or_default();
+    if row == "off" {
+        capture_runtime::set_enabled(false);
+    }
     let cpu = thread_cpu_ns();
     let t = std::time::Instant::now();
-    for _ in 0..n {
-        black_box(capture_bench::captured::price(black_box(&o), 0.1, "hunter2"));
+    if row == "plain" {
+        for _ in 0..n {
+            black_box(capture_bench::plain::price(black_box(&o), 0.1, "hunter2"));
+        }
+    } else {
+        for _ in 0..n {
+            black_box(capture_bench::captured::price(black_box(&o), 0.1, "hunter2"));
+        }
     }
     let el = t.elapsed();
     let cpu = thread_cpu_ns() - cpu;

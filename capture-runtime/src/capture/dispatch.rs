@@ -135,6 +135,7 @@ impl<T: Serialize + ?Sized> ViaSerde for &&&&Wrap<'_, T> {
 /// otherwise, the context as it was). The buffer holds the call's earlier
 /// arguments: it goes back to the context even when the value's `Serialize`
 /// panics (the panic then goes on).
+#[inline(always)]
 fn append(
     ctx: &mut EncodeCtx<'_>,
     write: impl FnOnce(&mut EncodeCtx<'_>, &mut Vec<u8>) -> Option<Result<(), EncodeError>>,
