@@ -335,3 +335,61 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// Scalars by value are copied inside the capture branch (not borrowed, so
+/// the parameter stays in a register when capture is off): every primitive,
+/// a `mut` one the body changes (the capture holds the value passed), a raw
+/// identifier, and a method.
+#[capture_args]
+#[allow(clippy::too_many_arguments)]
+fn scalars(
+    a: bool,
+    b: char,
+    c: f32,
+    d: f64,
+    e: i8,
+    f: i16,
+    g: i32,
+    h: i64,
+    i: i128,
+    j: isize,
+    k: u8,
+    l: u16,
+    mut m: u32,
+    n: u64,
+    o: u128,
+    r#type: usize,
+) -> u32 {
+    m += 1;
+    let _ = (a, b, c, d, e, f, g, h, i, j, k, l, n, o, r#type);
+    m
+}
+
+#[test]
+fn scalars_by_value_are_recorded_as_passed() {
+    store();
+    let r = scalars(true, 'é', 1.5, 0.1, -8, -16, -32, -64, -128, -1, 8, 16, 32, 64, 128, 7);
+    assert_eq!(r, 33, "the body sees and changes its own `mut` parameter");
+    let call = only("forms::scalars");
+    assert!(call.arg::<bool>("a").unwrap());
+    assert_eq!(call.arg::<char>("b").unwrap(), 'é');
+    assert_eq!(call.arg::<f32>("c").unwrap(), 1.5);
+    assert_eq!(call.arg::<f64>("d").unwrap(), 0.1);
+    assert_eq!(call.arg::<i8>("e").unwrap(), -8);
+    assert_eq!(call.arg::<i16>("f").unwrap(), -16);
+    assert_eq!(call.arg::<i32>("g").unwrap(), -32);
+    assert_eq!(call.arg::<i64>("h").unwrap(), -64);
+    assert_eq!(call.arg::<i128>("i").unwrap(), -128);
+    assert_eq!(call.arg::<isize>("j").unwrap(), -1);
+    assert_eq!(call.arg::<u8>("k").unwrap(), 8);
+    assert_eq!(call.arg::<u16>("l").unwrap(), 16);
+    assert_eq!(
+        call.arg::<u32>("m").unwrap(),
+        32,
+        "the value passed, not the body's change"
+    );
+    assert_eq!(call.arg::<u64>("n").unwrap(), 64);
+    assert_eq!(call.arg::<u128>("o").unwrap(), 128);
+    assert_eq!(call.arg_names().last().copied(), Some("type"));
+    assert_eq!(call.arg::<usize>("type").unwrap(), 7);
+}

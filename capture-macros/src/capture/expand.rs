@@ -75,12 +75,23 @@ pub(crate) fn expand(opts: &Options, f: &Function, mut func: ItemFn) -> TokenStr
             FnArg::Receiver(_) => None,
         })
         .collect();
+    // Scalars taken by value are copied inside the capture branch and the
+    // copy is borrowed: borrowing the parameter itself made it live in
+    // memory for the whole call, a spill on the path with capture off too.
+    let mut copies = Vec::new();
     for ((p, &g), ty) in f.params.iter().zip(&generic).zip(&typed) {
         let ident = &p.ident;
         let name = &p.name;
         let expr = match p.kind {
             ParamKind::Ref => quote_spanned!(p.span=> #ident),
             ParamKind::RefMut => quote_spanned!(p.span=> &*#ident),
+            ParamKind::Owned if !g && is_scalar(ty) => {
+                // Numbered, not named after the parameter: a name built from
+                // the user's identifier could trip a naming lint on their token.
+                let copy = format_ident!("__capture_copy_{}", copies.len());
+                copies.push(quote_spanned!(p.span=> let #copy: #ty = #ident;));
+                quote_spanned!(p.span=> &#copy)
+            }
             ParamKind::Owned => quote_spanned!(p.span=> &#ident),
         };
         let enc = super::dispatch::encode_arg(&pv, expr.clone(), p.concrete, ty);
@@ -111,6 +122,7 @@ pub(crate) fn expand(opts: &Options, f: &Function, mut func: ItemFn) -> TokenStr
         static __CAPTURE_SITE: #pv::Site = #pv::Site::new(&#site_opts);
         #[allow(unused_mut)]
         let mut __capture_guard = if #pv::enabled() {
+            #(#copies)*
             __CAPTURE_SITE.#begin(#self_type, |__capture_sink| { #(#arg_stmts)* })
         } else {
             #pv::CallGuard::none()
@@ -204,6 +216,19 @@ pub(crate) fn expand(opts: &Options, f: &Function, mut func: ItemFn) -> TokenStr
     };
     *func.block = parse_quote!({ #body });
     quote!(#func)
+}
+
+/// A primitive scalar type written plainly (`f64`, `u32`, `bool`, …): `Copy`,
+/// so the shim may copy the argument instead of borrowing it.
+fn is_scalar(ty: &syn::Type) -> bool {
+    const SCALARS: &[&str] = &[
+        "bool", "char", "f32", "f64", "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128",
+        "usize",
+    ];
+    match ty {
+        syn::Type::Path(p) if p.qself.is_none() => p.path.get_ident().is_some_and(|i| SCALARS.iter().any(|s| i == s)),
+        _ => false,
+    }
 }
 
 pub(super) fn site_options(opts: &Options, f: &Function, func: &ItemFn, pv: &TokenStream) -> TokenStream {
