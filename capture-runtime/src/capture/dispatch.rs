@@ -76,17 +76,16 @@ pub trait ViaReducible {
 impl<T: Reducible + ?Sized> ViaReducible for &&&&&Wrap<'_, T> {
     fn __capture_encode(&self, ctx: &mut EncodeCtx<'_>) -> Encoded {
         let route = T::__capture_route();
+        explain::note(ctx, route.clone(), std::any::type_name::<T>(), String::new);
         // Built-in impls that encode like serde write bytes at the top, as
         // the serde layer does.
         if route == Route::Serde && std::mem::take(&mut ctx.want_bytes) {
             if let Some(encoded) = append(ctx, |ctx, out| self.0.__capture_append(ctx, out)) {
-                explain::note(ctx, route, std::any::type_name::<T>(), String::new);
                 return encoded;
             }
         }
         // Parts of a reducible value are trees: bytes are for the top only.
         ctx.want_bytes = false;
-        explain::note(ctx, route.clone(), std::any::type_name::<T>(), String::new);
         // Scalars and strings encode through serde, policy included. Any
         // other impl may build parts by hand (`Value::Str(..)`, fields, a
         // `with = module`): the outermost reducible value passes its whole
