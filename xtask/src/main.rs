@@ -2,10 +2,12 @@
 //!
 //! `bench` runs every benchmark of the `capture-bench` crate (criterion for
 //! the per-call rows, one process for the whole-system rows), times the
-//! compile cost of the macro on a generated crate, and prints ONE table with
+//! compile cost of the macro on a generated crate, counts the per-call
+//! instructions under callgrind, and prints ONE table with
 //! every row from this run, its target and whether it was met.
 
 mod ci;
+mod instructions;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -143,6 +145,10 @@ fn bench(quick: bool) -> Result<(), String> {
         met: Some(bg <= tr),
         note: format!("{:.0}x baseline; background / tracing = {:.2}", tr / base, bg / tr),
     });
+
+    // The same two per-call costs in instructions (exact, where timings
+    // are noisy).
+    instructions::rows(&mut rows)?;
 
     // Whole-system rows.
     let mut c = cargo();
