@@ -43,12 +43,18 @@ pub(crate) const STEPS: &[(&str, &[&str])] = &[
     ),
 ];
 
-/// Run every step in order, stopping at the first that fails.
+/// Run every step in order, stopping at the first that fails. As in
+/// `.ci/run`, without incremental caches: one clean build would only fill
+/// disk with them.
 pub(crate) fn run() -> ExitCode {
     let _ = crate::cargo().arg("--version").status();
     for (what, args) in STEPS {
         eprintln!("== {what}: cargo {}", args.join(" "));
-        let status = crate::cargo().args(*args).stdin(Stdio::null()).status();
+        let status = crate::cargo()
+            .args(*args)
+            .env("CARGO_INCREMENTAL", "0")
+            .stdin(Stdio::null())
+            .status();
         match status {
             Ok(s) if s.success() => {}
             Ok(s) => {
