@@ -390,6 +390,10 @@ fn compile_time(quick: bool) -> Result<(f64, f64, usize), String> {
         let mut c = cargo();
         c.current_dir(root.join(variant))
             .env("CARGO_TARGET_DIR", &tdir)
+            // A user's crate builds with cargo's default dev profile (full
+            // debug info), not the line tables of our .cargo/config.toml,
+            // which this generated crate would pick up from its directory.
+            .env("CARGO_PROFILE_DEV_DEBUG", "true")
             .args(["build", "--quiet"]);
         let t = Instant::now();
         run(c, &format!("compile-time crate `{variant}`"))?;
