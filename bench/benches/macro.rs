@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use capture_bench::{captured, order, replayed, Order};
+use capture_bench::{captured, order, plain, replayed, Order};
 use capture_runtime::config::{WhenFull, WriterMode};
 use capture_runtime::hash::{exact_hash, sampled_hash};
 use capture_runtime::record::{ArgRecord, CallRecord, Outcome, Slot};
@@ -39,6 +39,9 @@ fn main() {
         .collect();
     let want = |n: &str| only.is_empty() || only.iter().any(|o| o == n);
     let tmp = tempfile::tempdir().expect("temp dir");
+    if want("paired") {
+        disabled_paired(if quick { 201 } else { 1001 });
+    }
     if want("sustained") {
         sustained(tmp.path(), if quick { 200_000 } else { 1_000_000 });
     }
@@ -51,6 +54,68 @@ fn main() {
     if want("replay") {
         replay(tmp.path(), if quick { 2_000 } else { 10_000 });
     }
+}
+
+/// Capture disabled against the plain function, in alternating batches: a
+/// batch of plain calls, then a batch of disabled calls (the order flips
+/// every round), each timed on the caller's CPU clock, and the median of the
+/// per-round differences. Criterion measures the two rows seconds apart, so
+/// when the shared host changes speed in between (it does, by up to 2x)
+/// their difference is mostly that change; two batches a fraction of a
+/// millisecond apart see the same machine.
+fn disabled_paired(rounds: usize) {
+    const BATCH: u32 = 20_000;
+    capture_runtime::set_enabled(false);
+    let o = order(42);
+    let plain_batch = || {
+        let t = thread_cpu();
+        for _ in 0..BATCH {
+            black_box(plain::price(black_box(&o), black_box(0.1), black_box("hunter2")));
+        }
+        thread_cpu() - t
+    };
+    let off_batch = || {
+        let t = thread_cpu();
+        for _ in 0..BATCH {
+            black_box(captured::price(black_box(&o), black_box(0.1), black_box("hunter2")));
+        }
+        thread_cpu() - t
+    };
+    // Warm both (code, branch predictors, the frequency governor).
+    for _ in 0..20 {
+        plain_batch();
+        off_batch();
+    }
+    let mut diffs = Vec::with_capacity(rounds);
+    let (mut plains, mut offs) = (Vec::with_capacity(rounds), Vec::with_capacity(rounds));
+    for i in 0..rounds {
+        let (p, d) = if i % 2 == 0 {
+            let p = plain_batch();
+            (p, off_batch())
+        } else {
+            let d = off_batch();
+            (plain_batch(), d)
+        };
+        diffs.push((d.as_nanos() as f64 - p.as_nanos() as f64) / f64::from(BATCH));
+        plains.push(p);
+        offs.push(d);
+    }
+    diffs.sort_by(f64::total_cmp);
+    let q = |f: f64| diffs[((diffs.len() - 1) as f64 * f).round() as usize];
+    let per_call = |d: Duration| d.as_nanos() as f64 / f64::from(BATCH);
+    row(
+        "disabled_paired",
+        q(0.5),
+        "ns",
+        &format!(
+            "median of {rounds} paired batches of {BATCH} calls (caller CPU time): plain {:.2} ns, disabled {:.2} ns; \
+             differences p25 {:+.2} / p75 {:+.2} ns",
+            per_call(median(plains)),
+            per_call(median(offs)),
+            q(0.25),
+            q(0.75)
+        ),
+    );
 }
 
 /// Captures/s into the local store through the macro and the background

@@ -165,6 +165,14 @@ fn bench(quick: bool) -> Result<(), String> {
             .map(|p| (p[1].parse().unwrap_or(f64::NAN), p[3].to_owned()))
             .ok_or_else(|| format!("the macro bench printed no `{name}` row"))
     };
+    let (v, note) = get("disabled_paired")?;
+    rows.push(Row {
+        name: "capture disabled - baseline, paired batches",
+        value: format!("{v:+.2} ns"),
+        target: "<= 1 ns",
+        met: Some(v <= 1.0),
+        note,
+    });
     let (v, note) = get("sustained")?;
     rows.push(Row {
         name: "sustained captures/s into local store",
