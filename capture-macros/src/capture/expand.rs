@@ -121,7 +121,7 @@ pub(crate) fn expand(opts: &Options, f: &Function, mut func: ItemFn) -> TokenStr
     let prelude = quote! {
         static __CAPTURE_SITE: #pv::Site = #pv::Site::new(&#site_opts);
         #[allow(unused_mut)]
-        let mut __capture_guard = if #pv::enabled() {
+        let mut __capture_guard = if __CAPTURE_SITE.enabled() {
             #(#copies)*
             __CAPTURE_SITE.#begin(#self_type, |__capture_sink| { #(#arg_stmts)* })
         } else {

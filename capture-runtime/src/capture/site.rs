@@ -58,6 +58,9 @@ pub struct Resolved {
 /// One annotated function's capture state.
 #[doc(hidden)]
 pub struct Site {
+    /// This site's copy of whether capturing is on: read on every call
+    /// from the user's crate at a fixed address (see [`config::SiteMode`]).
+    mode: config::SiteMode,
     pub opts: &'static SiteOptions,
     /// The settings in force: a leaked `Arc` per configuration generation, so
     /// the hot path reads them with one atomic load and hands `&'static`
@@ -70,9 +73,17 @@ impl Site {
     /// For the macro: `static SITE: Site = Site::new(&OPTS);`
     pub const fn new(opts: &'static SiteOptions) -> Site {
         Site {
+            mode: config::SiteMode::new(),
             opts,
             resolved: AtomicPtr::new(std::ptr::null_mut()),
         }
+    }
+
+    /// Whether capturing is on for this site: [`config::enabled`], from the
+    /// site's own copy (the macro's check on entry).
+    #[inline(always)]
+    pub fn enabled(&'static self) -> bool {
+        self.mode.enabled()
     }
 
     /// Resolved settings (recomputed after `configure()`).

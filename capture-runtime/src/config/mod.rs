@@ -6,15 +6,18 @@
 
 mod env;
 mod humane;
+mod mode;
 mod parse;
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
 pub use env::EnvConfig;
 pub use humane::{parse_duration, parse_size};
+#[doc(hidden)]
+pub use mode::SiteMode;
 pub use parse::{parse_bool, parse_rate};
 
 use crate::codec::Codec;
@@ -171,11 +174,6 @@ pub const PRODUCTION_QUOTA: u64 = 256 << 20;
 /// Default number of calls kept per function when nothing says otherwise.
 pub const DEFAULT_RETENTION: usize = 10;
 
-const MODE_UNINIT: u8 = 0;
-const MODE_OFF: u8 = 1;
-const MODE_ON: u8 = 2;
-
-static MODE: AtomicU8 = AtomicU8::new(MODE_UNINIT);
 static GENERATION: AtomicU64 = AtomicU64::new(1);
 static PROGRAMMATIC: RwLock<Option<Config>> = RwLock::new(None);
 static ENV: OnceLock<EnvConfig> = OnceLock::new();
@@ -183,21 +181,16 @@ static REPORTED: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 /// Whether capturing is globally on: one relaxed atomic load and a branch
 /// on the hot path (initialisation happens once, on the first call).
+/// Annotated functions read their own copy of it ([`SiteMode`]).
+///
+/// ```
+/// capture_runtime::set_enabled(false);
+/// assert!(!capture_runtime::config::enabled());
+/// capture_runtime::set_enabled(true);
+/// ```
 #[inline(always)]
 pub fn enabled() -> bool {
-    match MODE.load(Ordering::Relaxed) {
-        MODE_ON => true,
-        MODE_OFF => false,
-        _ => init_mode(),
-    }
-}
-
-#[cold]
-#[inline(never)]
-fn init_mode() -> bool {
-    let on = resolve_enabled();
-    MODE.store(if on { MODE_ON } else { MODE_OFF }, Ordering::Relaxed);
-    on
+    mode::enabled()
 }
 
 fn resolve_enabled() -> bool {
@@ -270,7 +263,7 @@ pub(crate) fn without_env_filters(mut policy: Policy) -> Policy {
 pub fn configure(config: Config) {
     *PROGRAMMATIC.write().unwrap_or_else(|e| e.into_inner()) = Some(config);
     GENERATION.fetch_add(1, Ordering::Relaxed);
-    MODE.store(if resolve_enabled() { MODE_ON } else { MODE_OFF }, Ordering::Relaxed);
+    mode::store(resolve_enabled());
 }
 
 /// Turn capturing on or off for the whole process at run time (the
@@ -282,8 +275,7 @@ pub fn configure(config: Config) {
 /// capture_runtime::set_enabled(true);
 /// ```
 pub fn set_enabled(on: bool) {
-    let on = on && env_config().enabled != Some(false);
-    MODE.store(if on { MODE_ON } else { MODE_OFF }, Ordering::Relaxed);
+    mode::store(on && env_config().enabled != Some(false));
 }
 
 /// The programmatic layer, if set.
