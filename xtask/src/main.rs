@@ -119,7 +119,7 @@ fn bench(quick: bool) -> Result<(), String> {
         value: ns(disabled),
         target: "<= baseline + 1 ns",
         met: Some(disabled <= base + 1.0),
-        note: format!("+{:.1} ns, {:.2}x baseline", disabled - base, disabled / base),
+        note: format!("{:+.1} ns, {:.2}x baseline", disabled - base, disabled / base),
     });
     let bg = median("background")?;
     rows.push(Row {
