@@ -6,11 +6,11 @@
 //! crate goes through the GOT (the static lives in this crate): two
 //! dependent loads before the compare. Each site therefore keeps a copy of
 //! the mode in its own `static` (the macro emits one per function, in the
-//! user's crate), which the check reads with one compare against memory at
-//! an address fixed at link time. A site registers on its first check;
-//! every change of the mode updates the registered copies under the same
-//! lock that registration takes, so a copy never disagrees with the
-//! process-wide mode once the change has returned.
+//! user's crate), which the check loads from an address fixed at link
+//! time. A site registers on its first check; every change of the mode
+//! updates the registered copies under the same lock that registration
+//! takes, so a copy never disagrees with the process-wide mode once the
+//! change has returned.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Mutex;
@@ -75,17 +75,14 @@ impl SiteMode {
     }
 
     /// Whether capturing is on, as [`crate::config::enabled`] answers, for
-    /// this site. With capture off, one compare of a byte at a fixed address
-    /// and a branch; the byte is read again for the other cases (two
-    /// relaxed loads, each folded into its compare).
+    /// this site. With capture off, one load of a byte at a fixed address,
+    /// a compare and a branch.
     #[inline(always)]
     pub fn enabled(&'static self) -> bool {
-        if self.0.load(Ordering::Relaxed) == MODE_OFF {
-            false
-        } else if self.0.load(Ordering::Relaxed) == MODE_ON {
-            true
-        } else {
-            self.register()
+        match self.0.load(Ordering::Relaxed) {
+            MODE_ON => true,
+            MODE_OFF => false,
+            _ => self.register(),
         }
     }
 
