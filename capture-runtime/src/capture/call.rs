@@ -281,7 +281,8 @@ pub(crate) fn encode_arg(
     ctx.recycle();
     let arg = parts.args.pop().expect("take_arg pushes the argument");
     let body = parts.body(&arg).map(<[u8]>::to_vec);
-    let record = arg.record(body.as_deref().map(ContentId::of));
+    let codec = resolved.store.codec();
+    let record = arg.record(body.as_deref().map(|b| crate::codec::object_id(codec, b)));
     PendingArg { record, body }
 }
 

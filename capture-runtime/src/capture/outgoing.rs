@@ -139,9 +139,13 @@ impl Parts {
         }
     }
 
-    /// Content ids of every stored body, in argument order (`None` for the others).
-    pub(crate) fn ids(&self) -> Vec<Option<ContentId>> {
-        self.args.iter().map(|a| self.body(a).map(ContentId::of)).collect()
+    /// Content ids of every stored body as objects in `codec` (see
+    /// [`crate::codec::object_id`]), in argument order (`None` for the others).
+    pub(crate) fn ids(&self, codec: crate::Codec) -> Vec<Option<ContentId>> {
+        self.args
+            .iter()
+            .map(|a| self.body(a).map(|b| crate::codec::object_id(codec, b)))
+            .collect()
     }
 
     /// The objects the arguments refer to, by id: with their bytes when
