@@ -277,7 +277,10 @@ impl Active {
             Ok(Some(b)) => b,
             Ok(None) => return None,
             Err(e) => {
-                crate::config::report_once(&format!("cache lookup of `{}` failed: {e}", self.fn_id));
+                crate::config::report(
+                    &format!("cache lookup `{}`: {}", self.fn_id, e.kind_label()),
+                    &format!("cache lookup of `{}` failed: {e}", self.fn_id),
+                );
                 return None;
             }
         };
@@ -387,7 +390,10 @@ impl Active {
             return;
         }
         if let Err(e) = store.backend().put(&self.store_key, &bytes) {
-            crate::config::report_once(&format!("could not store a cache entry of `{}`: {e}", self.fn_id));
+            crate::config::report(
+                &format!("cache store `{}`: {}", self.fn_id, e.kind_label()),
+                &format!("could not store a cache entry of `{}`: {e}", self.fn_id),
+            );
             return;
         }
         count(Counter::Store);
@@ -409,7 +415,10 @@ impl Active {
         };
         for v in &victims {
             if let Err(e) = store.backend().delete(v) {
-                crate::config::report_once(&format!("could not evict cache entry {v}: {e}"));
+                crate::config::report(
+                    &format!("cache evict: {}", e.kind_label()),
+                    &format!("could not evict cache entry {v}: {e}"),
+                );
             }
         }
         super::count_n(Counter::Evicted, victims.len() as u64);

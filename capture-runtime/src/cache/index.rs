@@ -128,7 +128,10 @@ pub(crate) fn index_of(store: &Store) -> Shared {
     let id = store.describe();
     let mut index = Index::default();
     if let Err(e) = index.load(store) {
-        crate::config::report_once(&format!("could not list the cache of {id}: {e}"));
+        crate::config::report(
+            &format!("cache list {id}: {}", e.kind_label()),
+            &format!("could not list the cache of {id}: {e}"),
+        );
     }
     INDEXES
         .lock()

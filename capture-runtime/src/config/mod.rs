@@ -11,7 +11,7 @@ mod parse;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock, RwLock};
+use std::sync::{OnceLock, RwLock};
 use std::time::Duration;
 
 pub use env::EnvConfig;
@@ -177,7 +177,6 @@ pub const DEFAULT_RETENTION: usize = 10;
 static GENERATION: AtomicU64 = AtomicU64::new(1);
 static PROGRAMMATIC: RwLock<Option<Config>> = RwLock::new(None);
 static ENV: OnceLock<EnvConfig> = OnceLock::new();
-static REPORTED: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 /// Whether capturing is globally on: one relaxed atomic load and a branch
 /// on the hot path (initialisation happens once, on the first call).
@@ -321,32 +320,10 @@ pub fn check_config() -> Result<(), CaptureError> {
     }
 }
 
-/// Log a problem once per process (tracing, and stderr so it is never silent).
-///
-/// Every message is built by capture itself from names, paths and type
-/// names: never from a captured value (serializer errors are withheld,
-/// `Debug` text is not logged).
-pub(crate) fn report_once(message: &str) {
-    let mut seen = REPORTED.lock().unwrap_or_else(|e| e.into_inner());
-    if seen.iter().any(|m| m == message) || seen.len() > 256 {
-        return;
-    }
-    seen.push(message.to_owned());
-    tracing::error!(target: "capture", "{message}");
-    eprintln!("capture: {message}");
-}
-
-/// Every message [`report_once`] has logged so far in this process (each
-/// went to `tracing` and, prefixed with `capture: `, to stderr). For tests
-/// that check what capture logs.
-///
-/// ```
-/// assert!(capture_runtime::config::reported_messages().len() <= 257);
-/// ```
+pub(crate) use crate::report::report;
+pub(crate) use crate::report::report_once;
 #[doc(hidden)]
-pub fn reported_messages() -> Vec<String> {
-    REPORTED.lock().unwrap_or_else(|e| e.into_inner()).clone()
-}
+pub use crate::report::{reported_counts, reported_messages};
 
 #[cfg(test)]
 mod tests {

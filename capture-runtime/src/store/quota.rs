@@ -142,12 +142,15 @@ impl Quota {
         // low watermark: wait for another fifth of the quota before the next walk.
         let next = (report.after > target).then(|| report.after + (self.limit - target));
         if report.after > self.limit {
-            crate::config::report_once(&format!(
+            crate::config::report(
+                &format!("quota of {} cannot be met", store.describe()),
+                &format!(
                 "the store quota of {} bytes for {} cannot be met: {} bytes remain after evicting every call record and cache entry it could (checkpoints and objects written in the last minute are never evicted); raise the quota or delete checkpoints",
                 self.limit,
                 store.describe(),
                 report.after
-            ));
+            ),
+            );
         }
         write_ledger(
             store,
