@@ -61,6 +61,28 @@ pub enum CaptureError {
         /// What is wrong.
         reason: String,
     },
+    /// A store file that is not safe to read: a symbolic link, not a regular
+    /// file, or larger than the record referring to it says (a committed
+    /// store is untrusted input).
+    #[error("refused to read {path}: {problem}")]
+    Refused {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it, and what to do.
+        problem: Refusal,
+    },
+    /// A call record whose content does not match its place in the store: it
+    /// was written for another function or under another name (moved,
+    /// swapped or tampered with).
+    #[error("call record {path} holds {found}, not what its name says ({expected}); delete it or re-record")]
+    Misplaced {
+        /// The record's file.
+        path: PathBuf,
+        /// What its folder and name say it holds.
+        expected: String,
+        /// What it holds.
+        found: String,
+    },
     /// Written by a newer (or unknown) version of the format.
     #[error(
         "{path} has format version {found}, this build reads up to {supported}; upgrade capture-runtime or re-record"
@@ -148,6 +170,52 @@ pub enum CaptureError {
     },
 }
 
+/// Why a store file was not read (see [`CaptureError::Refused`]).
+///
+/// ```
+/// use capture_runtime::{CaptureError, Refusal};
+/// let e = CaptureError::Refused { path: "objects/ab/cd/ef".into(), problem: Refusal::Symlink };
+/// assert!(e.to_string().contains("symbolic link"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// The file, or a folder on the way to it inside the store, is a symbolic link.
+    Symlink,
+    /// Not a regular file (a FIFO, a device, a socket, a folder).
+    NotRegular {
+        /// What it is.
+        kind: &'static str,
+    },
+    /// Larger than what may be read there.
+    TooLarge {
+        /// Its size in bytes.
+        len: u64,
+        /// The most that may be read: the length its record states plus the
+        /// header, or the hard cap for its kind of file.
+        limit: u64,
+    },
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::Symlink => write!(
+                f,
+                "it or a folder on its way is a symbolic link, which a store never contains and a reader never follows; replace the link with the real file, or delete it and re-record"
+            ),
+            Refusal::NotRegular { kind } => write!(
+                f,
+                "it is {kind}, not a regular file; delete it (a store holds regular files and folders only)"
+            ),
+            Refusal::TooLarge { len, limit } => write!(
+                f,
+                "it holds {len} bytes, more than the {limit} that may be read there; the file is damaged or not a capture file: delete it and re-record"
+            ),
+        }
+    }
+}
+
 fn known_hint(known: &[String]) -> String {
     if known.is_empty() {
         "the store is empty: run the code with capture enabled first (CAPTURE_ENABLED=1), or set CAPTURE_DIR to the store".to_string()
@@ -165,6 +233,41 @@ fn checkpoint_hint(known: &[String]) -> String {
 }
 
 impl CaptureError {
+    /// A stable label of this error's class, without paths or values: what
+    /// repeated failures are counted under when they are reported.
+    ///
+    /// ```
+    /// use capture_runtime::CaptureError;
+    /// let full = |p: &str| CaptureError::Io {
+    ///     path: p.into(),
+    ///     source: std::io::Error::from(std::io::ErrorKind::StorageFull),
+    /// };
+    /// assert_eq!(full("/a/tmp/1.tmp").kind_label(), full("/a/tmp/2.tmp").kind_label());
+    /// ```
+    pub fn kind_label(&self) -> String {
+        match self {
+            CaptureError::NotFound { .. } => "not found".into(),
+            CaptureError::Ambiguous { .. } => "ambiguous name".into(),
+            CaptureError::IndexOutOfRange { .. } => "index out of range".into(),
+            CaptureError::Corrupted { .. } => "corrupted file".into(),
+            CaptureError::BadFile { .. } => "not a capture file".into(),
+            CaptureError::Refused { problem, .. } => match problem {
+                Refusal::Symlink => "refused: symbolic link".into(),
+                Refusal::NotRegular { .. } => "refused: not a regular file".into(),
+                Refusal::TooLarge { .. } => "refused: too large".into(),
+            },
+            CaptureError::Misplaced { .. } => "misplaced call record".into(),
+            CaptureError::UnknownVersion { .. } => "unknown format version".into(),
+            CaptureError::TypeMismatch { .. } => "type mismatch".into(),
+            CaptureError::NoSuchArg { .. } => "no such argument".into(),
+            CaptureError::NotStored { .. } => "not stored".into(),
+            CaptureError::NoCheckpoint { .. } => "no checkpoint".into(),
+            CaptureError::Config { key, .. } => format!("invalid configuration {key}"),
+            CaptureError::Encode { .. } => "encoding failed".into(),
+            CaptureError::Io { source, .. } => format!("I/O error: {}", source.kind()),
+        }
+    }
+
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         CaptureError::Io {
             path: path.into(),

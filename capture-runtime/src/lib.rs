@@ -30,6 +30,7 @@ mod load;
 pub mod record;
 pub mod reduce;
 pub mod replay;
+mod report;
 pub mod store;
 pub mod value;
 
@@ -87,7 +88,7 @@ pub use capture_macros::Reducible;
 pub use checkpoint::{checkpoint, delete_checkpoint, gc_roots, list_checkpoints, load_checkpoint};
 pub use codec::Codec;
 pub use config::{check_config, configure, set_enabled, Config};
-pub use error::{CaptureError, Result};
+pub use error::{CaptureError, Refusal, Result};
 pub use hash::{BadContentId, ContentId};
 pub use hooks::on_capture;
 pub use load::{load_latest, CaptureLoader, CapturedCall};

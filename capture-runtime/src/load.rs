@@ -157,20 +157,57 @@ impl CaptureLoader {
         }
     }
 
-    /// Every stored call of `function`, oldest first.
+    /// Every stored call of `function` that reads back, oldest first.
+    ///
+    /// A record that does not (damaged, misplaced, refused) is skipped and
+    /// reported once through `tracing` and stderr: one bad file does not
+    /// hide the others. [`CaptureLoader::load_checked`] returns those
+    /// records and their typed errors instead.
     pub fn load_all(&self, function: &str) -> Result<Vec<CapturedCall>> {
+        let loaded = self.load_checked(function)?;
+        for bad in &loaded.bad {
+            crate::config::report(
+                "unreadable call record",
+                &format!("skipped call record {}: {}", bad.key, bad.error),
+            );
+        }
+        Ok(loaded.calls)
+    }
+
+    /// Every stored call of `function`, oldest first, with the records that
+    /// could not be read kept apart with their typed errors.
+    ///
+    /// ```
+    /// # use capture_runtime::{record::*, store::{Retention, Store}, CaptureLoader};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let store = Store::open(dir.path());
+    /// # let rec = |seq| CallRecord { function: "shop::price".into(), crate_name: "shop".into(),
+    /// #     crate_version: "0.1.0".into(), format_version: 2, unix_nanos: 1_000 + seq, pid: 1, seq,
+    /// #     thread_name: None, thread_id: 1, depth: 0, args: vec![], ret: None, after: vec![],
+    /// #     outcome: Outcome::Returned };
+    /// let keys = store.write_calls(&[rec(1), rec(2)], Retention::default()).unwrap();
+    /// std::fs::write(dir.path().join(&keys[0]), b"garbage").unwrap();
+    /// let loaded = CaptureLoader::from_store(store).load_checked("price").unwrap();
+    /// assert_eq!(loaded.calls.len(), 1);
+    /// assert_eq!(loaded.bad.len(), 1);
+    /// assert!(matches!(loaded.bad[0].error, capture_runtime::CaptureError::BadFile { .. }));
+    /// ```
+    pub fn load_checked(&self, function: &str) -> Result<Loaded> {
         let id = self.resolve(function)?;
-        self.store
-            .calls(&id)?
-            .into_iter()
-            .map(|key| {
-                Ok(CapturedCall {
-                    record: self.store.read_call(&key)?,
+        let mut out = Loaded::default();
+        for key in self.store.calls(&id)? {
+            match self.store.read_call(&key) {
+                Ok(record) => out.calls.push(CapturedCall {
+                    record,
                     key,
                     store: self.store.clone(),
-                })
-            })
-            .collect()
+                }),
+                // Removed by retention between the listing and the read.
+                Err(CaptureError::BadFile { ref reason, .. }) if reason.starts_with("call record vanished") => {}
+                Err(error) => out.bad.push(BadRecord { key, error }),
+            }
+        }
+        Ok(out)
     }
 
     /// The `index`-th stored call of `function`, oldest first.
@@ -213,6 +250,24 @@ impl CaptureLoader {
             .filter(|c| predicate(&c.record))
             .collect())
     }
+}
+
+/// What [`CaptureLoader::load_checked`] found.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// The calls that read back, oldest first.
+    pub calls: Vec<CapturedCall>,
+    /// The records that did not, with why.
+    pub bad: Vec<BadRecord>,
+}
+
+/// A call record that could not be read back.
+#[derive(Debug)]
+pub struct BadRecord {
+    /// Its store key.
+    pub key: String,
+    /// Why (damaged, misplaced, refused, unknown version, ...).
+    pub error: CaptureError,
 }
 
 /// The most recent capture of `function` in the default store
@@ -342,14 +397,14 @@ impl CapturedCall {
         decode: impl FnOnce(Codec, &[u8]) -> std::result::Result<T, String>,
         requested: &str,
     ) -> Result<T> {
-        let Slot::Stored { id, .. } = &rec.slot else {
+        let Slot::Stored { id, len } = &rec.slot else {
             return Err(CaptureError::NotStored {
                 function: self.record.function.clone(),
                 arg: rec.name.clone(),
                 reason: rec.slot.missing_reason().unwrap_or_default(),
             });
         };
-        let (codec, body) = self.store.get_object(id)?;
+        let (codec, body) = self.store.get_stored(id, *len)?;
         decode(codec, &body).map_err(|detail| CaptureError::TypeMismatch {
             function: self.record.function.clone(),
             arg: rec.name.clone(),

@@ -254,7 +254,10 @@ fn gc_removes_stale_temp_files_and_keeps_writes_in_progress() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path());
     store.put_object(b"creates tmp/").unwrap();
-    let stale = dir.path().join("tmp/12345-0-0.tmp");
+    // A writer that is gone (a pid above the kernel's maximum).
+    let stale = dir.path().join("tmp/4194305-0-0.tmp");
+    let live = dir.path().join(format!("tmp/{}-0-0.tmp", std::process::id()));
+    std::fs::write(&live, b"this process's write in progress").unwrap();
     std::fs::write(&stale, b"a crashed writer's half-written file").unwrap();
     let report = store.gc(GRACE, &HashSet::new()).unwrap();
     assert_eq!(
@@ -265,6 +268,7 @@ fn gc_removes_stale_temp_files_and_keeps_writes_in_progress() {
     let report = store.gc(Duration::ZERO, &HashSet::new()).unwrap();
     assert_eq!(report.temp_removed, 1);
     assert!(!stale.exists());
+    assert!(live.exists(), "a live writer's temp file survives even a grace of zero");
 }
 
 /// A local backend that records every folder it is asked to list.

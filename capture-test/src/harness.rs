@@ -33,6 +33,15 @@ struct Found {
     notes: Vec<String>,
 }
 
+/// What discovery found for one function: where it looked, the calls to
+/// replay, and the records that could not be read (each a failing test
+/// named `<fn>::unreadable_<id>`: a damaged fixture must not pass unseen).
+struct Discovered {
+    where_: String,
+    found: Vec<Found>,
+    unreadable: Vec<(String, String)>,
+}
+
 /// Where a function's captures are, as the adapter resolves them.
 fn locate(opts: &ReplayOptions, adapter: Adapter) -> Result<capture_runtime::replay::Located, String> {
     let mut cx = ReplayCx::locate(opts);
@@ -57,14 +66,25 @@ pub fn calls_of(opts: &ReplayOptions, adapter: Adapter) -> Result<Vec<CapturedCa
     }
 }
 
-fn discover_noted(opts: &ReplayOptions, adapter: Adapter) -> Result<(String, Vec<Found>), String> {
+fn discover_noted(opts: &ReplayOptions, adapter: Adapter) -> Result<Discovered, String> {
     let located = locate(opts, adapter)?;
     let loader = CaptureLoader::from_store(located.store.clone());
-    let calls = match loader.load_all(&located.function) {
-        Ok(calls) => calls,
-        Err(CaptureError::NotFound { .. }) => Vec::new(),
+    let (calls, bad) = match loader.load_checked(&located.function) {
+        Ok(loaded) => (loaded.calls, loaded.bad),
+        Err(CaptureError::NotFound { .. }) => (Vec::new(), Vec::new()),
         Err(e) => return Err(format!("{}: {e}", located.store.describe())),
     };
+    let unreadable = bad
+        .into_iter()
+        .map(|b| {
+            let name = b.key.rsplit('/').next().unwrap_or(&b.key);
+            let id = capture_runtime::ContentId::of(name.as_bytes()).short(12);
+            (
+                format!("{}::unreadable_{id}", opts.label()),
+                format!("stored call {} cannot be read: {}", b.key, b.error),
+            )
+        })
+        .collect();
     // Oldest first: a newer call with the same inputs replaces an older one.
     let mut by_id: BTreeMap<String, Vec<CapturedCall>> = BTreeMap::new();
     for c in calls {
@@ -85,7 +105,11 @@ fn discover_noted(opts: &ReplayOptions, adapter: Adapter) -> Result<(String, Vec
             Some(Found { call, notes })
         })
         .collect();
-    Ok((format!("`{}` in {}", located.function, located.store.describe()), found))
+    Ok(Discovered {
+        where_: format!("`{}` in {}", located.function, located.store.describe()),
+        found,
+        unreadable,
+    })
 }
 
 /// Whether two stored calls with the same inputs recorded the same result.
@@ -98,7 +122,7 @@ fn same_result(a: &CapturedCall, b: &CapturedCall) -> bool {
 /// The stored calls of one function, one per distinct input (newest kept),
 /// and where they were looked for.
 pub fn discover(opts: &ReplayOptions, adapter: Adapter) -> Result<(String, Vec<CapturedCall>), String> {
-    discover_noted(opts, adapter).map(|(w, found)| (w, found.into_iter().map(|f| f.call).collect()))
+    discover_noted(opts, adapter).map(|d| (d.where_, d.found.into_iter().map(|f| f.call).collect()))
 }
 
 /// Replay one stored call.
@@ -129,27 +153,35 @@ pub fn probe_one(opts: &ReplayOptions, adapter: Adapter, call: &CapturedCall) ->
 /// Replay every stored call of one function: `(test name, outcome)` pairs.
 /// A function without captures gives one skipped outcome saying so.
 pub fn outcomes(opts: ReplayOptions, adapter: Adapter) -> Vec<(String, ReplayOutcome)> {
-    match discover_noted(&opts, adapter) {
-        Err(e) => vec![(
-            format!("{}::discover", opts.label()),
-            ReplayOutcome::Failed { message: e },
-        )],
-        Ok((where_, found)) if found.is_empty() => vec![(
+    let d = match discover_noted(&opts, adapter) {
+        Err(e) => {
+            return vec![(
+                format!("{}::discover", opts.label()),
+                ReplayOutcome::Failed { message: e },
+            )]
+        }
+        Ok(d) => d,
+    };
+    let mut out: Vec<(String, ReplayOutcome)> = d
+        .unreadable
+        .into_iter()
+        .map(|(name, message)| (name, ReplayOutcome::Failed { message }))
+        .collect();
+    if d.found.is_empty() && out.is_empty() {
+        out.push((
             format!("{}::no_captures", opts.label()),
             ReplayOutcome::Skipped {
-                reason: no_captures(&where_),
+                reason: no_captures(&d.where_),
             },
-        )],
-        Ok((_, found)) => found
-            .iter()
-            .map(|f| {
-                (
-                    format!("{}::{}", opts.label(), replay_id(&f.call)),
-                    replay_noted(&opts, adapter, &f.call, &f.notes),
-                )
-            })
-            .collect(),
+        ));
     }
+    out.extend(d.found.iter().map(|f| {
+        (
+            format!("{}::{}", opts.label(), replay_id(&f.call)),
+            replay_noted(&opts, adapter, &f.call, &f.notes),
+        )
+    }));
+    out
 }
 
 fn no_captures(where_: &str) -> String {
@@ -251,15 +283,18 @@ impl Harness {
                 format!("{}::discover", opts.label()),
                 move || Err(e.into()),
             )),
-            Ok((where_, found)) if found.is_empty() => {
+            Ok(d) if d.found.is_empty() && d.unreadable.is_empty() => {
                 let name = format!("{}::no_captures", opts.label());
-                let reason = no_captures(&where_);
+                let reason = no_captures(&d.where_);
                 self.skipped.push((name.clone(), reason.clone()));
                 self.trials
                     .push(Trial::test(name, move || Err(run_anyway(&reason).into())).with_ignored_flag(true));
             }
-            Ok((_, found)) => {
-                for Found { call, notes } in found {
+            Ok(d) => {
+                for (name, message) in d.unreadable {
+                    self.trials.push(Trial::test(name, move || Err(message.into())));
+                }
+                for Found { call, notes } in d.found {
                     let opts = opts.clone();
                     let name = format!("{}::{}", opts.label(), replay_id(&call));
                     let skip = probe_one(&opts, adapter, &call);

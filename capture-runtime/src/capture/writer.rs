@@ -98,7 +98,10 @@ pub fn flush() {
     for s in stores.unwrap_or_default().into_values() {
         if let Err(e) = s.sync() {
             FAILED.fetch_add(1, Ordering::Relaxed);
-            crate::config::report_once(&format!("could not sync {}: {e}", s.describe()));
+            crate::config::report(
+                &format!("sync {}: {}", s.describe(), e.kind_label()),
+                &format!("could not sync {}: {e}", s.describe()),
+            );
         }
     }
 }
@@ -242,6 +245,37 @@ pub(crate) fn mark_gone(record: &mut CallRecord, gone: &[ContentId]) {
     }
 }
 
+/// Store the objects of some calls with `put`, then the records that refer
+/// to them with `write` (given the ids of reused objects found gone), safe
+/// against a concurrent [`Store::gc`] of any grace period.
+///
+/// gc raises the store's gc epoch before it lists references. If the epoch
+/// changed between the objects and the records, that gc may have listed the
+/// records before they existed and judged their objects unreferenced: `put`
+/// runs again with `recheck` (trusting no memory of what the store holds),
+/// which finds each object and marks it as just used, so gc's second look at
+/// its age keeps it, or writes it anew; records are rewritten only if a
+/// reused object turned out gone. `put` gets the epoch it runs under.
+pub(crate) fn put_then_write(
+    store: &Store,
+    mut put: impl FnMut(u64, bool) -> Result<Vec<ContentId>, crate::CaptureError>,
+    mut write: impl FnMut(&[ContentId]) -> Result<u64, crate::CaptureError>,
+) -> Result<u64, crate::CaptureError> {
+    let epoch = store.gc_epoch();
+    let gone = put(epoch, false)?;
+    let n = write(&gone)?;
+    let now = store.gc_epoch();
+    if now != epoch {
+        let again = put(now, true)?;
+        if again.iter().any(|id| !gone.contains(id)) {
+            let mut all = gone;
+            all.extend(again);
+            write(&all)?;
+        }
+    }
+    Ok(n)
+}
+
 /// Store the objects of `parts` (hashed to `ids`); the ids of reused objects that are gone.
 fn put_bodies(store: &Store, parts: &Parts, ids: &[Option<ContentId>]) -> Result<Vec<ContentId>, crate::CaptureError> {
     let mut gone = Vec::new();
@@ -265,16 +299,20 @@ pub(crate) fn submit_start(start: Start) -> InFlightMode {
         };
     }
     let store = &resolved.store;
-    let ids = start.parts.ids();
+    let ids = start.parts.ids(store.codec());
     start.parts.remember_sampled(store, &ids);
     let mut record = start_record(&start, start.parts.records(&ids));
-    let result = put_bodies(store, &start.parts, &ids).and_then(|gone| {
-        mark_gone(&mut record, &gone);
-        store.write_call(&record, resolved.retention)
-    });
+    let result = put_then_write(
+        store,
+        |_, _| put_bodies(store, &start.parts, &ids),
+        |gone| {
+            mark_gone(&mut record, gone);
+            store.write_call(&record, resolved.retention).map(|_| 1)
+        },
+    );
     give_back([start.parts]);
     touched(store);
-    count(&record.function, result.map(|_| 1));
+    count(&record.function, result);
     InFlightMode::Sync(Box::new(record))
 }
 
@@ -287,19 +325,22 @@ pub(crate) fn submit_end(resolved: &'static Resolved, mode: InFlightMode, end: E
         InFlightMode::Queued(when_full) => background::end(end, when_full),
         InFlightMode::Sync(mut record) => {
             let store = &resolved.store;
-            let ids = end.parts.as_ref().map(|p| p.ids()).unwrap_or_default();
+            let ids = end.parts.as_ref().map(|p| p.ids(store.codec())).unwrap_or_default();
             finish_record(&mut record, &end, &ids);
-            let result = match &end.parts {
-                Some(parts) => put_bodies(store, parts, &ids),
-                None => Ok(Vec::new()),
-            }
-            .and_then(|gone| {
-                mark_gone(&mut record, &gone);
-                store.write_call(&record, resolved.retention)
-            });
+            let result = put_then_write(
+                store,
+                |_, _| match &end.parts {
+                    Some(parts) => put_bodies(store, parts, &ids),
+                    None => Ok(Vec::new()),
+                },
+                |gone| {
+                    mark_gone(&mut record, gone);
+                    store.write_call(&record, resolved.retention).map(|_| 1)
+                },
+            );
             give_back(end.parts);
             touched(store);
-            count(&record.function, result.map(|_| 1));
+            count(&record.function, result);
         }
     }
 }
@@ -312,7 +353,10 @@ pub(crate) fn count(fn_id: &str, result: Result<u64, crate::CaptureError>) {
         }
         Err(e) => {
             FAILED.fetch_add(1, Ordering::Relaxed);
-            crate::config::report_once(&format!("could not write a capture of `{fn_id}`: {e}"));
+            crate::config::report(
+                &format!("write `{fn_id}`: {}", e.kind_label()),
+                &format!("could not write a capture of `{fn_id}`: {e}"),
+            );
         }
     }
 }

@@ -84,10 +84,10 @@ impl ReplayCx<'_> {
                 spec.type_name
             ));
         }
-        let Slot::Stored { id, .. } = &rec.slot else {
+        let Slot::Stored { id, len } = &rec.slot else {
             return None;
         };
-        let (codec, bytes) = match call.store().get_object(id) {
+        let (codec, bytes) = match call.store().get_stored(id, *len) {
             Ok(x) => x,
             Err(e) => {
                 let key = crate::store::layout::object_key(id);

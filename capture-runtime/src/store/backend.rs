@@ -1,16 +1,23 @@
 //! The small trait every store backend implements, and the local one.
 
 use std::any::Any;
+use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Write};
 use std::os::unix::fs::{DirBuilderExt, FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, Once, OnceLock, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::spare::Spares;
-use crate::error::{CaptureError, Result};
+use super::layout::{GC_EPOCH, TMP};
+use crate::error::{CaptureError, Refusal, Result};
+
+/// The most a local store reads of any one file whose length no record
+/// states (call records, cache entries, checkpoints, objects loaded by id
+/// alone): a hostile file (a link to `/dev/zero`, a sparse giant) is refused
+/// at this size instead of exhausting memory.
+pub const MAX_FILE_LEN: u64 = 1 << 32;
 
 /// The entries directly under a prefix.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -52,6 +59,22 @@ pub enum Durability {
 pub trait Backend: Send + Sync + 'static {
     /// Read a key; `Ok(None)` when absent.
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>>;
+    /// Read a key that may hold at most `limit` bytes (the length a record
+    /// states for it); a larger one is a [`CaptureError::Refused`]. The
+    /// default reads it whole and then checks; backends that can tell the
+    /// size first (the local one, object stores) refuse before reading.
+    fn get_bounded(&self, key: &str, limit: u64) -> Result<Option<Vec<u8>>> {
+        match self.get(key)? {
+            Some(b) if b.len() as u64 > limit => Err(CaptureError::Refused {
+                path: key.into(),
+                problem: Refusal::TooLarge {
+                    len: b.len() as u64,
+                    limit,
+                },
+            }),
+            other => Ok(other),
+        }
+    }
     /// Write a key unless it exists; returns whether this call wrote it.
     ///
     /// When the key exists (a deduplicated object), backends that report
@@ -93,6 +116,19 @@ pub trait Backend: Send + Sync + 'static {
     fn sweep_temp(&self, cutoff: SystemTime) -> Result<usize> {
         let _ = cutoff;
         Ok(0)
+    }
+    /// A number [`Store::gc`](super::Store::gc) raises before it looks for
+    /// references. A writer reads it before storing objects and again after
+    /// writing the records that refer to them: if it changed, a gc may have
+    /// missed those records, and the writer stores the objects again (see
+    /// [`Store::gc`](super::Store::gc)). `0` for backends that keep none
+    /// (the default: their gc relies on its grace period alone).
+    fn gc_epoch(&self) -> Result<u64> {
+        Ok(0)
+    }
+    /// Raise [`gc_epoch`](Backend::gc_epoch) (the default keeps none).
+    fn bump_gc_epoch(&self) -> Result<()> {
+        Ok(())
     }
     /// Take an exclusive advisory lock named `key` (held until the guard drops).
     /// Backends without locks return a no-op guard and rely on atomic puts.
@@ -157,8 +193,13 @@ pub struct LocalBackend {
     durability: Durability,
     /// Files written since the last `sync` (only with [`Durability::OnFlush`]).
     unsynced: Arc<Mutex<Vec<PathBuf>>>,
-    /// Deleted files kept, empty, for temp files to reuse (see [`super::spare`]).
-    spares: Spares,
+    /// Folders checked to be real folders (no link) on the way from the
+    /// root, so that writes never land outside the store.
+    checked: Arc<Mutex<HashSet<PathBuf>>>,
+    /// Stale temp files of dead writers are swept once, on the first write.
+    swept: Arc<Once>,
+    /// The open `gc-epoch` file, once it exists.
+    epoch: Arc<OnceLock<File>>,
 }
 
 static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -194,7 +235,9 @@ impl LocalBackend {
             root: root.into(),
             durability: Durability::None,
             unsynced: Arc::default(),
-            spares: Spares::default(),
+            checked: Arc::default(),
+            swept: Arc::new(Once::new()),
+            epoch: Arc::default(),
         }
     }
 
@@ -212,17 +255,54 @@ impl LocalBackend {
         }
     }
 
+    /// Create `dir` (and its parents) with mode 0700, and check once per
+    /// backend that no folder between the root and it is a symbolic link:
+    /// a store checked out from elsewhere may hold one, and writing through
+    /// it would write outside the store.
     fn mkdirs(&self, dir: &Path) -> Result<()> {
-        match fs::DirBuilder::new().recursive(true).mode(0o700).create(dir) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(CaptureError::io(dir, e)),
+        // Created every time (someone may have removed it since), checked once.
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| CaptureError::io(dir, e))?;
+        if self.checked.lock().unwrap_or_else(|e| e.into_inner()).contains(dir) {
+            return Ok(());
         }
+        let inside = dir.strip_prefix(&self.root).unwrap_or(Path::new(""));
+        let mut at = self.root.clone();
+        for part in inside.components() {
+            at.push(part);
+            let meta = fs::symlink_metadata(&at).map_err(|e| CaptureError::io(&at, e))?;
+            if !meta.is_dir() {
+                return Err(CaptureError::Refused {
+                    path: at,
+                    problem: if meta.file_type().is_symlink() {
+                        Refusal::Symlink
+                    } else {
+                        Refusal::NotRegular {
+                            kind: "a file where a folder belongs",
+                        }
+                    },
+                });
+            }
+        }
+        self.checked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(dir.to_owned());
+        Ok(())
     }
 
-    /// A fresh path under `tmp/` (the folder is created if needed).
+    /// A fresh path under `tmp/` (the folder is created if needed), named
+    /// `<pid>-<n>-<nanos>.<ext>` so that a sweep can tell whose it is.
     fn tmp_name(&self, ext: &str) -> Result<PathBuf> {
-        let tmp_dir = self.root.join("tmp");
+        let tmp_dir = self.root.join(TMP);
         self.mkdirs(&tmp_dir)?;
+        self.swept.call_once(|| {
+            // Best effort: a sweep that fails leaves the files to the next one.
+            let _ = sweep_temp_files(&tmp_dir, SystemTime::now(), DEAD_WRITER_GRACE, STALE_TEMP_AGE);
+        });
         let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
         let nanos = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
@@ -236,7 +316,11 @@ impl LocalBackend {
     /// counts it as young. Returns whether `dest` is still there afterwards;
     /// `false` (absent, or moved aside by gc meanwhile) means: write it.
     fn refresh(&self, dest: &Path) -> bool {
-        match File::open(dest) {
+        let opened = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(dest);
+        match opened {
             // A store we may not modify (e.g. read-only fixtures) still dedups.
             Ok(f) => {
                 let _ = f.set_modified(SystemTime::now());
@@ -249,14 +333,19 @@ impl LocalBackend {
         dest.exists()
     }
 
-    fn write_tmp(&self, bytes: &[u8]) -> Result<PathBuf> {
+    /// Write `bytes` to a fresh temp file. With `stamp`, its modification
+    /// time is set from the precise clock: the kernel stamps new files from
+    /// a coarse clock that can lag by a few milliseconds, so an object
+    /// written just after a gc started could look older than the gc's
+    /// cutoff and be deleted under a grace of zero.
+    fn write_tmp(&self, bytes: &[u8], stamp: bool) -> Result<PathBuf> {
         let tmp = self.tmp_name("tmp")?;
         let result = (|| {
-            let mut f = match self.spares.reuse(&tmp) {
-                Some(f) => f,
-                None => OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?,
-            };
+            let mut f = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
             f.write_all(bytes)?;
+            if stamp {
+                f.set_modified(SystemTime::now())?;
+            }
             if self.durability == Durability::PerWrite {
                 f.sync_all()?;
             }
@@ -297,13 +386,60 @@ impl LocalBackend {
 }
 
 impl Backend for LocalBackend {
+    /// A safe read (see [`super::local_read`]): no link followed, regular
+    /// files only, at most [`MAX_FILE_LEN`] bytes.
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
-        let p = self.path(key);
-        match fs::read(&p) {
-            Ok(b) => Ok(Some(b)),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(CaptureError::io(p, e)),
+        super::local_read::read(&self.root, key, MAX_FILE_LEN)
+    }
+
+    fn get_bounded(&self, key: &str, limit: u64) -> Result<Option<Vec<u8>>> {
+        super::local_read::read(&self.root, key, limit.min(MAX_FILE_LEN))
+    }
+
+    /// The count lives in `<root>/gc-epoch` (8 bytes, little endian), read
+    /// through a descriptor kept open once the file exists.
+    fn gc_epoch(&self) -> Result<u64> {
+        let file = match self.epoch.get() {
+            Some(f) => f,
+            None => match OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+                .open(self.root.join(GC_EPOCH))
+            {
+                Ok(f) => self.epoch.get_or_init(|| f),
+                Err(e) if e.kind() == ErrorKind::NotFound => return Ok(0),
+                Err(e) => return Err(CaptureError::io(self.root.join(GC_EPOCH), e)),
+            },
+        };
+        let mut buf = [0u8; 8];
+        match file.read_at(&mut buf, 0) {
+            Ok(8) => Ok(u64::from_le_bytes(buf)),
+            Ok(_) => Ok(0),
+            Err(e) => Err(CaptureError::io(self.root.join(GC_EPOCH), e)),
         }
+    }
+
+    fn bump_gc_epoch(&self) -> Result<()> {
+        let path = self.root.join(GC_EPOCH);
+        self.mkdirs(&self.root)?;
+        let f = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(&path)
+            .map_err(|e| CaptureError::io(&path, e))?;
+        f.lock().map_err(|e| CaptureError::io(&path, e))?;
+        let mut buf = [0u8; 8];
+        let now = match f.read_at(&mut buf, 0) {
+            Ok(8) => u64::from_le_bytes(buf),
+            _ => 0,
+        };
+        let r = f.write_all_at(&now.wrapping_add(1).to_le_bytes(), 0);
+        let _ = f.unlock();
+        r.map_err(|e| CaptureError::io(&path, e))
     }
 
     fn touch(&self, key: &str) -> Result<bool> {
@@ -315,7 +451,7 @@ impl Backend for LocalBackend {
         if self.refresh(&dest) {
             return Ok(false);
         }
-        let tmp = self.write_tmp(bytes)?;
+        let tmp = self.write_tmp(bytes, true)?;
         if let Some(parent) = dest.parent() {
             self.mkdirs(parent)?;
         }
@@ -334,7 +470,7 @@ impl Backend for LocalBackend {
 
     fn put(&self, key: &str, bytes: &[u8]) -> Result<()> {
         let dest = self.path(key);
-        let tmp = self.write_tmp(bytes)?;
+        let tmp = self.write_tmp(bytes, false)?;
         self.install(&tmp, &dest)
     }
 
@@ -386,11 +522,6 @@ impl Backend for LocalBackend {
 
     fn delete(&self, key: &str) -> Result<()> {
         let p = self.path(key);
-        if let Ok(aside) = self.tmp_name("spare") {
-            if self.spares.keep(&p, aside) {
-                return Ok(());
-            }
-        }
         match fs::remove_file(&p) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
@@ -411,10 +542,7 @@ impl Backend for LocalBackend {
         }
         let modified = fs::metadata(&aside).and_then(|m| m.modified());
         if modified.is_ok_and(|m| m <= cutoff) {
-            // Already aside under `tmp/`: kept there as a spare, or removed.
-            if !self.spares.hold(aside.clone()) {
-                fs::remove_file(&aside).map_err(|e| CaptureError::io(&aside, e))?;
-            }
+            fs::remove_file(&aside).map_err(|e| CaptureError::io(&aside, e))?;
             return Ok(true);
         }
         // Same content whoever wrote it: replacing a fresh copy is harmless.
@@ -422,31 +550,18 @@ impl Backend for LocalBackend {
         Ok(false)
     }
 
+    /// Files of writers that are gone, unchanged since `cutoff`; files of
+    /// live writers only once they are [`STALE_TEMP_AGE`] older than it
+    /// (see [`sweep_temp_files`]).
     fn sweep_temp(&self, cutoff: SystemTime) -> Result<usize> {
-        let dir = self.root.join("tmp");
-        let rd = match fs::read_dir(&dir) {
-            Ok(rd) => rd,
-            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(0),
-            Err(e) => return Err(CaptureError::io(dir, e)),
-        };
-        let mut removed = 0;
-        for entry in rd.flatten() {
-            let Ok(meta) = entry.metadata() else { continue };
-            // The later of the content and inode change times: a file gc just
-            // moved aside keeps its old mtime but has a fresh ctime.
-            let changed = meta.modified().ok().max(UNIX_EPOCH.checked_add(Duration::new(
-                meta.ctime().max(0) as u64,
-                meta.ctime_nsec().clamp(0, 999_999_999) as u32,
-            )));
-            if meta.is_file() && changed.is_some_and(|t| t <= cutoff) {
-                match fs::remove_file(entry.path()) {
-                    Ok(()) => removed += 1,
-                    Err(e) if e.kind() == ErrorKind::NotFound => {}
-                    Err(e) => return Err(CaptureError::io(entry.path(), e)),
-                }
-            }
+        let dir = self.root.join(TMP);
+        let now = SystemTime::now();
+        let grace = now.duration_since(cutoff).unwrap_or_default();
+        match sweep_temp_files(&dir, now, grace, grace.max(STALE_TEMP_AGE)) {
+            Ok(n) => Ok(n),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(0),
+            Err(e) => Err(CaptureError::io(dir, e)),
         }
-        Ok(removed)
     }
 
     fn lock(&self, key: &str) -> Result<Box<dyn Any + Send>> {
@@ -454,14 +569,24 @@ impl Backend for LocalBackend {
         if let Some(parent) = p.parent() {
             self.mkdirs(parent)?;
         }
+        // Never through a link: the lock file's first bytes are written.
         let f = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
             .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
             .open(&p)
             .map_err(|e| CaptureError::io(&p, e))?;
+        if !f.metadata().is_ok_and(|m| m.is_file()) {
+            return Err(CaptureError::Refused {
+                path: p,
+                problem: Refusal::NotRegular {
+                    kind: "not a regular file",
+                },
+            });
+        }
         f.lock().map_err(|e| CaptureError::io(&p, e))?;
         Ok(Box::new(LockGuard(f, p)))
     }
@@ -523,5 +648,125 @@ struct LockGuard(File, PathBuf);
 impl Drop for LockGuard {
     fn drop(&mut self) {
         let _ = self.0.unlock();
+    }
+}
+
+/// How long a temp file of a writer that is gone must be left alone (a
+/// writer in another pid namespace sharing the folder may have a pid that
+/// looks dead here: it has written and renamed its file well within this).
+pub const DEAD_WRITER_GRACE: Duration = Duration::from_secs(2);
+/// Temp files older than this are stale whoever wrote them.
+pub const STALE_TEMP_AGE: Duration = Duration::from_secs(3600);
+
+/// Remove what writers that died mid-write (kill -9, power cut) left under
+/// `tmp/`: files of a process that no longer exists (or whose name names no
+/// process) unchanged for `dead_after`, and any file unchanged for
+/// `any_after`. Every store runs it on its first write with
+/// [`DEAD_WRITER_GRACE`] and [`STALE_TEMP_AGE`], so crash leftovers never
+/// pile up; [`Store::gc`](super::Store::gc) runs it with its grace. Files of
+/// live writers are left alone, whatever the grace, until `any_after`.
+/// Returns how many files were removed.
+pub(super) fn sweep_temp_files(
+    tmp_dir: &Path,
+    now: SystemTime,
+    dead_after: Duration,
+    any_after: Duration,
+) -> std::io::Result<usize> {
+    let me = std::process::id();
+    let mut removed = 0;
+    for entry in fs::read_dir(tmp_dir)?.flatten() {
+        // `DirEntry::metadata` does not follow links.
+        let Ok(meta) = entry.metadata() else { continue };
+        if meta.is_dir() {
+            continue;
+        }
+        let age = now.duration_since(changed_at(&meta)).unwrap_or_default();
+        let name = entry.file_name();
+        let pid = name
+            .to_str()
+            .and_then(|n| n.split('-').next())
+            .and_then(|p| p.parse::<u32>().ok());
+        let live = pid.is_some_and(|p| p == me || process_alive(p));
+        if (!live && age >= dead_after) || age >= any_after {
+            match fs::remove_file(entry.path()) {
+                Ok(()) => removed += 1,
+                Err(e) if e.kind() == ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(removed)
+}
+
+/// The later of the content and inode change times: a file gc just moved
+/// aside keeps its old mtime but has a fresh ctime.
+fn changed_at(meta: &fs::Metadata) -> SystemTime {
+    let ctime = UNIX_EPOCH
+        .checked_add(Duration::new(
+            meta.ctime().max(0) as u64,
+            meta.ctime_nsec().clamp(0, 999_999_999) as u32,
+        ))
+        .unwrap_or(UNIX_EPOCH);
+    meta.modified().map_or(ctime, |m| m.max(ctime))
+}
+
+/// Whether a process with this pid exists (on this machine's pid namespace).
+fn process_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    if pid <= 0 {
+        return false;
+    }
+    // SAFETY: signal 0 only checks that the process exists.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
+#[cfg(test)]
+mod sweep_tests {
+    use super::*;
+
+    #[test]
+    fn leftovers_of_dead_writers_go_and_live_ones_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let tmp = dir.path();
+        // A pid that cannot exist (above the kernel's maximum).
+        let dead = tmp.join("4194305-1-0.tmp");
+        let mine = tmp.join(format!("{}-1-0.tmp", std::process::id()));
+        let foreign = tmp.join("not-a-pid.tmp");
+        for f in [&dead, &mine, &foreign] {
+            fs::write(f, b"x").unwrap();
+        }
+        let now = SystemTime::now();
+        let sweep = |at| sweep_temp_files(tmp, at, DEAD_WRITER_GRACE, STALE_TEMP_AGE).unwrap();
+        assert_eq!(sweep(now), 0, "all within the grace");
+        let later = now + DEAD_WRITER_GRACE + Duration::from_secs(1);
+        assert_eq!(sweep(later), 2, "the dead writer's, and the one that names no writer");
+        assert!(!dead.exists() && mine.exists() && !foreign.exists());
+        let much_later = now + STALE_TEMP_AGE + Duration::from_secs(1);
+        assert_eq!(sweep(much_later), 1, "a live writer's, once stale");
+    }
+
+    #[test]
+    fn the_first_write_sweeps_what_a_killed_writer_left() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join(TMP)).unwrap();
+        let left = dir.path().join(TMP).join("4194305-7-0.tmp");
+        fs::write(&left, b"half").unwrap();
+        let old = SystemTime::now() - Duration::from_secs(10);
+        File::options()
+            .write(true)
+            .open(&left)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        // ctime cannot be set back: the sweep sees it as changed now, so
+        // only the age rule applies to this file within the test.
+        let b = LocalBackend::new(dir.path());
+        b.put("calls/a/b", b"x").unwrap();
+        let later = SystemTime::now() + DEAD_WRITER_GRACE + Duration::from_secs(1);
+        let left = sweep_temp_files(&dir.path().join(TMP), later, DEAD_WRITER_GRACE, STALE_TEMP_AGE).unwrap();
+        assert_eq!(left, 1);
     }
 }

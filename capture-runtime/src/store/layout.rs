@@ -7,6 +7,11 @@ use crate::hash::ContentId;
 pub const OBJECTS: &str = "objects";
 /// Folder of call records.
 pub const CALLS: &str = "calls";
+/// Folder of temp files (writes in progress, files gc moved aside).
+pub const TMP: &str = "tmp";
+/// File holding the number [`crate::store::Store::gc`] raises as it starts
+/// (see [`crate::store::Backend::gc_epoch`]).
+pub const GC_EPOCH: &str = "gc-epoch";
 /// Extension of call record files.
 pub const CALL_EXT: &str = ".call";
 

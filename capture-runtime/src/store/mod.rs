@@ -3,9 +3,9 @@
 
 mod backend;
 pub mod layout;
+mod local_read;
 pub mod object;
 pub mod quota;
-mod spare;
 mod trim;
 
 use std::collections::HashSet;
@@ -15,10 +15,10 @@ use std::time::{Duration, SystemTime};
 
 #[doc(hidden)]
 pub use backend::observe_temp_files;
-pub use backend::{Backend, Durability, Listing, LocalBackend};
+pub use backend::{Backend, Durability, Listing, LocalBackend, DEAD_WRITER_GRACE, MAX_FILE_LEN, STALE_TEMP_AGE};
 pub use quota::{Quota, QuotaReport};
 
-use crate::codec::{frame, unframe, Codec, FileKind};
+use crate::codec::{frame, framed_len, object_id, unframe, Codec, FileKind};
 use crate::error::{CaptureError, Result};
 use crate::hash::ContentId;
 use crate::record::{CallRecord, Slot};
@@ -151,14 +151,16 @@ impl Store {
         self.backend.describe()
     }
 
-    /// Store an encoded value (deduplicated): returns its content id.
+    /// Store an encoded value (deduplicated): returns its content id
+    /// ([`object_id`] in this handle's codec).
     pub fn put_object(&self, body: &[u8]) -> Result<ContentId> {
-        let id = ContentId::of(body);
+        let id = object_id(self.codec, body);
         self.put_object_with_id(id, body)?;
         Ok(id)
     }
 
-    /// Store an encoded value whose id the caller already computed.
+    /// Store an encoded value whose id ([`object_id`] in this handle's
+    /// codec) the caller already computed.
     pub fn put_object_with_id(&self, id: ContentId, body: &[u8]) -> Result<bool> {
         self.backend
             .put_if_absent(&object_key(&id), &frame(self.codec, FileKind::Object, body))
@@ -170,15 +172,50 @@ impl Store {
         self.backend.touch(&object_key(id))
     }
 
-    /// Read and verify an object: its codec and body.
+    /// Read and verify an object: its codec and body. Reads at most
+    /// [`MAX_FILE_LEN`] bytes; when a record states the object's length, use
+    /// [`Store::get_stored`], which reads no more than that.
     pub fn get_object(&self, id: &ContentId) -> Result<(Codec, Vec<u8>)> {
+        self.read_object(id, None)
+    }
+
+    /// Read and verify the object a record refers to as `Slot::Stored { id,
+    /// len }`: a file longer than `len` plus the header is refused before it
+    /// is read, and one whose body is not `len` bytes is an error.
+    ///
+    /// ```
+    /// use capture_runtime::Store;
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let store = Store::open(dir.path());
+    /// let id = store.put_object(b"\x2a").unwrap();
+    /// assert_eq!(store.get_stored(&id, 1).unwrap().1, b"\x2a");
+    /// assert!(store.get_stored(&id, 0).is_err(), "longer than its record says");
+    /// ```
+    pub fn get_stored(&self, id: &ContentId, len: u64) -> Result<(Codec, Vec<u8>)> {
+        self.read_object(id, Some(len))
+    }
+
+    fn read_object(&self, id: &ContentId, len: Option<u64>) -> Result<(Codec, Vec<u8>)> {
         let key = object_key(id);
         let path = self.key_path(&key);
-        let bytes = self.backend.get(&key)?.ok_or_else(|| CaptureError::BadFile {
+        let bytes = match len {
+            Some(len) => self.backend.get_bounded(&key, framed_len(len))?,
+            None => self.backend.get_bounded(&key, MAX_FILE_LEN)?,
+        };
+        let bytes = bytes.ok_or_else(|| CaptureError::BadFile {
             path: path.clone(),
             reason: "object is missing (deleted by gc or never written); re-record the call".into(),
         })?;
         let un = unframe(&path, &bytes, FileKind::Object)?;
+        if let Some(len) = len.filter(|&l| l != un.body.len() as u64) {
+            return Err(CaptureError::BadFile {
+                path,
+                reason: format!(
+                    "its record states {len} bytes but the object holds {}; delete the record and re-record",
+                    un.body.len()
+                ),
+            });
+        }
         if un.id != *id {
             return Err(CaptureError::Corrupted {
                 path,
@@ -287,7 +324,10 @@ impl Store {
     pub(crate) fn note_quota(&self, bytes: u64) {
         if let Some(q) = &self.quota {
             if let Err(e) = q.note(self, bytes) {
-                crate::config::report_once(&format!("could not apply the store quota: {e}"));
+                crate::config::report(
+                    &format!("quota: {}", e.kind_label()),
+                    &format!("could not apply the store quota: {e}"),
+                );
             }
         }
     }
@@ -333,18 +373,34 @@ impl Store {
         Ok(keys)
     }
 
-    /// Read and verify one call record.
+    /// Read and verify one call record: its header and hash, then that it
+    /// holds what its place says (its function's folder, and the time,
+    /// process and sequence number of its file name), so a record moved or
+    /// swapped into another function's folder is a
+    /// [`CaptureError::Misplaced`], never another call's data. Reads at most
+    /// [`MAX_RECORD_LEN`] bytes.
     pub fn read_call(&self, key: &str) -> Result<CallRecord> {
         let path = self.key_path(key);
-        let bytes = self.backend.get(key)?.ok_or_else(|| CaptureError::BadFile {
-            path: path.clone(),
-            reason: "call record vanished (removed by retention?)".into(),
-        })?;
+        let bytes = self
+            .backend
+            .get_bounded(key, MAX_RECORD_LEN)?
+            .ok_or_else(|| CaptureError::BadFile {
+                path: path.clone(),
+                reason: "call record vanished (removed by retention?)".into(),
+            })?;
         let un = unframe(&path, &bytes, FileKind::Call)?;
-        un.codec.decode(un.body).map_err(|e| CaptureError::BadFile {
-            path,
+        let record: CallRecord = un.codec.decode(un.body).map_err(|e| CaptureError::BadFile {
+            path: path.clone(),
             reason: format!("undecodable call record: {e}"),
-        })
+        })?;
+        check_placement(&path, key, &record)?;
+        Ok(record)
+    }
+
+    /// The gc epoch of the backend (see [`Backend::gc_epoch`]); `0` when it
+    /// cannot be read (a writer then re-checks its objects, which is safe).
+    pub fn gc_epoch(&self) -> u64 {
+        self.backend.gc_epoch().unwrap_or(u64::MAX)
     }
 
     /// Delete objects no call record references, except those younger than
@@ -352,13 +408,22 @@ impl Store {
     /// interrupted writes left in `tmp/` older than `grace`. `extra_roots`
     /// are ids referenced from elsewhere (cache entries, checkpoints).
     ///
-    /// Safe while other threads and processes write: writing an object that
-    /// already exists marks it as just used, and an object's age is checked
-    /// again as it is deleted, so an old orphan a writer is re-referencing
-    /// right now survives. A writer that pauses for longer than `grace`
-    /// between storing an argument and writing its call record can still
-    /// lose the race: pick a grace of minutes, not seconds, when writers run.
+    /// Safe while other threads and processes write, for every `grace`
+    /// including zero, on local stores: gc first raises the store's gc epoch
+    /// ([`Backend::gc_epoch`]); every writer reads the epoch before it stores
+    /// objects and again after it wrote the records referring to them, and
+    /// when it changed in between (so this gc may have listed the records
+    /// before they existed) it stores those objects again, which either finds
+    /// them (marking them as just used, so gc's second look at their age
+    /// keeps them) or writes them anew. The grace period then only protects
+    /// objects written by writers that keep no epoch (object-storage
+    /// backends), where it should be minutes while writers run.
     pub fn gc(&self, grace: Duration, extra_roots: &HashSet<ContentId>) -> Result<GcReport> {
+        // The cutoff is taken before the epoch is raised: an object a writer
+        // stores or marks as used after that is younger than the cutoff,
+        // whether or not the scan below sees the record it goes with.
+        let cutoff = SystemTime::now().checked_sub(grace).unwrap_or(SystemTime::UNIX_EPOCH);
+        self.backend.bump_gc_epoch()?;
         let mut live: HashSet<ContentId> = extra_roots.clone();
         for f in self.functions()? {
             for key in self.calls(&f)? {
@@ -372,7 +437,6 @@ impl Store {
                 }
             }
         }
-        let cutoff = SystemTime::now().checked_sub(grace).unwrap_or(SystemTime::UNIX_EPOCH);
         let mut report = GcReport::default();
         for a in self.backend.list(OBJECTS)?.dirs {
             for b in self.backend.list(&format!("{OBJECTS}/{a}"))?.dirs {
@@ -396,6 +460,43 @@ impl Store {
         report.temp_removed = self.backend.sweep_temp(cutoff)?;
         Ok(report)
     }
+}
+
+/// The most bytes a call record file may hold: records carry names, type
+/// names, schemas and capped `Debug` text, never the values themselves.
+pub const MAX_RECORD_LEN: u64 = 64 << 20;
+
+/// Check that `record`, read from `key`, is the record its place names.
+fn check_placement(path: &Path, key: &str, record: &CallRecord) -> Result<()> {
+    let (dir, name) = key.rsplit_once('/').unwrap_or(("", key));
+    let expected_dir = function_dir(&record.function);
+    let misplaced = |expected: String, found: String| CaptureError::Misplaced {
+        path: path.to_owned(),
+        expected,
+        found,
+    };
+    if dir != expected_dir {
+        return Err(misplaced(
+            format!("a call of the function stored in `{dir}`"),
+            format!("a call of `{}`", record.function),
+        ));
+    }
+    let fields: Vec<&str> = name.strip_suffix(CALL_EXT).unwrap_or(name).split('-').collect();
+    let named = (
+        fields.first().and_then(|f| f.parse::<u64>().ok()),
+        fields.get(1).and_then(|f| f.parse::<u32>().ok()),
+        fields.get(2).and_then(|f| f.parse::<u64>().ok()),
+    );
+    if named != (Some(record.unix_nanos), Some(record.pid), Some(record.seq)) {
+        return Err(misplaced(
+            format!("time, pid and sequence as in the name `{name}`"),
+            format!(
+                "time {}, pid {}, sequence {}",
+                record.unix_nanos, record.pid, record.seq
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The timestamp encoded in a call record's file name: the first field of

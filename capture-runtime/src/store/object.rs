@@ -145,6 +145,13 @@ pub use imp::ObjectBackend;
 
 #[cfg(feature = "object-store")]
 mod imp {
+    fn too_large(key: &str, len: u64, limit: u64) -> crate::CaptureError {
+        crate::CaptureError::Refused {
+            path: key.into(),
+            problem: crate::Refusal::TooLarge { len, limit },
+        }
+    }
+
     use std::any::Any;
     use std::future::Future;
     use std::sync::{Arc, LazyLock, Mutex, OnceLock};
@@ -390,6 +397,27 @@ mod imp {
                 }
             });
             r.map(|b| b.map(|b| b.to_vec())).map_err(|e| self.err(key, e))
+        }
+
+        /// The object's size (from the response's metadata) is checked
+        /// before its body is read.
+        fn get_bounded(&self, key: &str, limit: u64) -> Result<Option<Vec<u8>>> {
+            let (store, path) = (self.store.clone(), self.path(key)?);
+            let r = block(async move {
+                match store.get(&path).await {
+                    Ok(g) if g.meta.size > limit => Ok(Err(g.meta.size)),
+                    Ok(g) => g.bytes().await.map(|b| Ok(Some(b))),
+                    Err(object_store::Error::NotFound { .. }) => Ok(Ok(None)),
+                    Err(e) => Err(e),
+                }
+            });
+            match r.map_err(|e| self.err(key, e))? {
+                Ok(bytes) => match bytes {
+                    Some(b) if b.len() as u64 > limit => Err(too_large(key, b.len() as u64, limit)),
+                    other => Ok(other.map(|b| b.to_vec())),
+                },
+                Err(size) => Err(too_large(key, size, limit)),
+            }
         }
 
         /// A `HEAD` request: object stores keep no access times, so this

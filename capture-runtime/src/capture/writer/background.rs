@@ -196,12 +196,13 @@ impl Open {
     /// The record of this call as it stands, and the objects it refers to
     /// (bytes for those it encoded, none for those reused from earlier calls).
     fn record(&self) -> (CallRecord, Vec<ObjectRef<'_>>) {
-        let ids = self.start.parts.ids();
+        let codec = self.store().codec();
+        let ids = self.start.parts.ids(codec);
         self.start.parts.remember_sampled(self.store(), &ids);
         let mut objects = self.start.parts.objects(&ids);
         let mut record = start_record(&self.start, self.start.parts.records(&ids));
         if let Some(end) = &self.end {
-            let end_ids = end.parts.as_ref().map(|p| p.ids()).unwrap_or_default();
+            let end_ids = end.parts.as_ref().map(|p| p.ids(codec)).unwrap_or_default();
             if let Some(parts) = &end.parts {
                 objects.extend(parts.objects(&end_ids));
             }
@@ -244,12 +245,20 @@ fn store_key(store: &Store) -> usize {
     Arc::as_ptr(store.backend()) as *const () as usize
 }
 
+/// Objects known to be in one store, valid for one gc epoch only: a gc
+/// that ran since may have deleted any of them.
+#[derive(Default)]
+struct Known {
+    epoch: u64,
+    at: HashMap<ContentId, Instant>,
+}
+
 #[derive(Default)]
 struct Worker {
     open: HashMap<u64, Open>,
     /// Objects known to be in each store, and when they were last stored
     /// or marked as used (see [`KNOWN_FOR`]).
-    known: HashMap<usize, HashMap<ContentId, Instant>>,
+    known: HashMap<usize, Known>,
     /// Each function's most recent recorded call, for dedup.
     last: HashMap<(usize, String), Open>,
     /// Stores written since the last flush.
@@ -399,19 +408,19 @@ impl Worker {
             let Some(store) = keep.first().map(|o| o.store().clone()) else {
                 continue;
             };
-            let mut built: Vec<_> = keep.iter().map(Open::record).collect();
-            let result = self
-                .put_objects(&store, built.iter().flat_map(|(_, objects)| objects))
-                .and_then(|gone| {
-                    let records: Vec<CallRecord> = built
-                        .drain(..)
-                        .map(|(mut r, _)| {
-                            super::mark_gone(&mut r, &gone);
-                            r
-                        })
-                        .collect();
+            let (mut records, objects): (Vec<CallRecord>, Vec<_>) = keep.iter().map(Open::record).unzip();
+            let known = &mut self.known;
+            let result = super::put_then_write(
+                &store,
+                |epoch, recheck| put_objects(known, &store, objects.iter().flatten(), epoch, recheck),
+                |gone| {
+                    for r in &mut records {
+                        super::mark_gone(r, gone);
+                    }
                     store.write_calls(&records, retention).map(|k| k.len() as u64)
-                });
+                },
+            );
+            drop(objects);
             count(&key.1, result);
             if let Some(last) = keep.pop() {
                 if let Some(old) = self.last.insert(key, last) {
@@ -437,10 +446,17 @@ impl Worker {
             let Some(mut o) = self.open.remove(&seq) else { continue };
             let store = o.store().clone();
             let (mut record, objects) = o.record();
-            let result = self.put_objects(&store, objects.iter()).and_then(|gone| {
-                super::mark_gone(&mut record, &gone);
-                store.write_call(&record, o.start.resolved.retention).map(|_| 1)
-            });
+            let known = &mut self.known;
+            let retention = o.start.resolved.retention;
+            let result = super::put_then_write(
+                &store,
+                |epoch, recheck| put_objects(known, &store, objects.iter(), epoch, recheck),
+                |gone| {
+                    super::mark_gone(&mut record, gone);
+                    store.write_call(&record, retention).map(|_| 1)
+                },
+            );
+            drop(objects);
             count(&record.function, result);
             o.on_disk = true;
             OPEN_UNWRITTEN.fetch_sub(1, Ordering::AcqRel);
@@ -449,33 +465,37 @@ impl Worker {
             self.open.insert(seq, o);
         }
     }
+}
 
-    /// Store the objects not known to be in `store` (or known for longer
-    /// than [`KNOWN_FOR`]); the ids of reused objects that are gone.
-    fn put_objects<'b>(
-        &mut self,
-        store: &Store,
-        objects: impl IntoIterator<Item = &'b ObjectRef<'b>>,
-    ) -> Result<Vec<ContentId>, crate::CaptureError> {
-        let known = self.known.entry(store_key(store)).or_default();
-        if known.len() > KNOWN_CAP {
-            known.clear();
-        }
-        let now = Instant::now();
-        let mut gone = Vec::new();
-        for (id, body) in objects {
-            if known.get(id).is_some_and(|at| now.duration_since(*at) < KNOWN_FOR) {
-                continue;
-            }
-            if super::ensure_object(store, *id, *body)? {
-                known.insert(*id, now);
-            } else {
-                known.remove(id);
-                gone.push(*id);
-            }
-        }
-        Ok(gone)
+/// Store the objects not known to be in `store` (or known for longer than
+/// [`KNOWN_FOR`], or known under an older gc epoch, or all of them when
+/// `recheck`); the ids of reused objects that are gone.
+fn put_objects<'b>(
+    known: &mut HashMap<usize, Known>,
+    store: &Store,
+    objects: impl IntoIterator<Item = &'b ObjectRef<'b>>,
+    epoch: u64,
+    recheck: bool,
+) -> Result<Vec<ContentId>, crate::CaptureError> {
+    let known = known.entry(store_key(store)).or_default();
+    if known.at.len() > KNOWN_CAP || known.epoch != epoch || recheck {
+        known.at.clear();
+        known.epoch = epoch;
     }
+    let now = Instant::now();
+    let mut gone = Vec::new();
+    for (id, body) in objects {
+        if known.at.get(id).is_some_and(|at| now.duration_since(*at) < KNOWN_FOR) {
+            continue;
+        }
+        if super::ensure_object(store, *id, *body)? {
+            known.at.insert(*id, now);
+        } else {
+            known.at.remove(id);
+            gone.push(*id);
+        }
+    }
+    Ok(gone)
 }
 
 #[cfg(test)]
