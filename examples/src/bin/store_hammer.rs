@@ -1,0 +1,118 @@
+//! A writer for the store's hostile tests (`tests/store_kill.rs`,
+//! `tests/store_concurrency.rs`): it captures calls whose arguments can be
+//! checked against each other after the fact, so a torn or misattributed
+//! value is visible to any reader.
+//!
+//! - `store_hammer loop <sync|background> <small|large>` captures calls of
+//!   `hammer_small` (a number and a tag derived from it) or `hammer_large`
+//!   (a number and a 1 MiB text derived from it) until it is killed;
+//! - `store_hammer calls <sync|background> <worker> <threads> <calls>`
+//!   captures `threads x calls` distinct calls of `conc_all` (every call
+//!   kept) and `conc_kept` (retention 7), then flushes and prints its stats.
+//!
+//! Every value is derived from `i`: `tag == format!("t{i}")` (`k{i}` for
+//! `conc_kept`, whose tags become garbage for gc once retention drops their
+//! calls), every byte of `blob` is `blob_byte(i)` and the return value is
+//! `3 * i`.
+
+use capture_runtime::config::{WhenFull, WriterMode};
+use capture_runtime::{capture_args, configure, Config};
+
+/// The byte every character of `hammer_large`'s text is for call `i`:
+/// only a few distinct texts, so the store dedups them.
+pub fn blob_byte(i: u64) -> u8 {
+    b'a' + (i % 5) as u8
+}
+
+#[capture_args(ret, retention = 20)]
+pub fn hammer_small(i: u64, tag: String) -> u64 {
+    debug_assert_eq!(tag, format!("t{i}"));
+    3 * i
+}
+
+#[capture_args(ret, retention = 4, max_size = "16MiB")]
+pub fn hammer_large(i: u64, blob: String) -> u64 {
+    debug_assert_eq!(blob.len(), 1 << 20);
+    3 * i
+}
+
+#[capture_args(ret, retention = 1000000)]
+pub fn conc_all(worker: u32, thread: u32, i: u64, tag: String) -> u64 {
+    let _ = (worker, thread, tag);
+    3 * i
+}
+
+#[capture_args(ret, retention = 7)]
+pub fn conc_kept(worker: u32, thread: u32, i: u64, tag: String) -> u64 {
+    let _ = (worker, thread, tag);
+    3 * i
+}
+
+fn writer(mode: &str) -> WriterMode {
+    match mode {
+        "sync" => WriterMode::Sync,
+        "background" => WriterMode::Background {
+            capacity: 1024,
+            // Nothing may be dropped: the tests count every call.
+            when_full: WhenFull::Block,
+        },
+        other => panic!("writer mode `{other}`: expected sync or background"),
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let arg = |i: usize| args.get(i).map(String::as_str).unwrap_or("");
+    match arg(1) {
+        "loop" => {
+            configure(Config {
+                writer: Some(writer(arg(2))),
+                ..Default::default()
+            });
+            let large = arg(3) == "large";
+            // Distinct numbers per process, so records of killed processes
+            // and of the next ones never share arguments by accident.
+            let mut i = u64::from(std::process::id()) << 20;
+            println!("ready");
+            loop {
+                if large {
+                    hammer_large(i, String::from(blob_byte(i) as char).repeat(1 << 20));
+                } else {
+                    hammer_small(i, format!("t{i}"));
+                }
+                i += 1;
+            }
+        }
+        "calls" => {
+            configure(Config {
+                writer: Some(writer(arg(2))),
+                ..Default::default()
+            });
+            let num = |i: usize| arg(i).parse::<u32>().expect("calls <mode> <worker> <threads> <calls>");
+            let (worker, threads, calls) = (num(3), num(4), num(5));
+            std::thread::scope(|s| {
+                for t in 0..threads {
+                    s.spawn(move || {
+                        for n in 0..calls {
+                            let i = (u64::from(worker) << 40) | (u64::from(t) << 20) | u64::from(n);
+                            conc_all(worker, t, i, format!("t{i}"));
+                            conc_kept(worker, t, i, format!("k{i}"));
+                        }
+                    });
+                }
+            });
+            capture_runtime::flush();
+            let s = capture_runtime::stats();
+            println!(
+                "written={} failed={} dropped={} coalesced={} evicted={}",
+                s.written, s.failed, s.dropped, s.coalesced, s.evicted
+            );
+        }
+        _ => {
+            eprintln!(
+                "usage: store_hammer loop <sync|background> <small|large> | calls <sync|background> <worker> <threads> <calls>"
+            );
+            std::process::exit(2);
+        }
+    }
+}
