@@ -91,7 +91,7 @@ pub use config::{check_config, configure, set_enabled, Config};
 pub use error::{CaptureError, Refusal, Result};
 pub use hash::{BadContentId, ContentId};
 pub use hooks::on_capture;
-pub use load::{load_latest, CaptureLoader, CapturedCall};
+pub use load::{load_latest, BadRecord, CaptureLoader, CapturedCall, Loaded};
 /// The [`object_store`](https://docs.rs/object_store) crate this runtime
 /// builds on (with the `object-store` feature), so `ObjectBackend::new` takes
 /// an `Arc<dyn capture_runtime::object_store::ObjectStore>` without a second,

@@ -312,7 +312,7 @@ pub(crate) fn submit_start(start: Start) -> InFlightMode {
     );
     give_back([start.parts]);
     touched(store);
-    count(&record.function, result);
+    count(&record.function, 1, result);
     InFlightMode::Sync(Box::new(record))
 }
 
@@ -340,19 +340,20 @@ pub(crate) fn submit_end(resolved: &'static Resolved, mode: InFlightMode, end: E
             );
             give_back(end.parts);
             touched(store);
-            count(&record.function, result);
+            count(&record.function, 1, result);
         }
     }
 }
 
-/// Count `n` records written, or one failure (reported once per message).
-pub(crate) fn count(fn_id: &str, result: Result<u64, crate::CaptureError>) {
+/// Count `n` records written, or, on failure, `calls` captures lost (the
+/// failure is reported once per kind, with a count).
+pub(crate) fn count(fn_id: &str, calls: u64, result: Result<u64, crate::CaptureError>) {
     match result {
         Ok(n) => {
             WRITTEN.fetch_add(n, Ordering::Relaxed);
         }
         Err(e) => {
-            FAILED.fetch_add(1, Ordering::Relaxed);
+            FAILED.fetch_add(calls, Ordering::Relaxed);
             crate::config::report(
                 &format!("write `{fn_id}`: {}", e.kind_label()),
                 &format!("could not write a capture of `{fn_id}`: {e}"),

@@ -8,7 +8,10 @@
 //!   (a number and a 1 MiB text derived from it) until it is killed;
 //! - `store_hammer calls <sync|background> <worker> <threads> <calls>`
 //!   captures `threads x calls` distinct calls of `conc_all` (every call
-//!   kept) and `conc_kept` (retention 7), then flushes and prints its stats.
+//!   kept) and `conc_kept` (retention 7), then flushes and prints its stats;
+//! - `store_hammer fill <sync|background>` captures 600 calls of `conc_all`
+//!   (on a store too small for them, `tests/store_disk_full.rs`), then
+//!   reads back what is on disk and prints what it found.
 //!
 //! Every value is derived from `i`: `tag == format!("t{i}")` (`k{i}` for
 //! `conc_kept`, whose tags become garbage for gc once retention drops their
@@ -108,9 +111,52 @@ fn main() {
                 s.written, s.failed, s.dropped, s.coalesced, s.evicted
             );
         }
+        "fill" => {
+            // Writes on until well past a full disk, then reads back what
+            // made it: every call must have returned its own value, and
+            // every record on disk must read back whole.
+            configure(Config {
+                writer: Some(writer(arg(2))),
+                ..Default::default()
+            });
+            for n in 0..600u64 {
+                let i = (9 << 40) | n;
+                assert_eq!(conc_all(9, 0, i, format!("t{i}")), 3 * i, "the function's own result");
+            }
+            capture_runtime::flush();
+            let s = capture_runtime::stats();
+            let (mut whole, mut wrong, mut lost) = (0, 0, 0);
+            let loaded = match capture_runtime::CaptureLoader::new(std::env::var("CAPTURE_DIR").expect("CAPTURE_DIR"))
+                .load_checked("store_hammer::conc_all")
+            {
+                Ok(loaded) => loaded,
+                // Not one record fitted.
+                Err(capture_runtime::CaptureError::NotFound { .. }) => capture_runtime::Loaded::default(),
+                Err(e) => panic!("the store does not list: {e}"),
+            };
+            for call in &loaded.calls {
+                let read = || -> Result<bool, capture_runtime::CaptureError> {
+                    let i: u64 = call.arg("i")?;
+                    let ok = call.arg::<String>("tag")? == format!("t{i}")
+                        && (!call.has_ret() || call.ret::<u64>()? == 3 * i);
+                    Ok(ok)
+                };
+                match read() {
+                    Ok(true) => whole += 1,
+                    Ok(false) => wrong += 1,
+                    Err(_) => lost += 1,
+                }
+            }
+            println!(
+                "written={} failed={} whole={whole} wrong={wrong} unreadable={} lost={lost}",
+                s.written,
+                s.failed,
+                loaded.bad.len()
+            );
+        }
         _ => {
             eprintln!(
-                "usage: store_hammer loop <sync|background> <small|large> | calls <sync|background> <worker> <threads> <calls>"
+                "usage: store_hammer loop <sync|background> <small|large> | calls <sync|background> <worker> <threads> <calls> | fill <sync|background>"
             );
             std::process::exit(2);
         }

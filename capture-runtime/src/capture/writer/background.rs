@@ -357,7 +357,7 @@ impl Worker {
             DIRTY.store(false, Ordering::Release);
             for (_, store) in self.touched.drain() {
                 if let Err(e) = store.sync() {
-                    count(&store.describe(), Err(e));
+                    count(&store.describe(), 1, Err(e));
                 }
             }
         }
@@ -421,7 +421,7 @@ impl Worker {
                 },
             );
             drop(objects);
-            count(&key.1, result);
+            count(&key.1, records.len() as u64, result);
             if let Some(last) = keep.pop() {
                 if let Some(old) = self.last.insert(key, last) {
                     old.release();
@@ -457,7 +457,7 @@ impl Worker {
                 },
             );
             drop(objects);
-            count(&record.function, result);
+            count(&record.function, 1, result);
             o.on_disk = true;
             OPEN_UNWRITTEN.fetch_sub(1, Ordering::AcqRel);
             DIRTY.store(true, Ordering::Release);

@@ -1,0 +1,56 @@
+//! Every file capture writes is 0600 and every folder it creates 0700,
+//! whatever the writer's umask (000 lets everything through, 077 and 022
+//! are the common ones).
+
+use std::os::unix::fs::PermissionsExt;
+use std::process::Command;
+
+const HAMMER: &str = env!("CARGO_BIN_EXE_store_hammer");
+
+fn modes_under(dir: &std::path::Path, out: &mut Vec<(std::path::PathBuf, bool, u32)>) {
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let m = e.metadata().unwrap();
+        out.push((e.path(), m.is_dir(), m.permissions().mode() & 0o777));
+        if m.is_dir() {
+            modes_under(&e.path(), out);
+        }
+    }
+}
+
+#[test]
+fn files_are_0600_and_folders_0700_under_any_umask() {
+    for umask in ["000", "022", "077"] {
+        let dir = tempfile::tempdir().unwrap();
+        // A store folder capture creates itself.
+        let store = dir.path().join("store");
+        let out = Command::new("sh")
+            .args([
+                "-c",
+                &format!(r#"umask {umask} && exec "$0" calls "$1" 1 2 3"#),
+                HAMMER,
+                "sync",
+            ])
+            .env("CAPTURE_DIR", &store)
+            .env("CAPTURE_ENABLED", "1")
+            .env_remove("CI")
+            .env_remove("CAPTURE_SAMPLE_RATE")
+            .env_remove("CARGO_MANIFEST_DIR")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let mut all = vec![(
+            store.clone(),
+            true,
+            std::fs::metadata(&store).unwrap().permissions().mode() & 0o777,
+        )];
+        modes_under(&store, &mut all);
+        assert!(
+            all.iter().filter(|(_, d, _)| !d).count() > 10,
+            "the writer wrote: {all:?}"
+        );
+        for (path, is_dir, mode) in all {
+            let want = if is_dir { 0o700 } else { 0o600 };
+            assert_eq!(mode, want, "umask {umask}: {} is {mode:o}", path.display());
+        }
+    }
+}
