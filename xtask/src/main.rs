@@ -1,4 +1,6 @@
-//! Developer automation: `cargo xtask bench [--quick]`.
+//! Developer automation: `cargo xtask bench [--quick]`, `cargo xtask ci`,
+//! `cargo xtask hostile [--quick]` (the store's hostile-input suites at full
+//! size, see the `hostile` module).
 //!
 //! `bench` runs every benchmark of the `capture-bench` crate (criterion for
 //! the per-call rows, one process for the whole-system rows), times the
@@ -7,6 +9,7 @@
 //! every row from this run, its target and whether it was met.
 
 mod ci;
+mod hostile;
 mod instructions;
 
 use std::fmt::Write as _;
@@ -18,6 +21,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("ci") => ci::run(),
+        Some("hostile") => hostile::run(args.iter().any(|a| a == "--quick")),
         Some("bench") => match bench(args.iter().any(|a| a == "--quick")) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -26,7 +30,7 @@ fn main() -> ExitCode {
             }
         },
         _ => {
-            eprintln!("usage: cargo xtask bench [--quick]");
+            eprintln!("usage: cargo xtask bench [--quick] | ci | hostile [--quick]");
             ExitCode::FAILURE
         }
     }
