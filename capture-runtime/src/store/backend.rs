@@ -7,7 +7,7 @@ use std::io::{ErrorKind, Write};
 use std::os::unix::fs::{DirBuilderExt, FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Once, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, Once, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::layout::{GC_EPOCH, TMP};
@@ -18,6 +18,9 @@ use crate::error::{CaptureError, Refusal, Result};
 /// alone): a hostile file (a link to `/dev/zero`, a sparse giant) is refused
 /// at this size instead of exhausting memory.
 pub const MAX_FILE_LEN: u64 = 1 << 32;
+
+/// Folders a local backend remembers as checked (no link on the way).
+const MAX_CHECKED_DIRS: usize = 1 << 17;
 
 /// The entries directly under a prefix.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -198,8 +201,6 @@ pub struct LocalBackend {
     checked: Arc<Mutex<HashSet<PathBuf>>>,
     /// Stale temp files of dead writers are swept once, on the first write.
     swept: Arc<Once>,
-    /// The open `gc-epoch` file, once it exists.
-    epoch: Arc<OnceLock<File>>,
 }
 
 static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -237,7 +238,6 @@ impl LocalBackend {
             unsynced: Arc::default(),
             checked: Arc::default(),
             swept: Arc::new(Once::new()),
-            epoch: Arc::default(),
         }
     }
 
@@ -287,10 +287,13 @@ impl LocalBackend {
                 });
             }
         }
-        self.checked
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(dir.to_owned());
+        let mut checked = self.checked.lock().unwrap_or_else(|e| e.into_inner());
+        // Bounded (a store has at most 65,536 object folders and one per
+        // function): past it, folders are checked again.
+        if checked.len() >= MAX_CHECKED_DIRS {
+            checked.clear();
+        }
+        checked.insert(dir.to_owned());
         Ok(())
     }
 
@@ -396,20 +399,18 @@ impl Backend for LocalBackend {
         super::local_read::read(&self.root, key, limit.min(MAX_FILE_LEN))
     }
 
-    /// The count lives in `<root>/gc-epoch` (8 bytes, little endian), read
-    /// through a descriptor kept open once the file exists.
+    /// The count lives in `<root>/gc-epoch` (8 bytes, little endian). The
+    /// file is opened at every read (no descriptor is kept: a store folder
+    /// removed and made again must not leave writers reading the old file).
     fn gc_epoch(&self) -> Result<u64> {
-        let file = match self.epoch.get() {
-            Some(f) => f,
-            None => match OpenOptions::new()
-                .read(true)
-                .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-                .open(self.root.join(GC_EPOCH))
-            {
-                Ok(f) => self.epoch.get_or_init(|| f),
-                Err(e) if e.kind() == ErrorKind::NotFound => return Ok(0),
-                Err(e) => return Err(CaptureError::io(self.root.join(GC_EPOCH), e)),
-            },
+        let file = match OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(self.root.join(GC_EPOCH))
+        {
+            Ok(f) => f,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(CaptureError::io(self.root.join(GC_EPOCH), e)),
         };
         let mut buf = [0u8; 8];
         match file.read_at(&mut buf, 0) {

@@ -198,14 +198,14 @@ impl Store {
     fn read_object(&self, id: &ContentId, len: Option<u64>) -> Result<(Codec, Vec<u8>)> {
         let key = object_key(id);
         let path = self.key_path(&key);
-        let bytes = match len {
-            Some(len) => self.backend.get_bounded(&key, framed_len(len))?,
-            None => self.backend.get_bounded(&key, MAX_FILE_LEN)?,
-        };
-        let bytes = bytes.ok_or_else(|| CaptureError::BadFile {
-            path: path.clone(),
-            reason: "object is missing (deleted by gc or never written); re-record the call".into(),
-        })?;
+        let limit = len.map_or(MAX_FILE_LEN, framed_len);
+        let bytes = self
+            .backend
+            .get_bounded(&key, limit)?
+            .ok_or_else(|| CaptureError::BadFile {
+                path: path.clone(),
+                reason: "object is missing (deleted by gc or never written); re-record the call".into(),
+            })?;
         let un = unframe(&path, &bytes, FileKind::Object)?;
         if let Some(len) = len.filter(|&l| l != un.body.len() as u64) {
             return Err(CaptureError::BadFile {
@@ -397,16 +397,17 @@ impl Store {
         Ok(record)
     }
 
-    /// The gc epoch of the backend (see [`Backend::gc_epoch`]); `0` when it
-    /// cannot be read (a writer then re-checks its objects, which is safe).
+    /// The gc epoch of the backend (see [`Backend::gc_epoch`]); `u64::MAX`
+    /// when it cannot be read.
     pub fn gc_epoch(&self) -> u64 {
         self.backend.gc_epoch().unwrap_or(u64::MAX)
     }
 
-    /// Delete objects no call record references, except those younger than
-    /// `grace` (a writer may be about to reference them), and the files
-    /// interrupted writes left in `tmp/` older than `grace`. `extra_roots`
-    /// are ids referenced from elsewhere (cache entries, checkpoints).
+    /// Delete objects no call record references, except those written or
+    /// marked as used within `grace`; and the temp files of writers that are
+    /// gone, older than `grace` (those of live writers only once they are
+    /// [`STALE_TEMP_AGE`] old). `extra_roots` are ids referenced from
+    /// elsewhere (cache entries, checkpoints).
     ///
     /// Safe while other threads and processes write, for every `grace`
     /// including zero, on local stores: gc first raises the store's gc epoch

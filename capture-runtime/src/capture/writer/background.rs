@@ -60,6 +60,9 @@ pub const STARTED_AFTER: Duration = Duration::from_millis(50);
 const POLL: Duration = Duration::from_millis(1);
 /// Empty polls before the writer blocks until the next message.
 const IDLE_POLLS: u32 = 200;
+/// Records of one function written per lock, each group right after its
+/// objects (see `write_finished`).
+const WRITE_CHUNK: usize = 64;
 /// Content ids remembered as present per store before the set is reset.
 const KNOWN_CAP: usize = 1 << 20;
 /// How long an object stored (or marked as used) by this writer is taken
@@ -409,19 +412,27 @@ impl Worker {
                 continue;
             };
             let (mut records, objects): (Vec<CallRecord>, Vec<_>) = keep.iter().map(Open::record).unzip();
-            let known = &mut self.known;
-            let result = super::put_then_write(
-                &store,
-                |epoch, recheck| put_objects(known, &store, objects.iter().flatten(), epoch, recheck),
-                |gone| {
-                    for r in &mut records {
-                        super::mark_gone(r, gone);
-                    }
-                    store.write_calls(&records, retention).map(|k| k.len() as u64)
-                },
-            );
+            // A few records at a time, each right after its objects: a
+            // whole batch's objects first and then its thousands of records
+            // kept an object waiting, unreferenced, for as long as the rest
+            // of the batch took, and a gc with a grace shorter than that
+            // deleted it before its record appeared (the writer stored it
+            // again afterwards, but a reader could meet the gap).
+            for (records, objects) in records.chunks_mut(WRITE_CHUNK).zip(objects.chunks(WRITE_CHUNK)) {
+                let known = &mut self.known;
+                let result = super::put_then_write(
+                    &store,
+                    |epoch, recheck| put_objects(known, &store, objects.iter().flatten(), epoch, recheck),
+                    |gone| {
+                        for r in records.iter_mut() {
+                            super::mark_gone(r, gone);
+                        }
+                        store.write_calls(records, retention).map(|k| k.len() as u64)
+                    },
+                );
+                count(&key.1, records.len() as u64, result);
+            }
             drop(objects);
-            count(&key.1, records.len() as u64, result);
             if let Some(last) = keep.pop() {
                 if let Some(old) = self.last.insert(key, last) {
                     old.release();
