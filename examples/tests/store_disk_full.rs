@@ -5,9 +5,9 @@
 //! logged once per kind (not once per file), and every record that made it
 //! to disk reads back whole.
 
-use std::process::Command;
+mod common;
 
-const HAMMER: &str = env!("CARGO_BIN_EXE_store_hammer");
+use common::hammered::hammer_after;
 
 fn field(text: &str, name: &str) -> u64 {
     text.split_whitespace()
@@ -20,17 +20,14 @@ fn fill(mode: &str) {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
     std::fs::create_dir(&store).unwrap();
-    let out = Command::new("unshare")
-        .args(["--user", "--map-root-user", "--mount", "sh", "-c"])
-        .arg(r#"mount -t tmpfs -o size=256k tmpfs "$CAPTURE_DIR" && exec "$0" fill "$1""#)
-        .args([HAMMER, mode])
-        .env("CAPTURE_DIR", &store)
-        .env("CAPTURE_ENABLED", "1")
-        .env_remove("CI")
-        .env_remove("CAPTURE_SAMPLE_RATE")
-        .env_remove("CARGO_MANIFEST_DIR")
-        .output()
-        .expect("unshare (util-linux) runs");
+    let out = hammer_after(
+        &store,
+        &["unshare", "--user", "--map-root-user", "--mount"],
+        r#"mount -t tmpfs -o size=256k tmpfs "$CAPTURE_DIR""#,
+        &["fill", mode],
+    )
+    .output()
+    .expect("unshare (util-linux) runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(

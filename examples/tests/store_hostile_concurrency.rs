@@ -15,14 +15,13 @@ mod common;
 
 use std::collections::HashSet;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use capture_runtime::{CaptureLoader, Store};
-use common::hammered::{conc_agrees, look, no_lock_held, Seen};
+use common::hammered::{conc_agrees, hammer, look, no_lock_held, Seen};
 
-const HAMMER: &str = env!("CARGO_BIN_EXE_store_hammer");
 const THREADS: u32 = 8;
 const CALLS: u32 = 60;
 /// `conc_kept`'s retention.
@@ -37,22 +36,19 @@ fn round(root: &Path, first: usize, grace: Duration) -> (Seen, usize, usize) {
         .iter()
         .enumerate()
         .map(|(w, mode)| {
-            Command::new(HAMMER)
-                .args([
+            hammer(
+                root,
+                &[
                     "calls",
                     mode,
                     &(first + w).to_string(),
                     &THREADS.to_string(),
                     &CALLS.to_string(),
-                ])
-                .env("CAPTURE_DIR", root)
-                .env("CAPTURE_ENABLED", "1")
-                .env_remove("CI")
-                .env_remove("CAPTURE_SAMPLE_RATE")
-                .env_remove("CARGO_MANIFEST_DIR")
-                .stdout(Stdio::piped())
-                .spawn()
-                .expect("spawn store_hammer")
+                ],
+            )
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn store_hammer")
         })
         .collect();
     let done = AtomicBool::new(false);

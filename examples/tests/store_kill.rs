@@ -7,13 +7,11 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use capture_runtime::store::DEAD_WRITER_GRACE;
-use common::hammered::{files_under, large_agrees, look, no_lock_held, small_agrees, Seen};
-
-const HAMMER: &str = env!("CARGO_BIN_EXE_store_hammer");
+use common::hammered::{files_under, hammer, large_agrees, look, no_lock_held, small_agrees, Seen};
 
 fn kills() -> usize {
     std::env::var("CAPTURE_TEST_KILLS")
@@ -31,17 +29,6 @@ impl Rng {
         self.0 ^= self.0 << 17;
         self.0 % n
     }
-}
-
-fn hammer(store: &std::path::Path, args: &[&str]) -> Command {
-    let mut c = Command::new(HAMMER);
-    c.args(args)
-        .env("CAPTURE_DIR", store)
-        .env("CAPTURE_ENABLED", "1")
-        .env_remove("CI")
-        .env_remove("CAPTURE_SAMPLE_RATE")
-        .env_remove("CARGO_MANIFEST_DIR");
-    c
 }
 
 #[test]

@@ -2,10 +2,11 @@
 //! whatever the writer's umask (000 lets everything through, 077 and 022
 //! are the common ones).
 
-use std::os::unix::fs::PermissionsExt;
-use std::process::Command;
+mod common;
 
-const HAMMER: &str = env!("CARGO_BIN_EXE_store_hammer");
+use std::os::unix::fs::PermissionsExt;
+
+use common::hammered::hammer_after;
 
 fn modes_under(dir: &std::path::Path, out: &mut Vec<(std::path::PathBuf, bool, u32)>) {
     for e in std::fs::read_dir(dir).unwrap().flatten() {
@@ -23,20 +24,14 @@ fn files_are_0600_and_folders_0700_under_any_umask() {
         let dir = tempfile::tempdir().unwrap();
         // A store folder capture creates itself.
         let store = dir.path().join("store");
-        let out = Command::new("sh")
-            .args([
-                "-c",
-                &format!(r#"umask {umask} && exec "$0" calls "$1" 1 2 3"#),
-                HAMMER,
-                "sync",
-            ])
-            .env("CAPTURE_DIR", &store)
-            .env("CAPTURE_ENABLED", "1")
-            .env_remove("CI")
-            .env_remove("CAPTURE_SAMPLE_RATE")
-            .env_remove("CARGO_MANIFEST_DIR")
-            .output()
-            .unwrap();
+        let out = hammer_after(
+            &store,
+            &[],
+            &format!("umask {umask}"),
+            &["calls", "sync", "1", "2", "3"],
+        )
+        .output()
+        .unwrap();
         assert!(out.status.success(), "{out:?}");
         let mut all = vec![(
             store.clone(),

@@ -420,27 +420,10 @@ impl Backend for LocalBackend {
         }
     }
 
+    /// Raised under the file's lock, as a folder's write count is.
     fn bump_gc_epoch(&self) -> Result<()> {
-        let path = self.root.join(GC_EPOCH);
-        self.mkdirs(&self.root)?;
-        let f = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-            .open(&path)
-            .map_err(|e| CaptureError::io(&path, e))?;
-        f.lock().map_err(|e| CaptureError::io(&path, e))?;
-        let mut buf = [0u8; 8];
-        let now = match f.read_at(&mut buf, 0) {
-            Ok(8) => u64::from_le_bytes(buf),
-            _ => 0,
-        };
-        let r = f.write_all_at(&now.wrapping_add(1).to_le_bytes(), 0);
-        let _ = f.unlock();
-        r.map_err(|e| CaptureError::io(&path, e))
+        let mut lock = self.lock(GC_EPOCH)?;
+        self.count_writes(&mut *lock, 1).map(drop)
     }
 
     fn touch(&self, key: &str) -> Result<bool> {

@@ -3,6 +3,7 @@
 //! or misattributed value shows.
 
 use std::path::Path;
+use std::process::Command;
 
 use capture_runtime::{CaptureError, CaptureLoader, CapturedCall};
 
@@ -30,6 +31,45 @@ impl std::ops::AddAssign for Seen {
         self.misplaced += o.misplaced;
         self.lost += o.lost;
     }
+}
+
+/// `store_hammer` with `args`, capturing into `store` whatever the
+/// environment of the test run says (`CI`, sampling, the crate's folder).
+pub fn hammer(store: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_store_hammer"));
+    c.args(args)
+        .env("CAPTURE_DIR", store)
+        .env("CAPTURE_ENABLED", "1")
+        .env_remove("CI")
+        .env_remove("CAPTURE_SAMPLE_RATE")
+        .env_remove("CARGO_MANIFEST_DIR");
+    c
+}
+
+/// `store_hammer` with `args`, run by `sh` after the shell command `setup`
+/// (a umask, a mount), and the whole under `wrapper` (`unshare ...`) when
+/// it is not empty; environment as [`hammer`].
+pub fn hammer_after(store: &Path, wrapper: &[&str], setup: &str, args: &[&str]) -> Command {
+    let plain = hammer(store, args);
+    let (program, before) = match wrapper.split_first() {
+        Some((program, rest)) => (*program, rest),
+        None => ("sh", &[][..]),
+    };
+    let mut c = Command::new(program);
+    c.args(before);
+    if !wrapper.is_empty() {
+        c.arg("sh");
+    }
+    c.args(["-c", &format!(r#"{setup} && exec "$0" "$@""#)])
+        .arg(plain.get_program())
+        .args(args);
+    for (k, v) in plain.get_envs() {
+        match v {
+            Some(v) => c.env(k, v),
+            None => c.env_remove(k),
+        };
+    }
+    c
 }
 
 /// The byte every character of `hammer_large`'s text is for call `i`
