@@ -389,8 +389,8 @@ impl LocalBackend {
 }
 
 impl Backend for LocalBackend {
-    /// A safe read (see [`super::local_read`]): no link followed, regular
-    /// files only, at most [`MAX_FILE_LEN`] bytes.
+    /// A safe read (see the guide's "What a reader checks"): no link
+    /// followed, regular files only, at most [`MAX_FILE_LEN`] bytes.
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
         super::local_read::read(&self.root, key, MAX_FILE_LEN)
     }
@@ -536,7 +536,7 @@ impl Backend for LocalBackend {
 
     /// Files of writers that are gone, unchanged since `cutoff`; files of
     /// live writers only once they are [`STALE_TEMP_AGE`] older than it
-    /// (see [`sweep_temp_files`]).
+    /// (the same sweep every store runs on its first write).
     fn sweep_temp(&self, cutoff: SystemTime) -> Result<usize> {
         let dir = self.root.join(TMP);
         let now = SystemTime::now();
