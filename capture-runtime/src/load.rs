@@ -405,6 +405,9 @@ impl CapturedCall {
             });
         };
         let (codec, body) = self.store.get_stored(id, *len)?;
+        // Rebuilding runs the type's `Deserialize` (or `Reducible`), which
+        // may call captured functions: they run, but record nothing.
+        let _inside = crate::capture::reentry::Inside::enter();
         decode(codec, &body).map_err(|detail| CaptureError::TypeMismatch {
             function: self.record.function.clone(),
             arg: rec.name.clone(),

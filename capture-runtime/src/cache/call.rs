@@ -71,9 +71,12 @@ impl CacheSite {
         ret_type: &'static str,
         args: impl FnOnce(&mut KeySink),
     ) -> CacheCall {
-        if !super::cache_enabled() {
+        // Inside capture's own work (an encoder calling a cached function)
+        // the function just runs: no look-up, no entry.
+        if !super::cache_enabled() || crate::capture::reentry::inside() {
             return CacheCall::none();
         }
+        let _inside = crate::capture::reentry::Inside::enter();
         let r = catch_unwind(AssertUnwindSafe(|| {
             let resolved = self.site.resolved(self_type);
             self.begin_in(&resolved.store, &resolved.fn_id, ret_type, args)
@@ -262,6 +265,7 @@ impl CacheCall {
             return;
         };
         if !is_err || a.site.opts.cache_errors {
+            let _inside = crate::capture::reentry::Inside::enter();
             let _ = catch_unwind(AssertUnwindSafe(|| a.write(value)));
         }
         a.flight = None;
@@ -272,6 +276,8 @@ impl Active {
     /// Read, check and decode the entry; anything wrong is a miss, and a
     /// corrupted, expired or mistyped entry is removed.
     fn hit<R: DeserializeOwned>(&mut self) -> Option<R> {
+        // Decoding runs `R`'s `Deserialize`: captured calls it makes record nothing.
+        let _inside = crate::capture::reentry::Inside::enter();
         let store = &self.store;
         let bytes = match store.backend().get(&self.store_key) {
             Ok(Some(b)) => b,

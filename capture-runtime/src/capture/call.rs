@@ -393,6 +393,7 @@ impl InFlight {
         schema: Option<&'static Schema>,
         encode: impl FnOnce(&mut EncodeCtx<'_>) -> Encoded,
     ) {
+        let _inside = super::reentry::Inside::enter();
         let parts = self.end.get_or_insert_with(take_parts);
         let mut ctx = EncodeCtx::with_policy(&self.resolved.policy);
         take_arg(
@@ -538,6 +539,7 @@ impl InFlight {
             has_ret: self.has_ret,
         };
         let (resolved, mode) = (self.resolved, std::mem::replace(&mut self.mode, InFlightMode::Dropped));
+        let _inside = super::reentry::Inside::enter();
         let _ = catch_unwind(AssertUnwindSafe(move || writer::submit_end(resolved, mode, end)));
     }
 }
@@ -591,9 +593,13 @@ impl Site {
         is_async: bool,
         args: impl FnOnce(&mut ArgSink<'_>),
     ) -> CallGuard {
-        if crate::replay::replaying() {
+        if crate::replay::replaying() || super::reentry::inside() {
             return CallGuard::none();
         }
+        // Captured calls made by what runs from here on (resolving, the
+        // arguments' encoders, the writer) are not recorded; the guard is
+        // gone before the function's own body runs.
+        let _inside = super::reentry::Inside::enter();
         let resolved = self.resolved_static(self_type);
         let depth = depth::current();
         if depth > 0 && !resolved.nested {

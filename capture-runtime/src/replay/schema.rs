@@ -95,6 +95,9 @@ fn known<T: DeserializeOwned>(id: &'static str) -> &'static Known {
             return k;
         }
     }
+    // Tracing runs the type's `Deserialize`, which may call captured
+    // functions (constructors): they run, but are not captured.
+    let _inside = crate::capture::reentry::Inside::enter();
     let traced = std::panic::catch_unwind(trace::<T>)
         .ok()
         .flatten()
