@@ -276,6 +276,20 @@ pub(crate) fn put_then_write(
     Ok(n)
 }
 
+/// [`put_then_write`] for one call's record: the ids `put` finds gone are
+/// marked as such in `record` before it is written.
+pub(crate) fn put_then_write_one(
+    store: &Store,
+    put: impl FnMut(u64, bool) -> Result<Vec<ContentId>, crate::CaptureError>,
+    record: &mut CallRecord,
+    retention: crate::store::Retention,
+) -> Result<u64, crate::CaptureError> {
+    put_then_write(store, put, |gone| {
+        mark_gone(record, gone);
+        store.write_call(record, retention).map(|_| 1)
+    })
+}
+
 /// Store the objects of `parts` (hashed to `ids`); the ids of reused objects that are gone.
 fn put_bodies(store: &Store, parts: &Parts, ids: &[Option<ContentId>]) -> Result<Vec<ContentId>, crate::CaptureError> {
     let mut gone = Vec::new();
@@ -302,13 +316,11 @@ pub(crate) fn submit_start(start: Start) -> InFlightMode {
     let ids = start.parts.ids(store.codec());
     start.parts.remember_sampled(store, &ids);
     let mut record = start_record(&start, start.parts.records(&ids));
-    let result = put_then_write(
+    let result = put_then_write_one(
         store,
         |_, _| put_bodies(store, &start.parts, &ids),
-        |gone| {
-            mark_gone(&mut record, gone);
-            store.write_call(&record, resolved.retention).map(|_| 1)
-        },
+        &mut record,
+        resolved.retention,
     );
     give_back([start.parts]);
     touched(store);
@@ -327,16 +339,14 @@ pub(crate) fn submit_end(resolved: &'static Resolved, mode: InFlightMode, end: E
             let store = &resolved.store;
             let ids = end.parts.as_ref().map(|p| p.ids(store.codec())).unwrap_or_default();
             finish_record(&mut record, &end, &ids);
-            let result = put_then_write(
+            let result = put_then_write_one(
                 store,
                 |_, _| match &end.parts {
                     Some(parts) => put_bodies(store, parts, &ids),
                     None => Ok(Vec::new()),
                 },
-                |gone| {
-                    mark_gone(&mut record, gone);
-                    store.write_call(&record, resolved.retention).map(|_| 1)
-                },
+                &mut record,
+                resolved.retention,
             );
             give_back(end.parts);
             touched(store);

@@ -459,13 +459,11 @@ impl Worker {
             let (mut record, objects) = o.record();
             let known = &mut self.known;
             let retention = o.start.resolved.retention;
-            let result = super::put_then_write(
+            let result = super::put_then_write_one(
                 &store,
                 |epoch, recheck| put_objects(known, &store, objects.iter(), epoch, recheck),
-                |gone| {
-                    super::mark_gone(&mut record, gone);
-                    store.write_call(&record, retention).map(|_| 1)
-                },
+                &mut record,
+                retention,
             );
             drop(objects);
             count(&record.function, 1, result);
