@@ -13,12 +13,82 @@ mod capture;
 mod derive;
 mod replay;
 
+/// `::capture_runtime`, spelled so that it resolves in every edition: the
+/// tokens carry the macro's own (2021) edition, under which a leading `::`
+/// names an extern crate. With call-site spans an edition-2015 crate would
+/// read it as a path from its own root and need `extern crate capture_runtime;`.
+fn runtime_path() -> syn::Path {
+    extern_path("capture_runtime")
+}
+
+/// `::capture_test::__private`, spelled like [`runtime_path`].
+fn test_private() -> proc_macro2::TokenStream {
+    test_private_at(proc_macro2::Span::call_site())
+}
+
+/// [`test_private`] located at `at` (where an error about it should point).
+fn test_private_at(at: proc_macro2::Span) -> proc_macro2::TokenStream {
+    let krate = extern_path_at("capture_test", at);
+    let private = proc_macro2::Ident::new("__private", at);
+    quote::quote!(#krate::#private)
+}
+
+/// Every `::core`, `::std`, `::alloc`, `::capture_runtime` and
+/// `::capture_test` in `tokens` respanned with the macro's edition (located
+/// where it was): generated code names crates with a leading `::`, which an
+/// edition-2015 crate would read from its own root (`::core` would not even
+/// exist there). Only hygiene for local variables differs between call-site
+/// and mixed-site spans, and crate names are never locals.
+fn any_edition(tokens: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
+    use proc_macro2::{Group, Spacing, Span, TokenTree};
+    const CRATES: &[&str] = &["core", "std", "alloc", "capture_runtime", "capture_test"];
+    let mut out: Vec<TokenTree> = tokens
+        .into_iter()
+        .map(|tt| match tt {
+            TokenTree::Group(g) => {
+                let mut ng = Group::new(g.delimiter(), any_edition(g.stream()));
+                ng.set_span(g.span());
+                TokenTree::Group(ng)
+            }
+            other => other,
+        })
+        .collect();
+    let punct = |t: &TokenTree, joint: bool| matches!(t, TokenTree::Punct(p) if p.as_char() == ':' && (!joint || p.spacing() == Spacing::Joint));
+    for i in 2..out.len() {
+        let is_crate = matches!(&out[i], TokenTree::Ident(id) if CRATES.iter().any(|c| id == c));
+        if !is_crate || !punct(&out[i - 2], true) || !punct(&out[i - 1], false) {
+            continue;
+        }
+        // `::core::compile_error!` (syn's errors) keeps the user's spans:
+        // respanned, rustc would add "this error originates in the macro".
+        if matches!(out.get(i + 3), Some(TokenTree::Ident(id)) if id == "compile_error") {
+            continue;
+        }
+        for t in &mut out[i - 2..=i] {
+            t.set_span(Span::mixed_site().located_at(t.span()));
+        }
+    }
+    out.into_iter().collect()
+}
+
+fn extern_path(name: &str) -> syn::Path {
+    extern_path_at(name, proc_macro2::Span::call_site())
+}
+
+fn extern_path_at(name: &str, at: proc_macro2::Span) -> syn::Path {
+    let span = proc_macro2::Span::mixed_site().located_at(at);
+    let ident = proc_macro2::Ident::new(name, span);
+    let mut path: syn::Path = ident.into();
+    path.leading_colon = Some(syn::Token![::](span));
+    path
+}
+
 /// Record the arguments of every call of the function into the capture store.
 ///
 /// See `capture_runtime::capture_args` for the options and examples.
 #[proc_macro_attribute]
 pub fn capture_args(attr: TokenStream, item: TokenStream) -> TokenStream {
-    capture::entry(attr.into(), item.into()).into()
+    any_edition(capture::entry(attr.into(), item.into())).into()
 }
 
 /// Derive `capture_runtime::Reducible`: capture a type serde cannot handle,
@@ -33,7 +103,7 @@ pub fn capture_args(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// `constructor = "Self::new(a, b)"`. See the `reducible` chapter of the guide.
 #[proc_macro_derive(Reducible, attributes(reduce))]
 pub fn derive_reducible(input: TokenStream) -> TokenStream {
-    derive::entry(input.into()).into()
+    any_edition(derive::entry(input.into())).into()
 }
 
 /// One test per stored call: expands to a libtest-mimic `fn main()`.
@@ -41,7 +111,7 @@ pub fn derive_reducible(input: TokenStream) -> TokenStream {
 /// See `capture_test::replay_main` for the syntax and examples.
 #[proc_macro]
 pub fn replay_main(input: TokenStream) -> TokenStream {
-    replay::main(input.into()).into()
+    any_edition(replay::main(input.into())).into()
 }
 
 /// The replay harness of `replay_main!` as a value, for adding trials of
@@ -50,7 +120,7 @@ pub fn replay_main(input: TokenStream) -> TokenStream {
 /// See `capture_test::replay_harness`.
 #[proc_macro]
 pub fn replay_harness(input: TokenStream) -> TokenStream {
-    replay::harness(input.into()).into()
+    any_edition(replay::harness(input.into())).into()
 }
 
 /// The stored calls of one captured function, located through its adapter.
@@ -58,7 +128,7 @@ pub fn replay_harness(input: TokenStream) -> TokenStream {
 /// See `capture_test::calls_of`.
 #[proc_macro]
 pub fn calls_of(input: TokenStream) -> TokenStream {
-    replay::calls_of(input.into()).into()
+    any_edition(replay::calls_of(input.into())).into()
 }
 
 /// The arguments of one stored call, rebuilt as the function's types.
@@ -66,7 +136,7 @@ pub fn calls_of(input: TokenStream) -> TokenStream {
 /// See `capture_test::load_args`.
 #[proc_macro]
 pub fn load_args(input: TokenStream) -> TokenStream {
-    replay::load_args(input.into()).into()
+    any_edition(replay::load_args(input.into())).into()
 }
 
 /// Assert a value equals the return value recorded with a stored call.
@@ -74,7 +144,7 @@ pub fn load_args(input: TokenStream) -> TokenStream {
 /// See `capture_test::assert_ret_eq`.
 #[proc_macro]
 pub fn assert_ret_eq(input: TokenStream) -> TokenStream {
-    replay::assert_ret_eq(input.into()).into()
+    any_edition(replay::assert_ret_eq(input.into())).into()
 }
 
 /// The replay outcomes of every stored call of one function (for hand-written tests).
@@ -82,7 +152,7 @@ pub fn assert_ret_eq(input: TokenStream) -> TokenStream {
 /// See `capture_test::replay_outcomes`.
 #[proc_macro]
 pub fn replay_outcomes(input: TokenStream) -> TokenStream {
-    replay::outcomes(input.into()).into()
+    any_edition(replay::outcomes(input.into())).into()
 }
 
 /// Replay every stored call of the listed functions inside one `#[test]`.
@@ -90,5 +160,5 @@ pub fn replay_outcomes(input: TokenStream) -> TokenStream {
 /// See `capture_test::assert_replays`.
 #[proc_macro]
 pub fn assert_replays(input: TokenStream) -> TokenStream {
-    replay::assert_all(input.into()).into()
+    any_edition(replay::assert_all(input.into())).into()
 }

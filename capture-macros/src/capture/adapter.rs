@@ -39,7 +39,7 @@ use quote::{format_ident, quote};
 use syn::{parse_quote, FnArg, ItemFn, ReturnType, Type};
 
 use super::adapter_body::{body, erase, has_impl_trait, mentions, plan, static_lifetimes};
-use super::ast::{Function, Place, Receiver};
+use super::ast::{Function, ParamKind, Place, Receiver};
 use super::attr::Options;
 
 /// The adapter's and the probe's names for function `f` (of trait `t`, for
@@ -57,7 +57,7 @@ pub(crate) fn names(f: &str, trait_name: Option<&str>, span: proc_macro2::Span) 
 }
 
 pub(crate) fn emit(opts: &Options, f: &Function, func: &ItemFn, site_opts: TokenStream) -> TokenStream {
-    let krate: syn::Path = opts.krate.clone().unwrap_or_else(|| parse_quote!(::capture_runtime));
+    let krate: syn::Path = opts.krate.clone().unwrap_or_else(|| crate::runtime_path());
     let pv = quote!(#krate::__private);
     let fn_ident = &func.sig.ident;
     let trait_name = f
@@ -165,10 +165,9 @@ pub(crate) fn emit(opts: &Options, f: &Function, func: &ItemFn, site_opts: Token
     } else {
         quote!()
     };
-    let lints = quote!(#[allow(non_snake_case, dead_code, unused_mut, unused_variables, unused_braces, unreachable_code, private_interfaces, private_bounds, clippy::all)]);
+    let lints = quote!(#[allow(deprecated, non_snake_case, dead_code, unused_mut, unused_variables, unused_braces, unreachable_code, private_interfaces, private_bounds, clippy::all)]);
 
-    quote! {
-        #hints
+    let companions = quote! {
         #(#cfgs)*
         #[doc(hidden)]
         #lints
@@ -186,6 +185,35 @@ pub(crate) fn emit(opts: &Options, f: &Function, func: &ItemFn, site_opts: Token
         #[doc(hidden)]
         #lints
         #vis fn #probe<__CaptureTypesNamed #probe_bound>(_: __CaptureTypesNamed) {}
+    };
+    if f.place != Place::Free {
+        return quote!(#hints #companions);
+    }
+    // A free function's companions are associated functions of a hidden
+    // type named like the function, glob-imported beside it: a `use` of the
+    // function (`pub use parse::parse_duration;`) then carries them too (a
+    // `use` imports a name in every namespace), so replay entries work
+    // through re-exports. Being glob-imported, the type yields to any module
+    // or type of the same name the user declares or imports.
+    let host_mod = format_ident!("__capture_host_{}", fn_ident.to_string().trim_start_matches("r#"));
+    quote! {
+        #hints
+        #(#cfgs)*
+        #[doc(hidden)]
+        #[allow(non_snake_case, unreachable_pub)]
+        #vis mod #host_mod {
+            #[allow(non_camel_case_types, dead_code)]
+            pub struct #fn_ident {}
+        }
+        #(#cfgs)*
+        #[doc(hidden)]
+        #[allow(unused_imports)]
+        #vis use self::#host_mod::*;
+        #(#cfgs)*
+        #[allow(clippy::all)]
+        impl #host_mod::#fn_ident {
+            #companions
+        }
     }
 }
 
@@ -209,7 +237,24 @@ fn unsupported(f: &Function, func: &ItemFn, typed: &[&Type]) -> Option<String> {
             ));
         }
     }
+    if f.params.iter().filter(|p| p.kind == ParamKind::Formatter).count() > 1 {
+        unsupported = Some(format!(
+            "`{fn_ident}` takes more than one `fmt::Formatter`; replay passes one fresh formatter, so it replays functions taking one"
+        ));
+    }
+    let declared: Vec<String> = func
+        .sig
+        .generics
+        .lifetimes()
+        .map(|l| l.lifetime.ident.to_string())
+        .collect();
     for (p, ty) in f.params.iter().zip(typed) {
+        if p.kind == ParamKind::RefMut && super::adapter_body::borrows_impl_lifetime(ty, &declared) {
+            unsupported.get_or_insert(format!(
+                "argument `{}` is a `&mut` borrow for a lifetime of the `impl` block, which data rebuilt at replay cannot lend; take a shorter borrow (`&mut T`) to replay it",
+                p.name
+            ));
+        }
         if has_impl_trait(ty) {
             unsupported.get_or_insert(format!(
                 "argument `{}` is `impl Trait`, whose type replay cannot name; make the function generic (`fn f<T: Trait>(x: T)`) and name the type in the replay test",

@@ -101,33 +101,73 @@ pub(crate) fn body(
     let spec_names: Vec<syn::Ident> = (0..plans.len()).map(|i| format_ident!("__capture_spec{}", i)).collect();
     let mut call_args = Vec::new();
     let mut view_stmts = Vec::new();
-    for ((((p, plan), local), &g), sn) in f.params.iter().zip(plans).zip(&locals).zip(generic).zip(&spec_names) {
+    let declared: Vec<String> = func
+        .sig
+        .generics
+        .lifetimes()
+        .map(|l| l.lifetime.ident.to_string())
+        .collect();
+    let typed = typed_inputs(func);
+    for (i, ((((p, plan), local), &g), sn)) in f
+        .params
+        .iter()
+        .zip(plans)
+        .zip(&locals)
+        .zip(generic)
+        .zip(&spec_names)
+        .enumerate()
+    {
         let ty = &plan.rebuilt;
+        if p.kind == ParamKind::Formatter {
+            // Not recorded: replay passes a fresh formatter (see below).
+            stmts.push(quote!(let mut #local: () = ();));
+            call_args.push(quote!(__capture_fmt));
+            continue;
+        }
         let s = spec(pv, &p.name, ty, &plan.view, g, p.concrete);
         specs.push(quote!(let #sn = #s;));
         let d = decode(ty, p.concrete);
         stmts.push(quote_spanned!(p.span=> let mut #local: #ty = __cx.__arg(#sn, #d)?;));
+        // A borrow tied to a lifetime of the `impl` (`fn new(input: &'a str)`
+        // in `impl<'a> Lexer<'a>`) must outlive the adapter, whose `Self`
+        // fixes that lifetime: the rebuilt value is leaked (a few bytes per
+        // replayed call, in a test process) and lent as `&'static`.
+        let leak = |expr: TokenStream| quote!(::std::boxed::Box::leak(::std::boxed::Box::new(#expr)));
+        let leaked = borrows_impl_lifetime(&typed[i], &declared);
+        if leaked {
+            let l = leak(quote!(#local));
+            view_stmts.push(quote!(let #local: &'static #ty = #l;));
+        }
         if let Some(b) = &plan.borrowed {
             let v = format_ident!("{}_borrowed", local);
             let (view_ty, build) = (&b.view_ty, b.build(local));
+            if leaked && p.kind == ParamKind::Ref {
+                let l = leak(build);
+                view_stmts.push(quote!(let #v: &'static #view_ty = #l;));
+                call_args.push(if b.slice { quote!(&#v[..]) } else { quote!(#v) });
+                continue;
+            }
             view_stmts.push(quote!(let mut #v: #view_ty = #build;));
             call_args.push(match (p.kind, b.slice) {
                 (ParamKind::Ref, true) => quote!(&#v[..]),
                 (ParamKind::Ref, false) => quote!(&#v),
                 (ParamKind::RefMut, true) => quote!(&mut #v[..]),
                 (ParamKind::RefMut, false) => quote!(&mut #v),
-                (ParamKind::Owned, _) => quote!(#v),
+                (ParamKind::Owned | ParamKind::Formatter, _) => quote!(#v),
             });
             continue;
         }
         call_args.push(match (p.kind, plan.deref) {
+            (ParamKind::Ref, true) if leaked => quote!(&**#local),
+            (ParamKind::Ref, false) if leaked => quote!(#local),
             (ParamKind::Ref, true) => quote!(&*#local),
             (ParamKind::Ref, false) => quote!(&#local),
             (ParamKind::RefMut, true) => quote!(&mut *#local),
             (ParamKind::RefMut, false) => quote!(&mut #local),
-            (ParamKind::Owned, _) => quote!(#local),
+            (ParamKind::Owned | ParamKind::Formatter, _) => quote!(#local),
         });
     }
+    let formatter = f.params.iter().find(|p| p.kind == ParamKind::Formatter);
     let loaded = self_captured
         .then(|| quote!(__capture_self))
         .into_iter()
@@ -168,6 +208,14 @@ pub(crate) fn body(
         exec = quote!(let __capture_exec = __cx.__executor(););
         call = quote!(#pv::replay::run_future(&__capture_exec, #call));
     }
+    // A function writing to a formatter is called with a fresh one over a
+    // `String`; the text written is what checks and snapshots see.
+    let out_pat = if formatter.is_some() {
+        call = quote!(#pv::replay::with_formatter(|__capture_fmt| #call));
+        quote!((__capture_out, __capture_written))
+    } else {
+        quote!(__capture_out)
+    };
     let unit = if f.ret.is_none() {
         quote!(__cx.__unit_output();)
     } else {
@@ -187,6 +235,10 @@ pub(crate) fn body(
         afters.push(quote!(__cx.__after("self", #pv::type_name_of(&__capture_self), #enc);));
         let d = debug_of(pv, quote!(&__capture_self));
         after_debugs.push(quote!(("self", #d)));
+    }
+    if let Some(p) = formatter {
+        let name = &p.name;
+        after_debugs.push(quote!((#name, ::core::option::Option::Some(&__capture_written as &dyn ::core::fmt::Debug))));
     }
     for ((p, plan), local) in f.params.iter().zip(plans).zip(&locals) {
         if p.kind == ParamKind::RefMut {
@@ -211,9 +263,27 @@ pub(crate) fn body(
         let d = decode(&self_ty, false);
         view_lets.push(quote!(let _ = __cx.__view_arg::<Self>(#self_spec, false, #d)?;));
     }
-    for ((((p, plan), local), sn), _) in f.params.iter().zip(plans).zip(&locals).zip(&spec_names).zip(generic) {
+    for (i, ((((p, plan), local), sn), _)) in f
+        .params
+        .iter()
+        .zip(plans)
+        .zip(&locals)
+        .zip(&spec_names)
+        .zip(generic)
+        .enumerate()
+    {
         let ty = &plan.rebuilt;
-        let view_expr = if plan.deref { quote!(&*#local) } else { quote!(&#local) };
+        if p.kind == ParamKind::Formatter {
+            view_exprs.push(quote!(__capture_written.as_str()));
+            continue;
+        }
+        let leaked = borrows_impl_lifetime(&typed[i], &declared);
+        let view_expr = match (plan.deref, leaked) {
+            (true, true) => quote!(&**#local),
+            (false, true) => quote!(#local),
+            (true, false) => quote!(&*#local),
+            (false, false) => quote!(&#local),
+        };
         if let Some(b) = &plan.borrowed {
             if any_owned {
                 let d = decode(ty, p.concrete);
@@ -228,6 +298,8 @@ pub(crate) fn body(
                 view_exprs.push(quote!(&#again));
             } else if b.slice {
                 view_exprs.push(quote!(&#v[..]));
+            } else if borrows_impl_lifetime(&typed[i], &declared) && p.kind == ParamKind::Ref {
+                view_exprs.push(quote!(#v));
             } else {
                 view_exprs.push(quote!(&#v));
             }
@@ -307,7 +379,7 @@ pub(crate) fn body(
         #generic_ret
         #exec
         #[allow(clippy::redundant_closure_call)]
-        let __capture_out = __cx.__call(|| #call)?;
+        let #out_pat = __cx.__call(|| #call)?;
         #(#afters)*
         {
             let __capture_afters: &[(&str, ::core::option::Option<&dyn ::core::fmt::Debug>)] = &[#(#after_debugs),*];
@@ -326,6 +398,15 @@ pub(crate) fn body(
 }
 
 pub(crate) fn plan(kind: ParamKind, ty: &Type, pv: &TokenStream) -> Plan {
+    if kind == ParamKind::Formatter {
+        return Plan {
+            rebuilt: parse_quote!(()),
+            view: parse_quote!(str),
+            deref: false,
+            borrowed: None,
+            unsupported: None,
+        };
+    }
     let target = match (kind, ty) {
         (ParamKind::Ref | ParamKind::RefMut, Type::Reference(r)) => r.elem.as_ref(),
         _ => ty,
@@ -523,4 +604,34 @@ pub(crate) fn generic_params(func: &ItemFn) -> Vec<bool> {
             syn::FnArg::Receiver(_) => None,
         })
         .collect()
+}
+
+/// The function's typed parameters' types, in order.
+fn typed_inputs(func: &ItemFn) -> Vec<Type> {
+    func.sig
+        .inputs
+        .iter()
+        .filter_map(|i| match i {
+            syn::FnArg::Typed(pt) => Some((*pt.ty).clone()),
+            syn::FnArg::Receiver(_) => None,
+        })
+        .collect()
+}
+
+/// Whether `ty` names a lifetime the function does not declare (nor
+/// `'static`, nor `'_`): one of the enclosing `impl`'s, which the adapter's
+/// `Self` fixes, so rebuilt data cannot be lent for it from a local.
+pub(crate) fn borrows_impl_lifetime(ty: &Type, declared: &[String]) -> bool {
+    struct Finder<'d>(&'d [String], bool);
+    impl<'a> Visit<'a> for Finder<'_> {
+        fn visit_lifetime(&mut self, l: &'a Lifetime) {
+            let name = l.ident.to_string();
+            if name != "static" && name != "_" && !self.0.contains(&name) {
+                self.1 = true;
+            }
+        }
+    }
+    let mut f = Finder(declared, false);
+    f.visit_type(ty);
+    f.1
 }

@@ -13,6 +13,11 @@ pub(crate) enum ParamKind {
     RefMut,
     /// `x: T`.
     Owned,
+    /// `f: &mut fmt::Formatter` (any spelling ending in `Formatter`, with or
+    /// without its lifetime): never recorded (a formatter is a borrowed sink,
+    /// not data); replay calls the function with a fresh formatter writing
+    /// into a `String`, and shows checks the text written.
+    Formatter,
 }
 
 /// One non-receiver parameter.
@@ -130,6 +135,7 @@ pub(crate) fn analyse(func: &ItemFn, errors: &mut Vec<syn::Error>) -> Function {
             }
             FnArg::Typed(pt) => {
                 let kind = match pt.ty.as_ref() {
+                    Type::Reference(r) if r.mutability.is_some() && is_formatter(&r.elem) => ParamKind::Formatter,
                     Type::Reference(r) if r.mutability.is_some() => ParamKind::RefMut,
                     Type::Reference(_) => ParamKind::Ref,
                     _ => ParamKind::Owned,
@@ -182,7 +188,9 @@ pub(crate) fn analyse(func: &ItemFn, errors: &mut Vec<syn::Error>) -> Function {
         ReturnType::Default => (None, false, true),
         ReturnType::Type(_, ty) => (Some(ty.clone()), contains_impl_trait(ty), concrete(ty)),
     };
-    let place = if receiver != Receiver::None || mentions_self(func) {
+    // A lifetime the function does not declare is its `impl`'s: free
+    // functions cannot name one.
+    let place = if receiver != Receiver::None || mentions_self(func) || names_undeclared_lifetime(func) {
         Place::Impl
     } else {
         Place::Free
@@ -195,6 +203,22 @@ pub(crate) fn analyse(func: &ItemFn, errors: &mut Vec<syn::Error>) -> Function {
         ret_has_impl_trait,
         ret_concrete,
         place,
+    }
+}
+
+/// `fmt::Formatter`, `std::fmt::Formatter<'_>`, `Formatter`, ...: the type
+/// of `Display::fmt`'s second parameter, however it is spelled.
+pub(crate) fn is_formatter(ty: &Type) -> bool {
+    let Type::Path(p) = ty else { return false };
+    if p.qself.is_some() {
+        return false;
+    }
+    let segs: Vec<_> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+    match segs.as_slice() {
+        [.., last] if last != "Formatter" => false,
+        [_] => true,
+        [.., module, _] => module == "fmt",
+        [] => false,
     }
 }
 
@@ -221,6 +245,21 @@ fn unique_pattern_names(params: &mut [Param]) {
             params[i].name = format!("{}_{position}", params[i].name);
         }
     }
+}
+
+/// Whether the signature names a lifetime the function does not declare
+/// (nor `'static`/`'_`): then it lives in an `impl` that declares it.
+fn names_undeclared_lifetime(func: &ItemFn) -> bool {
+    let declared: Vec<String> = func
+        .sig
+        .generics
+        .lifetimes()
+        .map(|l| l.lifetime.ident.to_string())
+        .collect();
+    func.sig.inputs.iter().any(|i| match i {
+        FnArg::Typed(pt) => super::adapter_body::borrows_impl_lifetime(&pt.ty, &declared),
+        FnArg::Receiver(_) => false,
+    }) || matches!(&func.sig.output, ReturnType::Type(_, t) if super::adapter_body::borrows_impl_lifetime(t, &declared))
 }
 
 /// Whether the function names `Self` (then it lives in an `impl`).

@@ -51,6 +51,15 @@ pub(crate) fn validate(opts: &Options, f: &Function, func: &ItemFn, errors: &mut
             format!("`cache` cannot memoize a method taking `&mut self`: {why_not}, so the mutation would be skipped; remove `cache`"),
         ));
     }
+    for p in f.params.iter().filter(|p| p.kind == ParamKind::Formatter) {
+        errors.push(syn::Error::new(
+            p.span,
+            format!(
+                "`cache` cannot memoize a function writing to a formatter (`{}`): {why_not}, so nothing would be written; remove `cache`",
+                p.name
+            ),
+        ));
+    }
     for p in f.params.iter().filter(|p| p.kind == ParamKind::RefMut) {
         errors.push(syn::Error::new(
             p.span,
@@ -109,7 +118,7 @@ pub(crate) fn expand(opts: &Options, f: &Function, func: ItemFn) -> TokenStream 
         Ok(func) => func,
         Err(_) => return instrumented,
     };
-    let krate: syn::Path = opts.krate.clone().unwrap_or_else(|| parse_quote!(::capture_runtime));
+    let krate: syn::Path = opts.krate.clone().unwrap_or_else(|| crate::runtime_path());
     let pv = quote!(#krate::__private);
     let site_opts = super::expand::site_options(opts, f, &func, &pv);
     let Some(ret) = &f.ret else {
@@ -149,6 +158,8 @@ pub(crate) fn expand(opts: &Options, f: &Function, func: ItemFn) -> TokenStream 
         let ident = &p.ident;
         let name = &p.name;
         let expr = match p.kind {
+            // Refused by `validate`: a cache hit would write nothing.
+            ParamKind::Formatter => continue,
             ParamKind::Ref => quote_spanned!(p.span=> #ident),
             ParamKind::RefMut => quote_spanned!(p.span=> &*#ident),
             ParamKind::Owned => quote_spanned!(p.span=> &#ident),

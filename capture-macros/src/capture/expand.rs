@@ -25,7 +25,7 @@ use super::ast::{Function, ParamKind, Receiver};
 use super::attr::Options;
 
 pub(crate) fn expand(opts: &Options, f: &Function, mut func: ItemFn) -> TokenStream {
-    let krate: syn::Path = opts.krate.clone().unwrap_or_else(|| parse_quote!(::capture_runtime));
+    let krate: syn::Path = opts.krate.clone().unwrap_or_else(|| crate::runtime_path());
     let pv = quote!(#krate::__private);
 
     // Parameters that are patterns get a stable identifier; the pattern is
@@ -82,7 +82,13 @@ pub(crate) fn expand(opts: &Options, f: &Function, mut func: ItemFn) -> TokenStr
     for ((p, &g), ty) in f.params.iter().zip(&generic).zip(&typed) {
         let ident = &p.ident;
         let name = &p.name;
+        if p.kind == ParamKind::Formatter {
+            // A formatter is a borrowed sink, not data: named in the record, never encoded.
+            arg_stmts.push(quote!(__capture_sink.arg_skipped(#name, "core::fmt::Formatter");));
+            continue;
+        }
         let expr = match p.kind {
+            ParamKind::Formatter => unreachable!("handled above"),
             ParamKind::Ref => quote_spanned!(p.span=> #ident),
             ParamKind::RefMut => quote_spanned!(p.span=> &*#ident),
             ParamKind::Owned if !g && is_scalar(ty) => {
@@ -94,7 +100,12 @@ pub(crate) fn expand(opts: &Options, f: &Function, mut func: ItemFn) -> TokenStr
             }
             ParamKind::Owned => quote_spanned!(p.span=> &#ident),
         };
-        let enc = super::dispatch::encode_arg(&pv, expr.clone(), p.concrete, ty);
+        let mut enc = super::dispatch::encode_arg(&pv, expr.clone(), p.concrete, ty);
+        if g {
+            // A placeholder of a generic parameter's value blames the bounds.
+            let text = super::ast::compact(&quote!(#ty).to_string());
+            enc = quote!(|__capture_ctx: &mut #pv::EncodeCtx<'_>| __capture_ctx.__generic(#text, #enc));
+        }
         let schema = super::adapter_body::capture_schema(p.kind, ty, &expr, &pv, g);
         if opts.strategy(name, false) == Some("sampled") {
             // A compile error names `NumericBuffer` when the type is not a

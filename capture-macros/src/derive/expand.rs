@@ -6,7 +6,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{parse_quote, Type};
+use syn::Type;
 
 use super::ast::{unraw, Body, Container, Field, Style, Variant};
 use super::attr::DefaultAttr;
@@ -21,7 +21,7 @@ struct Cx<'a> {
 }
 
 pub(crate) fn expand(c: &Container) -> TokenStream {
-    let krate: syn::Path = c.attrs.krate.clone().unwrap_or_else(|| parse_quote!(::capture_runtime));
+    let krate: syn::Path = c.attrs.krate.clone().unwrap_or_else(|| crate::runtime_path());
     let pv = quote!(#krate::__private);
     let cx = Cx {
         pv: pv.clone(),

@@ -45,12 +45,13 @@ pub(crate) fn harness(input: TokenStream) -> TokenStream {
 fn harness_expr(input: TokenStream) -> syn::Result<TokenStream> {
     let mut entries = syn::parse2::<Entries>(input)?.0;
     unique_labels(&mut entries);
+    let pv = crate::test_private();
     let adds = entries.iter().map(|e| {
         let (opts, run) = entry(e);
         quote!(__capture_harness.add(#opts, #run);)
     });
     Ok(quote! {{
-        let mut __capture_harness = ::capture_test::__private::Harness::from_args();
+        let mut __capture_harness = #pv::Harness::from_args();
         #(#adds)*
         __capture_harness
     }})
@@ -88,7 +89,8 @@ pub(crate) fn outcomes(input: TokenStream) -> TokenStream {
         Err(e) => return e.to_compile_error(),
     };
     let (opts, run) = self::entry(&entry);
-    quote!(::capture_test::__private::outcomes(#opts, #run))
+    let pv = crate::test_private();
+    quote!(#pv::outcomes(#opts, #run))
 }
 
 pub(crate) fn assert_all(input: TokenStream) -> TokenStream {
@@ -96,20 +98,21 @@ pub(crate) fn assert_all(input: TokenStream) -> TokenStream {
         Ok(e) => e,
         Err(e) => return e.to_compile_error(),
     };
+    let pv = crate::test_private();
     let runs = entries.0.iter().map(|e| {
         let (opts, run) = entry(e);
-        quote!(__capture_all.extend(::capture_test::__private::outcomes(#opts, #run));)
+        quote!(__capture_all.extend(#pv::outcomes(#opts, #run));)
     });
     quote! {{
         let mut __capture_all = ::std::vec::Vec::new();
         #(#runs)*
-        ::capture_test::__private::assert_outcomes(&__capture_all);
+        #pv::assert_outcomes(&__capture_all);
     }}
 }
 
 /// The options expression of one entry.
 fn options(e: &Entry) -> TokenStream {
-    let pv = quote!(::capture_test::__private);
+    let pv = crate::test_private();
     let label = &e.label;
     let check = match &e.check {
         CheckKind::Auto => quote!(Auto),
@@ -150,13 +153,14 @@ fn options(e: &Entry) -> TokenStream {
 fn probe(e: &Entry) -> TokenStream {
     let probe = &e.probe;
     let named = e.types_named;
-    let marker = quote::quote_spanned!(e.span=> ::capture_test::__private::TypesNamed::<#named>);
+    let pv = crate::test_private_at(e.span);
+    let marker = quote::quote_spanned!(e.span=> #pv::TypesNamed::<#named>);
     quote!(#probe(#marker);)
 }
 
 /// The options expression and the `fn(&mut ReplayCx)` closure of one entry.
 fn entry(e: &Entry) -> (TokenStream, TokenStream) {
-    let pv = quote!(::capture_test::__private);
+    let pv = crate::test_private();
     let adapter = &e.adapter;
     let none = quote!(::core::option::Option::None);
     let call = match &e.check {
@@ -187,7 +191,8 @@ pub(crate) fn calls_of(input: TokenStream) -> TokenStream {
         Err(e) => return e.to_compile_error(),
     };
     let (opts, run) = entry(&e);
-    quote!(::capture_test::__private::calls_of(&#opts, #run))
+    let pv = crate::test_private();
+    quote!(#pv::calls_of(&#opts, #run))
 }
 
 /// `<entry>, <call>` (and for `assert_ret_eq!`, `, <actual>`).
@@ -222,7 +227,7 @@ pub(crate) fn load_args(input: TokenStream) -> TokenStream {
     if let Some(a) = &w.actual {
         return syn::Error::new_spanned(a, "load_args!(path, &call) takes a function and a call").to_compile_error();
     }
-    let pv = quote!(::capture_test::__private);
+    let pv = crate::test_private();
     let opts = options(&w.entry);
     let probe = probe(&w.entry);
     let adapter = &w.entry.adapter;
@@ -256,7 +261,7 @@ pub(crate) fn assert_ret_eq(input: TokenStream) -> TokenStream {
         )
         .to_compile_error();
     };
-    let pv = quote!(::capture_test::__private);
+    let pv = crate::test_private();
     let rt = quote!(#pv::rt);
     let mut entry = w.entry;
     if let CheckKind::Auto = entry.check {

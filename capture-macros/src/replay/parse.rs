@@ -178,6 +178,17 @@ impl Entry {
                 let label = format!("<{} as {}>::{}", compact(ty), trait_text.join("::"), compact(rest[0]));
                 (label, quote!(<#ty>::#a #args), quote!(<#ty>::#p))
             }
+            None if is_free(path) => {
+                // A free function's companions live on the hidden type named
+                // like it (see `capture::adapter`), reached through the same
+                // path the function is, re-exports included.
+                let (a, p) = adapter_names(&fn_name, None, span);
+                let mut host = path.clone();
+                if let Some(l) = host.segments.last_mut() {
+                    l.arguments = syn::PathArguments::None;
+                }
+                (compact(path), quote!(#host::#a #args), quote!(#host::#p))
+            }
             None => {
                 let (a, p) = adapter_names(&fn_name, None, span);
                 let mut adapter = path.clone();
@@ -204,6 +215,20 @@ impl Entry {
             redacted_as_recorded: false,
         })
     }
+}
+
+/// Whether an entry's path names a free function (`checkout::price`,
+/// `largest::<u32>`), not an associated one (`Cart::total`, `Self::f`): the
+/// segment before the function is a module (lower-case by convention) or
+/// absent.
+fn is_free(path: &syn::Path) -> bool {
+    let n = path.segments.len();
+    if n < 2 {
+        return true;
+    }
+    let owner = path.segments[n - 2].ident.to_string();
+    let owner = owner.trim_start_matches("r#");
+    owner != "Self" && !owner.starts_with(|c: char| c.is_uppercase()) && path.segments[n - 2].arguments.is_none()
 }
 
 fn parse_check(input: ParseStream) -> syn::Result<CheckKind> {
@@ -290,9 +315,22 @@ mod tests {
     fn paths_name_the_adapter_the_probe_and_the_label() {
         let e = entry("shop::largest::<u32> => ret");
         assert_eq!(e.label, "shop::largest::<u32>");
-        assert_eq!(e.adapter.to_string(), "shop :: __capture_replay_largest :: < u32 >");
-        assert_eq!(e.probe.to_string(), "shop :: __capture_args_missing_on_largest");
+        // A free function's companions hang off the hidden type named like
+        // it, so a re-export of the function carries them.
+        assert_eq!(
+            e.adapter.to_string(),
+            "shop :: largest :: __capture_replay_largest :: < u32 >"
+        );
+        assert_eq!(
+            e.probe.to_string(),
+            "shop :: largest :: __capture_args_missing_on_largest"
+        );
         assert!(e.types_named);
+
+        // An associated function's are the type's own associated functions.
+        let e = entry("shop::Cart::total");
+        assert_eq!(e.adapter.to_string(), "shop :: Cart :: __capture_replay_total");
+        assert_eq!(e.probe.to_string(), "shop :: Cart :: __capture_args_missing_on_total");
 
         let e = entry("<Cart as shop::Pricing>::total with { self = 1 } executor(run) redacted_as_recorded");
         assert_eq!(e.label, "<Cart as shop::Pricing>::total");

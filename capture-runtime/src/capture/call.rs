@@ -120,6 +120,15 @@ impl ArgSink<'_> {
         );
     }
 
+    /// Name argument `name` in the record without encoding it (a
+    /// `&mut fmt::Formatter`: a borrowed sink, not data). It reads as not
+    /// recorded, like an `ignore(..)`d argument.
+    pub fn arg_skipped(&mut self, name: &'static str, type_name: &'static str) {
+        self.parts
+            .args
+            .push(ArgOut::new(Name::Borrowed(name), Name::Borrowed(type_name), None, None));
+    }
+
     /// Record argument `name`, a large numeric buffer whose sampled hash is
     /// `sampled` (`hash(name = sampled)`): when a buffer with that sampled id
     /// was stored before in this process, the call records that object and

@@ -280,7 +280,11 @@ pub(crate) fn registered<T: Any>(v: &T, ctx: &mut EncodeCtx<'_>) -> Option<Encod
 }
 
 fn debug_text(d: &dyn Debug, ctx: &mut EncodeCtx<'_>) -> Option<String> {
-    let text = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| format!("{d:?}"))).ok()?;
+    // The text is written into a sink that refuses more than the cap (plus
+    // room for a secret straddling it): a `Debug` impl stops at its first
+    // `?` after that, so a huge or deeply nested value costs a bounded
+    // amount of time and stack, where `format!` would walk all of it.
+    let text = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| capped_debug(d))).ok()?;
     // Sensitive `name: value` pairs and PII are scrubbed before the cap, so a
     // cut can never expose half of a secret.
     let mut text = ctx.policy().and_then(|p| p.scrub_debug(&text)).unwrap_or(text);
@@ -295,11 +299,43 @@ fn debug_text(d: &dyn Debug, ctx: &mut EncodeCtx<'_>) -> Option<String> {
     Some(text)
 }
 
+/// `Debug` text of `d`, cut off a little past [`DEBUG_CAP`] bytes.
+fn capped_debug(d: &dyn Debug) -> String {
+    struct Capped(String);
+    impl std::fmt::Write for Capped {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            let room = (DEBUG_CAP * 4).saturating_sub(self.0.len());
+            if s.len() <= room {
+                self.0.push_str(s);
+                return Ok(());
+            }
+            let mut cut = room;
+            while !s.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            self.0.push_str(&s[..cut]);
+            Err(std::fmt::Error)
+        }
+    }
+    let mut out = Capped(String::new());
+    // An error here is the cap (or the impl's own failure): keep what was written.
+    let _ = std::fmt::write(&mut out, format_args!("{d:?}"));
+    out.0
+}
+
 pub(crate) fn placeholder(debug: Option<&dyn Debug>, type_name: &str, ctx: &mut EncodeCtx<'_>) -> Encoded {
     let debug = debug.and_then(|d| debug_text(d, ctx));
-    let reason = format!(
-        "`{type_name}` implements neither Reducible nor serde::Serialize and has no registered reducer; derive one of them, call capture_runtime::reduce::registry::register, or mark the field #[reduce(skip)]"
-    );
+    let generic = ctx.generic.filter(|_| ctx.path.at_top());
+    let reason = match generic {
+        // For a value of a generic parameter's type, the bounds are the cause:
+        // the type at this call (`type_name`) may well implement `Serialize`.
+        Some(param) => format!(
+            "the argument's type is the generic parameter `{param}` (here `{type_name}`): inside a generic function capture sees only the bounds written on `{param}`, and they include neither serde::Serialize nor Reducible; add `+ serde::Serialize` to its bounds to record it"
+        ),
+        _ => format!(
+            "`{type_name}` implements neither Reducible nor serde::Serialize and has no registered reducer; derive one of them, call capture_runtime::reduce::registry::register, or mark the field #[reduce(skip)]"
+        ),
+    };
     explain::note(ctx, Route::Placeholder, type_name, || reason.clone());
     explain::log_once(Route::Placeholder, &ctx.path_text(), type_name, &reason);
     Encoded::Placeholder { debug, reason }

@@ -4,6 +4,7 @@ pub mod call;
 pub(crate) mod depth;
 pub mod dispatch;
 pub(crate) mod outgoing;
+pub mod parts;
 pub(crate) mod reentry;
 pub mod sampled;
 pub mod site;

@@ -223,7 +223,12 @@ fn resolve(opts: &SiteOptions, self_type: Option<&'static str>, generation: u64)
     for a in opts.allow {
         policy = policy.allow_name(a);
     }
-    let max_size = opts.max_size.or(env.max_size).or(prog.max_size).or(preset.max_size);
+    let max_size = opts
+        .max_size
+        .or(env.max_size)
+        .or(prog.max_size)
+        .or(preset.max_size)
+        .or(Some(crate::config::DEFAULT_MAX_SIZE));
     policy = policy.max_size(max_size);
     Resolved {
         fn_id: function_id(opts, self_type),

@@ -50,6 +50,18 @@ pub enum WhenFull {
     Block,
 }
 
+/// The size limit of one encoded argument (or return value) when nothing
+/// sets one: 1 MiB. A larger value is dropped with a `too_large` marker, so
+/// one giant argument passed in a loop costs a bounded encoding, not a copy
+/// and a PII scan of all of it on every call. Raise it with
+/// `max_size = "64MiB"` on the attribute, `CAPTURE_MAX_SIZE` or
+/// [`Config::max_size`]; production mode lowers it to 16 KiB.
+///
+/// ```
+/// assert_eq!(capture_runtime::config::DEFAULT_MAX_SIZE, 1 << 20);
+/// ```
+pub const DEFAULT_MAX_SIZE: u64 = 1 << 20;
+
 /// Programmatic configuration, the layer below attributes and environment.
 ///
 /// ```
@@ -77,7 +89,8 @@ pub struct Config {
     pub production: Option<bool>,
     /// Codec of new files.
     pub format: Option<Codec>,
-    /// Largest encoded argument kept, in bytes.
+    /// Largest encoded argument kept, in bytes ([`DEFAULT_MAX_SIZE`] when
+    /// nothing sets one).
     pub max_size: Option<u64>,
     /// Base redaction policy (names, PII detectors, filters).
     pub policy: Option<Policy>,

@@ -20,6 +20,7 @@ pub mod serde_adapter;
 mod shared;
 mod state;
 mod std_impls;
+mod std_types;
 
 pub use rebuild::{from_value, RebuildCtx, RebuildError};
 pub(crate) use state::EncodeState;

@@ -124,6 +124,35 @@ impl ReplayCx<'_> {
         }
     }
 
+    /// A return value of a type with no capture path was recorded as its
+    /// `Debug` text (capped, PII-scrubbed): the new one, encoded the same
+    /// way, is compared by that text.
+    fn compare_debug_text(
+        &mut self,
+        recorded: &str,
+        type_name: &str,
+        encode: impl FnOnce(&mut EncodeCtx<'_>) -> Encoded,
+    ) {
+        let Some(resolved) = self.resolved.clone() else { return };
+        let now = encode_arg(&resolved, "return", type_name, encode);
+        match &now.record.slot {
+            Slot::Placeholder { debug: Some(now), .. } if now == recorded => self.notes.push(format!(
+                "`{type_name}` has no serde or Reducible support: the return value was compared by its `Debug` text"
+            )),
+            Slot::Placeholder { debug: Some(now), .. } => {
+                self.fail::<()>(format!(
+                    "the return value differs from the recorded one (compared by `Debug` text: `{type_name}` has no serde or Reducible support):\n  recorded: {recorded}\n  now:      {now}"
+                ));
+            }
+            other => {
+                let why = other.missing_reason().unwrap_or_else(|| "it is stored now".into());
+                self.skip::<()>(format!(
+                    "the return value was recorded as `Debug` text only and cannot be compared now: {why}"
+                ));
+            }
+        }
+    }
+
     fn compare_ret(
         &mut self,
         rec: &ArgRecord,
@@ -144,6 +173,13 @@ impl ReplayCx<'_> {
                     return;
                 }
             }
+        }
+        if let Slot::Placeholder {
+            debug: Some(recorded), ..
+        } = &rec.slot
+        {
+            self.compare_debug_text(recorded, type_name, encode);
+            return;
         }
         let (codec, bytes) = match self.recorded_bytes(rec) {
             Ok(x) => x,

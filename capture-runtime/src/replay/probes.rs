@@ -42,6 +42,32 @@ pub fn run_future<F: Future>(executor: &Option<Executor>, future: F) -> F::Outpu
     }
 }
 
+/// Call `f` with a fresh [`std::fmt::Formatter`] (default flags) writing
+/// into a `String`: how a replayed function taking `&mut fmt::Formatter`
+/// (every `Display::fmt`) is called. Returns what `f` returned and the text
+/// it wrote (a formatter cannot be recorded; the text is what replay shows).
+pub fn with_formatter<R>(f: impl FnOnce(&mut std::fmt::Formatter<'_>) -> R) -> (R, String) {
+    use std::cell::RefCell;
+    struct Shim<F, R>(RefCell<Option<F>>, RefCell<Option<R>>);
+    impl<F: FnOnce(&mut std::fmt::Formatter<'_>) -> R, R> std::fmt::Display for Shim<F, R> {
+        fn fmt(&self, out: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            if let Some(f) = self.0.borrow_mut().take() {
+                *self.1.borrow_mut() = Some(f(out));
+            }
+            Ok(())
+        }
+    }
+    let shim = Shim(RefCell::new(Some(f)), RefCell::new(None));
+    let mut text = String::new();
+    // Writing to a `String` fails only when `fmt` says so; the shim never does.
+    let _ = std::fmt::write(&mut text, format_args!("{shim}"));
+    let out = shim
+        .1
+        .into_inner()
+        .expect("`fmt::write` calls `Display::fmt` exactly once");
+    (out, text)
+}
+
 /// A rebuild marker for the type of `value` (for macros that only have a value).
 pub fn want_of<T>(_: &T) -> Want<T> {
     Want::new()

@@ -7,6 +7,17 @@ use super::ser::EncodeError;
 use super::{Marker, Name, Value};
 use crate::filter::Policy;
 
+/// How deep a captured value may nest (struct in struct, element in
+/// sequence, ...) before capture stops encoding it: 128 levels. Deeper
+/// values are recorded as not captured, with the reason, instead of
+/// recursing on: a stack overflow cannot be caught and would abort the
+/// caller. 128 levels fit a 2 MiB thread stack many times over.
+///
+/// ```
+/// assert_eq!(capture_runtime::value::MAX_DEPTH, 128);
+/// ```
+pub const MAX_DEPTH: usize = 128;
+
 /// State for one encoding: the policy in force, the current path and what was
 /// redacted on the way.
 ///
@@ -18,7 +29,7 @@ use crate::filter::Policy;
 /// ```
 pub struct EncodeCtx<'p> {
     pub(super) policy: Option<&'p Policy>,
-    pub(super) path: Path,
+    pub(crate) path: Path,
     size: u64,
     /// The size limit, `u64::MAX` for none (one compare per [`Self::grow`]).
     limit: u64,
@@ -43,6 +54,9 @@ pub struct EncodeCtx<'p> {
     /// ([`crate::__private::derive::sampled_field`]). Never set while
     /// capturing: captured values are always encoded in full.
     pub(crate) sampled_fields: bool,
+    /// The value being encoded has a generic parameter's type, as written
+    /// (`I`): a placeholder then says the bounds are the cause ([`Self::__generic`]).
+    pub(crate) generic: Option<&'static str>,
 }
 
 /// What the encoder did besides encoding.
@@ -76,6 +90,7 @@ impl<'p> EncodeCtx<'p> {
             reduce: Default::default(),
             policy_pass: false,
             sampled_fields: false,
+            generic: None,
         }
     }
 
@@ -93,6 +108,7 @@ impl<'p> EncodeCtx<'p> {
             reduce: Default::default(),
             policy_pass: false,
             sampled_fields: false,
+            generic: None,
         }
     }
 
@@ -113,6 +129,17 @@ impl<'p> EncodeCtx<'p> {
     /// Start a new top-level value named `root` (an argument name).
     pub fn begin(&mut self, root: &str) {
         self.begin_name(Name::Owned(root.to_owned()));
+    }
+
+    /// Generated code: encode a value whose type is the generic parameter
+    /// `ty` (as written). Inside a generic function capture sees only the
+    /// bounds, so a placeholder blames them, not the type at the call.
+    #[doc(hidden)]
+    pub fn __generic<R>(&mut self, ty: &'static str, encode: impl FnOnce(&mut Self) -> R) -> R {
+        let outer = self.generic.replace(ty);
+        let out = encode(self);
+        self.generic = outer;
+        out
     }
 
     /// [`Self::begin`] with a name that may be borrowed for ever (no copy).
@@ -204,6 +231,25 @@ impl<'p> EncodeCtx<'p> {
         Ok(())
     }
 
+    /// `Err` past [`MAX_DEPTH`] levels of nesting: the encoder recurses once
+    /// per level, and a stack overflow aborts the process (it cannot be
+    /// caught), so it stops here and the argument is recorded as not captured.
+    #[inline(always)]
+    pub(crate) fn check_depth(&self) -> Result<(), EncodeError> {
+        if self.path.depth() > MAX_DEPTH {
+            return Err(self.too_deep());
+        }
+        Ok(())
+    }
+
+    #[cold]
+    fn too_deep(&self) -> EncodeError {
+        EncodeError::Custom(format!(
+            "nested more than {MAX_DEPTH} levels deep (at {}); capture stops there so that encoding cannot overflow the stack",
+            self.path_text()
+        ))
+    }
+
     #[cold]
     fn too_large(&self) -> EncodeError {
         EncodeError::TooLarge { limit: self.limit }
@@ -235,7 +281,7 @@ impl EncodeCtx<'_> {
             return Ok(m);
         }
         self.path.field(name);
-        let v = f(self);
+        let v = self.check_depth().and_then(|()| f(self));
         self.path.pop();
         v
     }
@@ -247,7 +293,7 @@ impl EncodeCtx<'_> {
         f: impl FnOnce(&mut Self) -> Result<Value, EncodeError>,
     ) -> Result<Value, EncodeError> {
         self.path.index(index);
-        let v = f(self);
+        let v = self.check_depth().and_then(|()| f(self));
         self.path.pop();
         v
     }
@@ -264,7 +310,7 @@ impl EncodeCtx<'_> {
         let v = if key.key_name().is_some_and(|n| self.name_sensitive(&n)) {
             Ok(self.redacted_marker_of(&text, type_name))
         } else {
-            f(self)
+            self.check_depth().and_then(|()| f(self))
         };
         self.path.pop();
         v

@@ -12,7 +12,7 @@ mod ctx;
 mod de;
 mod mp_write;
 mod msgpack;
-mod path;
+pub(crate) mod path;
 mod policy_pass;
 mod ser;
 mod wire;
@@ -21,7 +21,7 @@ use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::fmt;
 
-pub use ctx::{EncodeCtx, EncodeReport};
+pub use ctx::{EncodeCtx, EncodeReport, MAX_DEPTH};
 pub use msgpack::to_msgpack;
 pub(crate) use msgpack::to_msgpack_reused;
 pub use ser::{to_value, EncodeError};

@@ -134,6 +134,7 @@ fn at_key<T: Serialize + ?Sized>(ctx: &mut EncodeCtx<'_>, out: &mut Vec<u8>, key
 /// Encode `value` at the path just entered, noting where it failed.
 #[inline(always)]
 fn below<T: Serialize + ?Sized>(ctx: &mut EncodeCtx<'_>, out: &mut Vec<u8>, value: &T) -> R {
+    ctx.check_depth()?;
     let r = value.serialize(Direct { ctx: &mut *ctx, out });
     if r.is_err() {
         note_error_path(ctx, &r);

@@ -25,7 +25,7 @@ pub(super) enum Seg {
 
 /// The current position in the value being encoded.
 #[derive(Default)]
-pub(super) struct Path {
+pub(crate) struct Path {
     segs: Vec<Seg>,
     owned: Vec<String>,
 }
@@ -33,13 +33,13 @@ pub(super) struct Path {
 impl Path {
     /// Down into the field `name`.
     #[inline(always)]
-    pub(super) fn field(&mut self, name: &'static str) {
+    pub(crate) fn field(&mut self, name: &'static str) {
         self.push(Seg::Field(name));
     }
 
     /// Down into element `index`.
     #[inline(always)]
-    pub(super) fn index(&mut self, index: usize) {
+    pub(crate) fn index(&mut self, index: usize) {
         self.push(Seg::Index(index));
     }
 
@@ -94,7 +94,7 @@ impl Path {
 
     /// Back up one step.
     #[inline(always)]
-    pub(super) fn pop(&mut self) {
+    pub(crate) fn pop(&mut self) {
         if let Some(Seg::OwnedField | Seg::Key) = self.segs.pop() {
             self.owned.pop();
         }
@@ -105,6 +105,17 @@ impl Path {
         self.segs.clear();
         self.owned.clear();
         self.name(root);
+    }
+
+    /// How many steps down from the argument's top (its name is the first).
+    #[inline(always)]
+    pub(crate) fn depth(&self) -> usize {
+        self.segs.len()
+    }
+
+    /// Whether this is the top of a value (its argument name, or nothing).
+    pub(crate) fn at_top(&self) -> bool {
+        self.segs.len() <= 1
     }
 
     /// Empty, keeping the storage (for reuse by the next encoding).

@@ -21,7 +21,10 @@ impl EncodeCtx<'_> {
     /// Encode `value` one level down, at `seg`.
     fn nested<T: Serialize + ?Sized>(&mut self, down: impl FnOnce(&mut Self), value: &T) -> R {
         down(self);
-        let v = value.serialize(ValueSerializer { ctx: self });
+        let v = match self.check_depth() {
+            Ok(()) => value.serialize(ValueSerializer { ctx: self }),
+            Err(e) => Err(e),
+        };
         if matches!(v, Err(EncodeError::Custom(_))) && self.error_path.is_none() {
             self.error_path = Some(self.path_text());
         }

@@ -5,9 +5,11 @@ pub struct Service {
 }
 
 impl Service {
-    // Neither `self` nor `Self`: the attribute cannot know it sits in an
-    // `impl`; the error points at the name and says `assoc` is the fix (or
-    // #[capture_args] on the `impl` block).
+    // Neither `self`, `Self` nor an `impl` lifetime: the attribute cannot
+    // know it sits in an `impl`, and the module-level items a free function
+    // gets (so that re-exports carry its replay adapter) are refused here.
+    // The fix is `assoc` (or #[capture_args] on the `impl` block); rustc's
+    // message does not name it (a known gap, see docs/capturing.md).
     #[capture_args]
     pub fn named(name: &str) -> Service {
         Service { name: name.into() }
