@@ -130,7 +130,8 @@ fn an_exact_field_sees_every_change() {
     assert_eq!(entries("reducible_sampled::exact_total"), 2);
 }
 
-#[capture_args(retention = 10)]
+// The buffer is larger than the default 1 MiB argument limit: captured whole on request.
+#[capture_args(retention = 10, max_size = "64MiB")]
 fn recorded_total(d: &Dataset) -> f64 {
     total(d)
 }

@@ -195,7 +195,14 @@ pub(crate) fn emit(opts: &Options, f: &Function, func: &ItemFn, site_opts: Token
     // `use` imports a name in every namespace), so replay entries work
     // through re-exports. Being glob-imported, the type yields to any module
     // or type of the same name the user declares or imports.
-    let host_mod = format_ident!("__capture_host_{}", fn_ident.to_string().trim_start_matches("r#"));
+    //
+    // The `use` path is relative with the macro's (2021) edition, so it also
+    // finds the module when the function is local to a block (where `self::`
+    // names the enclosing module) and in an edition-2015 crate.
+    let host_mod = syn::Ident::new(
+        &format!("__capture_host_{}", fn_ident.to_string().trim_start_matches("r#")),
+        proc_macro2::Span::mixed_site().located_at(fn_ident.span()),
+    );
     quote! {
         #hints
         #(#cfgs)*
@@ -208,7 +215,7 @@ pub(crate) fn emit(opts: &Options, f: &Function, func: &ItemFn, site_opts: Token
         #(#cfgs)*
         #[doc(hidden)]
         #[allow(unused_imports)]
-        #vis use self::#host_mod::*;
+        #vis use #host_mod::*;
         #(#cfgs)*
         #[allow(clippy::all)]
         impl #host_mod::#fn_ident {

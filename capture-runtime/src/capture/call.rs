@@ -170,6 +170,12 @@ fn take_arg(
     parts.args.push(arg);
 }
 
+/// Whether the size limit applies to an argument: not the default one to a
+/// buffer marked `hash(x = sampled)`.
+fn ctx_limit_applied(sampled: Option<ContentId>, resolved: &Resolved) -> bool {
+    !(sampled.is_some() && resolved.size_defaulted)
+}
+
 /// [`take_arg`] up to the push. The argument is filled while it is a local
 /// and pushed once, finished: reading fields back from the copy in
 /// `parts.args` right after pushing it stalled on the copy (`perf`: 3% of
@@ -208,8 +214,15 @@ fn fill_arg(
         ctx.append_to = Some(std::mem::take(bytes));
     }
     let type_name: &str = &arg.type_name;
+    // A buffer marked `hash(x = sampled)` is large on purpose: only a limit
+    // someone set applies to it, not the default one.
+    let limit = ctx.limit();
+    if !ctx_limit_applied(sampled, resolved) {
+        ctx.set_limit(u64::MAX);
+    }
     let encoded = catch_unwind(AssertUnwindSafe(|| encode(ctx)))
         .unwrap_or_else(|_| Encoded::Failed(format!("encoding `{type_name}` panicked")));
+    ctx.set_limit(limit);
     ctx.want_bytes = false;
     if let Some(taken) = ctx.append_to.take() {
         *bytes = taken;
@@ -244,8 +257,8 @@ fn fill_arg(
     };
     // The encoder truncates at the limit (estimated in the serde data model);
     // this is a hard stop for codecs that expand far beyond it.
-    if let (Taken::Stored(range), Some(limit)) = (&arg.taken, policy.size_limit()) {
-        if range.len() as u64 > limit.saturating_mul(2).saturating_add(4096) {
+    if let (Taken::Stored(range), true) = (&arg.taken, limit != u64::MAX) {
+        if range.len() as u64 > limit.saturating_mul(2).saturating_add(4096) && ctx_limit_applied(sampled, resolved) {
             bytes.truncate(range.start);
             arg.taken = Taken::TooLarge(limit);
         }

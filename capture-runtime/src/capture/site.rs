@@ -52,6 +52,9 @@ pub struct Resolved {
     pub ret: bool,
     pub nested: bool,
     pub writer: WriterMode,
+    /// No layer set `max_size`: the default limit applies, and arguments
+    /// marked `hash(x = sampled)` (large buffers, stored on purpose) are exempt.
+    pub size_defaulted: bool,
     generation: u64,
 }
 
@@ -223,13 +226,8 @@ fn resolve(opts: &SiteOptions, self_type: Option<&'static str>, generation: u64)
     for a in opts.allow {
         policy = policy.allow_name(a);
     }
-    let max_size = opts
-        .max_size
-        .or(env.max_size)
-        .or(prog.max_size)
-        .or(preset.max_size)
-        .or(Some(crate::config::DEFAULT_MAX_SIZE));
-    policy = policy.max_size(max_size);
+    let set_size = opts.max_size.or(env.max_size).or(prog.max_size).or(preset.max_size);
+    policy = policy.max_size(Some(set_size.unwrap_or(crate::config::DEFAULT_MAX_SIZE)));
     Resolved {
         fn_id: function_id(opts, self_type),
         store: match url {
@@ -257,6 +255,7 @@ fn resolve(opts: &SiteOptions, self_type: Option<&'static str>, generation: u64)
         ret: opts.ret,
         nested: prog.nested.unwrap_or(true),
         writer: prog.writer.or(preset.writer).unwrap_or_default(),
+        size_defaulted: set_size.is_none(),
         generation,
     }
 }

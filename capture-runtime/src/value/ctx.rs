@@ -231,6 +231,16 @@ impl<'p> EncodeCtx<'p> {
         Ok(())
     }
 
+    /// The size limit in force (`u64::MAX` for none).
+    pub(crate) fn limit(&self) -> u64 {
+        self.limit
+    }
+
+    /// Replace the size limit (for one argument exempt from the default).
+    pub(crate) fn set_limit(&mut self, limit: u64) {
+        self.limit = limit;
+    }
+
     /// `Err` past [`MAX_DEPTH`] levels of nesting: the encoder recurses once
     /// per level, and a stack overflow aborts the process (it cannot be
     /// caught), so it stops here and the argument is recorded as not captured.
