@@ -5,10 +5,10 @@
 
 fn passed(outcomes: &[(String, capture_test::ReplayOutcome)]) -> usize {
     assert!(!outcomes.is_empty());
-    for &(ref name, ref o) in outcomes {
-        match *o {
+    for (name, o) in outcomes {
+        match o {
             capture_test::ReplayOutcome::Passed { .. } => {}
-            ref other => panic!("{}: {:?}", name, other),
+            other => panic!("{}: {:?}", name, other),
         }
     }
     outcomes.len()

@@ -57,7 +57,7 @@ pub(crate) fn names(f: &str, trait_name: Option<&str>, span: proc_macro2::Span) 
 }
 
 pub(crate) fn emit(opts: &Options, f: &Function, func: &ItemFn, site_opts: TokenStream) -> TokenStream {
-    let krate: syn::Path = opts.krate.clone().unwrap_or_else(|| crate::runtime_path());
+    let krate: syn::Path = opts.krate.clone().unwrap_or_else(crate::runtime_path);
     let pv = quote!(#krate::__private);
     let fn_ident = &func.sig.ident;
     let trait_name = f

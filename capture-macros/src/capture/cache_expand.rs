@@ -118,7 +118,7 @@ pub(crate) fn expand(opts: &Options, f: &Function, func: ItemFn) -> TokenStream 
         Ok(func) => func,
         Err(_) => return instrumented,
     };
-    let krate: syn::Path = opts.krate.clone().unwrap_or_else(|| crate::runtime_path());
+    let krate: syn::Path = opts.krate.clone().unwrap_or_else(crate::runtime_path);
     let pv = quote!(#krate::__private);
     let site_opts = super::expand::site_options(opts, f, &func, &pv);
     let Some(ret) = &f.ret else {

@@ -25,7 +25,7 @@ use super::ast::{Function, ParamKind, Receiver};
 use super::attr::Options;
 
 pub(crate) fn expand(opts: &Options, f: &Function, mut func: ItemFn) -> TokenStream {
-    let krate: syn::Path = opts.krate.clone().unwrap_or_else(|| crate::runtime_path());
+    let krate: syn::Path = opts.krate.clone().unwrap_or_else(crate::runtime_path);
     let pv = quote!(#krate::__private);
 
     // Parameters that are patterns get a stable identifier; the pattern is

@@ -78,7 +78,7 @@ pub(crate) fn function(
     // The replay adapter is emitted even when capturing is compiled out, so
     // replay tests build the same either way. The function itself is then the
     // item exactly as it came in: the same tokens, the same spans.
-    let krate: syn::Path = opts.krate.clone().unwrap_or_else(|| crate::runtime_path());
+    let krate: syn::Path = opts.krate.clone().unwrap_or_else(crate::runtime_path);
     let site = expand::site_options(&opts, &analysed, &func, &quote::quote!(#krate::__private));
     let adapter = match analysed.place.trait_path() {
         Some(t) => adapter::emit(&opts, &analysed, &impl_block::qualify_self(&func, t), site),

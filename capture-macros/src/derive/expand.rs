@@ -21,7 +21,7 @@ struct Cx<'a> {
 }
 
 pub(crate) fn expand(c: &Container) -> TokenStream {
-    let krate: syn::Path = c.attrs.krate.clone().unwrap_or_else(|| crate::runtime_path());
+    let krate: syn::Path = c.attrs.krate.clone().unwrap_or_else(crate::runtime_path);
     let pv = quote!(#krate::__private);
     let cx = Cx {
         pv: pv.clone(),

@@ -228,6 +228,7 @@ fn resolve(opts: &SiteOptions, self_type: Option<&'static str>, generation: u64)
     }
     let set_size = opts.max_size.or(env.max_size).or(prog.max_size).or(preset.max_size);
     policy = policy.max_size(Some(set_size.unwrap_or(crate::config::DEFAULT_MAX_SIZE)));
+    policy = policy.max_depth(env.max_depth.or(prog.max_depth));
     Resolved {
         fn_id: function_id(opts, self_type),
         store: match url {

@@ -41,6 +41,8 @@ pub struct EnvConfig {
     pub format: Option<Codec>,
     /// `CAPTURE_MAX_SIZE`
     pub max_size: Option<u64>,
+    /// `CAPTURE_MAX_DEPTH`
+    pub max_depth: Option<usize>,
     /// `CAPTURE_SAMPLE_BY` (`call` or `args`)
     pub sample_by: Option<SampleBy>,
     /// `CAPTURE_DETECTORS` (`all`, `none`, `email,jwt`, `-iban`)
@@ -80,6 +82,7 @@ impl EnvConfig {
         let prod = read("CAPTURE_PRODUCTION", "1/0, true/false");
         let format = read("CAPTURE_FORMAT", "msgpack or json");
         let max_size = read("CAPTURE_MAX_SIZE", "a size such as 64KiB");
+        let max_depth = read("CAPTURE_MAX_DEPTH", "a whole number of levels >= 1");
         let sample_by = read("CAPTURE_SAMPLE_BY", "call or args");
         let detectors = read(
             "CAPTURE_DETECTORS",
@@ -127,6 +130,11 @@ impl EnvConfig {
         cfg.format = check("CAPTURE_FORMAT", format, &|v| v.parse::<Codec>().map(drop)).and_then(|v| v.parse().ok());
         cfg.max_size =
             check("CAPTURE_MAX_SIZE", max_size, &|v| parse_size(v).map(drop)).and_then(|v| parse_size(&v).ok());
+        cfg.max_depth = check("CAPTURE_MAX_DEPTH", max_depth, &|v| match v.trim().parse::<usize>() {
+            Ok(n) if n >= 1 => Ok(()),
+            _ => Err(format!("`{v}` is not a whole number of levels >= 1")),
+        })
+        .and_then(|v| v.trim().parse().ok().filter(|n| *n >= 1));
         cfg.sample_by =
             check("CAPTURE_SAMPLE_BY", sample_by, &|v| v.parse::<SampleBy>().map(drop)).and_then(|v| v.parse().ok());
         let spec = check("CAPTURE_DETECTORS", detectors, &|v| DetectorSpec::parse(v).map(drop))
@@ -150,6 +158,25 @@ mod tests {
 
     fn with(key: &'static str, value: &'static str) -> EnvConfig {
         EnvConfig::from_env(move |k| (k == key).then(|| value.to_string()))
+    }
+
+    #[test]
+    fn max_depth_is_a_whole_number_of_levels_and_limits_encoding() {
+        assert_eq!(with("CAPTURE_MAX_DEPTH", "3").max_depth, Some(3));
+        for bad in ["0", "deep", "-1"] {
+            let env = with("CAPTURE_MAX_DEPTH", bad);
+            assert_eq!((env.max_depth, env.errors.len()), (None, 1), "{bad}");
+        }
+        // The limit reaches the encoder through the policy.
+        let policy = crate::filter::Policy::none().max_depth(Some(3));
+        let nested = vec![vec![vec![vec![1u8]]]];
+        let mut ctx = crate::value::EncodeCtx::with_policy(&policy);
+        ctx.begin("x");
+        let err = crate::value::to_value(&nested, &mut ctx).expect_err("4 levels > 3");
+        assert!(format!("{err:?}").contains("nested more than 3 levels"), "{err:?}");
+        let mut ctx = crate::value::EncodeCtx::with_policy(&policy);
+        ctx.begin("x");
+        assert!(crate::value::to_value(&vec![vec![1u8]], &mut ctx).is_ok());
     }
 
     #[test]

@@ -89,6 +89,9 @@ pub struct Config {
     pub production: Option<bool>,
     /// Codec of new files.
     pub format: Option<Codec>,
+    /// Deepest nesting of a captured value (default
+    /// [`crate::value::MAX_DEPTH`]); deeper values are recorded as not captured.
+    pub max_depth: Option<usize>,
     /// Largest encoded argument kept, in bytes ([`DEFAULT_MAX_SIZE`] when
     /// nothing sets one).
     pub max_size: Option<u64>,

@@ -60,6 +60,7 @@ pub struct Policy {
     filters: Vec<(String, Arc<dyn Filter>)>,
     skip_types: Vec<String>,
     max_size: Option<u64>,
+    max_depth: Option<usize>,
     /// Sensitivity of `'static` names already asked about (see [`Policy::is_sensitive_static`]);
     /// renewed whenever the names change.
     static_names: Arc<StaticNames>,
@@ -133,6 +134,7 @@ impl fmt::Debug for Policy {
             .field("filters", &self.filters.iter().map(|(n, _)| n).collect::<Vec<_>>())
             .field("skip_types", &self.skip_types)
             .field("max_size", &self.max_size)
+            .field("max_depth", &self.max_depth)
             .finish()
     }
 }
@@ -147,6 +149,7 @@ impl Policy {
             filters: Vec::new(),
             skip_types: Vec::new(),
             max_size: None,
+            max_depth: None,
             static_names: StaticNames::new(),
         }
     }
@@ -247,6 +250,18 @@ impl Policy {
     pub fn max_size(mut self, bytes: Option<u64>) -> Self {
         self.max_size = bytes;
         self
+    }
+
+    /// Stop encoding a value nested deeper than `levels` (default
+    /// [`crate::value::MAX_DEPTH`]).
+    pub fn max_depth(mut self, levels: Option<usize>) -> Self {
+        self.max_depth = levels;
+        self
+    }
+
+    /// The nesting limit in force.
+    pub fn depth_limit(&self) -> usize {
+        self.max_depth.unwrap_or(crate::value::MAX_DEPTH)
     }
 
     /// The size limit in bytes, if any.

@@ -8,7 +8,8 @@ use super::{Marker, Name, Value};
 use crate::filter::Policy;
 
 /// How deep a captured value may nest (struct in struct, element in
-/// sequence, ...) before capture stops encoding it: 128 levels. Deeper
+/// sequence, ...) before capture stops encoding it, unless configured
+/// (`CAPTURE_MAX_DEPTH`, [`crate::Config::max_depth`]): 128 levels. Deeper
 /// values are recorded as not captured, with the reason, instead of
 /// recursing on: a stack overflow cannot be caught and would abort the
 /// caller. 128 levels fit a 2 MiB thread stack many times over.
@@ -33,6 +34,8 @@ pub struct EncodeCtx<'p> {
     size: u64,
     /// The size limit, `u64::MAX` for none (one compare per [`Self::grow`]).
     limit: u64,
+    /// How deep a value may nest ([`MAX_DEPTH`] unless the policy says).
+    max_depth: usize,
     /// Where a `Serialize` impl first returned an error, for the message.
     pub(super) error_path: Option<String>,
     /// The caller stores MessagePack: a serde value at the top of this
@@ -83,6 +86,7 @@ impl<'p> EncodeCtx<'p> {
             path: Path::default(),
             size: 0,
             limit: u64::MAX,
+            max_depth: MAX_DEPTH,
             error_path: None,
             want_bytes: false,
             append_to: None,
@@ -101,6 +105,7 @@ impl<'p> EncodeCtx<'p> {
             path: PATHS.with(|p| p.take()).unwrap_or_default(),
             size: 0,
             limit: policy.size_limit().unwrap_or(u64::MAX),
+            max_depth: policy.depth_limit(),
             error_path: None,
             want_bytes: false,
             append_to: None,
@@ -241,12 +246,12 @@ impl<'p> EncodeCtx<'p> {
         self.limit = limit;
     }
 
-    /// `Err` past [`MAX_DEPTH`] levels of nesting: the encoder recurses once
+    /// `Err` past the depth limit ([`MAX_DEPTH`] by default) of nesting: the encoder recurses once
     /// per level, and a stack overflow aborts the process (it cannot be
     /// caught), so it stops here and the argument is recorded as not captured.
     #[inline(always)]
     pub(crate) fn check_depth(&self) -> Result<(), EncodeError> {
-        if self.path.depth() > MAX_DEPTH {
+        if self.path.depth() > self.max_depth {
             return Err(self.too_deep());
         }
         Ok(())
@@ -255,7 +260,8 @@ impl<'p> EncodeCtx<'p> {
     #[cold]
     fn too_deep(&self) -> EncodeError {
         EncodeError::Custom(format!(
-            "nested more than {MAX_DEPTH} levels deep (at {}); capture stops there so that encoding cannot overflow the stack",
+            "nested more than {} levels deep (at {}); capture stops there so that encoding cannot overflow the stack (the limit: CAPTURE_MAX_DEPTH or Config::max_depth)",
+            self.max_depth,
             self.path_text()
         ))
     }
