@@ -141,6 +141,41 @@ pub fn depth_of(nest: &Nest, debug_nest: &DebugNest) -> usize {
     n
 }
 
+/// Extension traits on types this crate cannot give an inherent `impl`
+/// (`str`, `String`, a blanket impl): captured, though no entry can replay
+/// them (there is nowhere to put their adapters).
+pub trait Shout {
+    fn shout(&self) -> String;
+}
+
+#[capture_args]
+impl Shout for str {
+    #[capture_args(self, ret)]
+    fn shout(&self) -> String {
+        self.to_uppercase()
+    }
+}
+
+#[capture_args]
+impl Shout for String {
+    #[capture_args(self, ret)]
+    fn shout(&self) -> String {
+        self.as_str().shout()
+    }
+}
+
+pub trait Whisper {
+    fn whisper(&self) -> String;
+}
+
+#[capture_args]
+impl<T: ?Sized + Shout> Whisper for T {
+    #[capture_args(ret)]
+    fn whisper(&self) -> String {
+        self.shout().to_lowercase()
+    }
+}
+
 fn latest(function: &str) -> capture_runtime::CapturedCall {
     CaptureLoader::new(init()).latest(function).expect("a capture")
 }
@@ -340,4 +375,26 @@ fn deep_values_do_not_overflow_a_small_stack() {
     // Dropping 10,000 nested boxes recurses too: leak them instead.
     std::mem::forget(nest);
     std::mem::forget(debug_nest);
+}
+
+#[test]
+fn extension_traits_on_foreign_and_primitive_types_are_captured() {
+    init();
+    assert_eq!("hi".shout(), "HI");
+    assert_eq!(String::from("yo").shout(), "YO");
+    assert_eq!("Ab".whisper(), "ab");
+    for function in [
+        "<str as Shout>::shout",
+        "<String as Shout>::shout",
+        "<str as Whisper>::whisper",
+    ] {
+        let call = latest(function);
+        assert!(call.has_ret(), "{function}");
+    }
+    let receiver = latest("<str as Shout>::shout");
+    assert!(
+        matches!(receiver.metadata().args[0].slot, Slot::Stored { .. }),
+        "an unsized `self` is recorded: {:?}",
+        receiver.metadata().args[0].slot
+    );
 }

@@ -87,7 +87,11 @@ pub(super) fn expand(attr: TokenStream, mut block: ItemImpl, shims: bool) -> Tok
     for e in errors {
         out.extend(e.to_compile_error());
     }
-    if companions.is_empty() {
+    if companions.is_empty() || !can_host_inherent(&block.self_ty, &block.generics) {
+        // A trait implemented for a type that cannot have an inherent `impl`
+        // here (`str`, `&T`, a blanket `impl<T> Tr for T`, a std type): the
+        // methods are captured, but there is nowhere to put their replay
+        // adapters, so replay entries cannot name them (docs/replay.md).
         out.extend(block.into_token_stream());
         return out;
     }
@@ -105,6 +109,67 @@ pub(super) fn expand(attr: TokenStream, mut block: ItemImpl, shims: bool) -> Tok
     out.extend(block.to_token_stream());
     out.extend(sibling);
     out
+}
+
+/// Whether this crate may write `impl #self_ty { .. }`: not for primitive
+/// types, references, slices, tuples and the like, not for a type parameter
+/// of the `impl` (a blanket impl), and not for the standard library's types
+/// (recognised by a `std`/`core`/`alloc` path or by their usual names). Other
+/// crates' types written through a `use` cannot be told apart from local
+/// ones and are assumed local.
+fn can_host_inherent(self_ty: &Type, generics: &syn::Generics) -> bool {
+    const PRIMITIVES: &[&str] = &[
+        "str", "bool", "char", "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128", "usize",
+        "f32", "f64",
+    ];
+    const STD_TYPES: &[&str] = &[
+        "String",
+        "Vec",
+        "Box",
+        "Option",
+        "Result",
+        "Rc",
+        "Arc",
+        "Cow",
+        "HashMap",
+        "HashSet",
+        "BTreeMap",
+        "BTreeSet",
+        "VecDeque",
+        "BinaryHeap",
+        "LinkedList",
+        "PathBuf",
+        "Path",
+        "OsString",
+        "OsStr",
+        "Duration",
+        "SystemTime",
+        "Instant",
+        "Cell",
+        "RefCell",
+        "Mutex",
+        "RwLock",
+    ];
+    match self_ty {
+        Type::Paren(p) => can_host_inherent(&p.elem, generics),
+        Type::Group(g) => can_host_inherent(&g.elem, generics),
+        Type::Path(p) if p.qself.is_none() => {
+            let segs = &p.path.segments;
+            let (Some(first), Some(last)) = (segs.first(), segs.last()) else {
+                return false;
+            };
+            let first = first.ident.to_string();
+            let last = last.ident.to_string();
+            let blanket = segs.len() == 1 && generics.type_params().any(|t| t.ident == last);
+            let std = ["std", "core", "alloc"].contains(&first.as_str());
+            let known =
+                (segs.len() == 1 || std) && (PRIMITIVES.contains(&last.as_str()) || STD_TYPES.contains(&last.as_str()));
+            !(blanket || std || known)
+        }
+        // `dyn LocalTrait` may have inherent methods, but whether the trait
+        // is local cannot be told here.
+        _ => false,
+    }
 }
 
 /// `func` with `Self::Assoc` types written `<Self as Trait>::Assoc`, for the
@@ -134,7 +199,34 @@ pub(super) fn qualify_self(func: &ItemFn, trait_path: &Path) -> ItemFn {
 
 #[cfg(test)]
 mod tests {
-    use super::qualify_self;
+    use super::{can_host_inherent, qualify_self};
+
+    #[test]
+    fn trait_impls_get_adapters_only_where_an_inherent_impl_is_allowed() {
+        let host = |block: &str| {
+            let b: syn::ItemImpl = syn::parse_str(block).unwrap();
+            can_host_inherent(&b.self_ty, &b.generics)
+        };
+        for yes in [
+            "impl Tr for Cart {}",
+            "impl<T> Tr for Wrap<T> {}",
+            "impl Tr for crate::m::Cart {}",
+        ] {
+            assert!(host(yes), "{yes}");
+        }
+        for no in [
+            "impl Tr for str {}",
+            "impl<T: ?Sized> Tr for T {}",
+            "impl Tr for &'static str {}",
+            "impl Tr for [u8] {}",
+            "impl Tr for (u8, u8) {}",
+            "impl Tr for String {}",
+            "impl<T> Tr for Vec<T> {}",
+            "impl Tr for std::time::Duration {}",
+        ] {
+            assert!(!host(no), "{no}");
+        }
+    }
     use quote::ToTokens;
 
     #[test]
