@@ -110,9 +110,11 @@ pub fn flush() {
 /// `WorkerGuard`) so a program that uses the background writer does not exit
 /// with captures still queued.
 ///
-/// Rust runs no destructors for statics at exit, so there is no reliable
-/// automatic flush at process exit: keep the guard alive for the life of the
-/// program, or call [`flush`] before exiting.
+/// Rust runs no destructors for statics at exit; the background writer
+/// drains its queue from an `atexit` handler when the process exits
+/// normally (`main` returns, `std::process::exit`), but not when it is killed
+/// or aborts: keep the guard alive for the life of the program, or call
+/// [`flush`], to be sure at a point of your choosing.
 ///
 /// ```
 /// let _capture = capture_runtime::init();

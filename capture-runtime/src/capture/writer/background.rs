@@ -103,7 +103,17 @@ fn queue(capacity: usize) -> &'static Queue {
             .name("capture-writer".into())
             .spawn(move || Worker::default().run(rx, batch_limit(capacity)));
         let thread = match spawned {
-            Ok(handle) => Some(handle.thread().clone()),
+            Ok(handle) => {
+                // Drain the queue when the process exits normally. Rust runs
+                // no destructors at exit, but libc runs `atexit` handlers on
+                // return from `main` and on `std::process::exit`.
+                // SAFETY: registering a plain `extern "C" fn` has no
+                // preconditions; a refusal (non-zero) only loses the drain.
+                unsafe {
+                    libc::atexit(flush_at_exit);
+                }
+                Some(handle.thread().clone())
+            }
             Err(e) => {
                 crate::config::report_once(&format!(
                     "could not start the capture writer thread ({e}); captures will be dropped"
@@ -155,8 +165,23 @@ pub(crate) fn end(end: End, when_full: WhenFull) {
     send(q, Msg::End(end), when_full);
 }
 
+/// The `atexit` drain: a bounded [`flush`], so that a writer that cannot
+/// finish (a hung disk) delays the exit by seconds, not for ever.
+extern "C" fn flush_at_exit() {
+    // An `extern "C"` function must not unwind.
+    let _ = std::panic::catch_unwind(|| flush_within(Some(EXIT_DRAIN)));
+}
+
+/// How long the exit drain waits for the writer.
+const EXIT_DRAIN: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Wait until the writer has handled everything queued before this call.
 pub(crate) fn flush() {
+    flush_within(None);
+}
+
+/// [`flush`], giving up after `limit` when one is given.
+fn flush_within(limit: Option<std::time::Duration>) {
     let Some(q) = QUEUE.get() else { return };
     if QUEUED.load(Ordering::Acquire) == 0
         && OPEN_UNWRITTEN.load(Ordering::Acquire) == 0
@@ -170,7 +195,14 @@ pub(crate) fn flush() {
         if let Some(t) = &q.thread {
             t.unpark();
         }
-        let _ = done.recv();
+        match limit {
+            Some(limit) => {
+                let _ = done.recv_timeout(limit);
+            }
+            None => {
+                let _ = done.recv();
+            }
+        }
     } else {
         QUEUED.fetch_sub(1, Ordering::AcqRel);
     }
