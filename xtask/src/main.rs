@@ -1,6 +1,7 @@
 //! Developer automation: `cargo xtask bench [--quick]`, `cargo xtask ci`,
 //! `cargo xtask hostile [--quick]` (the store's hostile-input suites at full
-//! size, see the `hostile` module).
+//! size, see the `hostile` module), `cargo xtask realworld [--quick] [crate...]`
+//! (capture on real crates from crates.io, see the `realworld` module).
 //!
 //! `bench` runs every benchmark of the `capture-bench` crate (criterion for
 //! the per-call rows, one process for the whole-system rows), times the
@@ -11,6 +12,7 @@
 mod ci;
 mod hostile;
 mod instructions;
+mod realworld;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -21,6 +23,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("ci") => ci::run(),
+        Some("realworld") => realworld::run(&args[1..]),
         Some("hostile") => hostile::run(args.iter().any(|a| a == "--quick")),
         Some("bench") => match bench(args.iter().any(|a| a == "--quick")) {
             Ok(()) => ExitCode::SUCCESS,
@@ -30,7 +33,7 @@ fn main() -> ExitCode {
             }
         },
         _ => {
-            eprintln!("usage: cargo xtask bench [--quick] | ci | hostile [--quick]");
+            eprintln!("usage: cargo xtask bench [--quick] | ci | hostile [--quick] | realworld [--quick] [crate...]");
             ExitCode::FAILURE
         }
     }
