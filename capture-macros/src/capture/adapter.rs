@@ -249,12 +249,7 @@ fn unsupported(f: &Function, func: &ItemFn, typed: &[&Type]) -> Option<String> {
             "`{fn_ident}` takes more than one `fmt::Formatter`; replay passes one fresh formatter, so it replays functions taking one"
         ));
     }
-    let declared: Vec<String> = func
-        .sig
-        .generics
-        .lifetimes()
-        .map(|l| l.lifetime.ident.to_string())
-        .collect();
+    let declared = super::adapter_body::declared_lifetimes(func);
     for (p, ty) in f.params.iter().zip(typed) {
         if p.kind == ParamKind::RefMut && super::adapter_body::borrows_impl_lifetime(ty, &declared) {
             unsupported.get_or_insert(format!(

@@ -101,12 +101,7 @@ pub(crate) fn body(
     let spec_names: Vec<syn::Ident> = (0..plans.len()).map(|i| format_ident!("__capture_spec{}", i)).collect();
     let mut call_args = Vec::new();
     let mut view_stmts = Vec::new();
-    let declared: Vec<String> = func
-        .sig
-        .generics
-        .lifetimes()
-        .map(|l| l.lifetime.ident.to_string())
-        .collect();
+    let declared = declared_lifetimes(func);
     let typed = typed_inputs(func);
     for (i, ((((p, plan), local), &g), sn)) in f
         .params
@@ -615,6 +610,15 @@ fn typed_inputs(func: &ItemFn) -> Vec<Type> {
             syn::FnArg::Typed(pt) => Some((*pt.ty).clone()),
             syn::FnArg::Receiver(_) => None,
         })
+        .collect()
+}
+
+/// The lifetimes the function declares (`'a` of `fn f<'a>`), by name.
+pub(crate) fn declared_lifetimes(func: &ItemFn) -> Vec<String> {
+    func.sig
+        .generics
+        .lifetimes()
+        .map(|l| l.lifetime.ident.to_string())
         .collect()
 }
 

@@ -250,12 +250,7 @@ fn unique_pattern_names(params: &mut [Param]) {
 /// Whether the signature names a lifetime the function does not declare
 /// (nor `'static`/`'_`): then it lives in an `impl` that declares it.
 fn names_undeclared_lifetime(func: &ItemFn) -> bool {
-    let declared: Vec<String> = func
-        .sig
-        .generics
-        .lifetimes()
-        .map(|l| l.lifetime.ident.to_string())
-        .collect();
+    let declared = super::adapter_body::declared_lifetimes(func);
     func.sig.inputs.iter().any(|i| match i {
         FnArg::Typed(pt) => super::adapter_body::borrows_impl_lifetime(&pt.ty, &declared),
         FnArg::Receiver(_) => false,

@@ -175,41 +175,50 @@ impl Reducible for std::num::ParseIntError {
     }
 }
 
-impl Reducible for std::num::ParseFloatError {
-    fn reduce(&self, _: &mut EncodeCtx<'_>) -> Result<Value, EncodeError> {
-        let empty = "".parse::<f64>().expect_err("empty input does not parse");
-        Ok(kind_struct(
-            "ParseFloatError",
-            if *self == empty { "Empty" } else { "Invalid" },
-        ))
-    }
-    fn rebuild(v: &Value, _: &mut RebuildCtx) -> Result<Self, RebuildError> {
-        let input = match kind_of(v, "ParseFloatError")? {
-            "Empty" => "",
-            "Invalid" => "x",
-            other => return Err(RebuildError::new(format!("unknown `ParseFloatError` kind `{other}`"))),
-        };
-        Ok(input.parse::<f64>().expect_err("the input above does not parse"))
-    }
+/// An error of a std parser with two kinds, told apart by comparing with the
+/// error an empty input gives, and rebuilt by parsing an input of its kind.
+macro_rules! two_kind_parse_error {
+    ($t:ty, $parsed:ty, $name:literal, ($empty:literal, $empty_input:literal), ($other:literal, $other_input:literal)) => {
+        impl Reducible for $t {
+            fn reduce(&self, _: &mut EncodeCtx<'_>) -> Result<Value, EncodeError> {
+                let empty = $empty_input
+                    .parse::<$parsed>()
+                    .expect_err("empty input does not parse");
+                Ok(kind_struct($name, if *self == empty { $empty } else { $other }))
+            }
+            fn rebuild(v: &Value, _: &mut RebuildCtx) -> Result<Self, RebuildError> {
+                let input = match kind_of(v, $name)? {
+                    $empty => $empty_input,
+                    $other => $other_input,
+                    other => {
+                        return Err(RebuildError::new(format!(
+                            concat!("unknown `", $name, "` kind `{}`"),
+                            other
+                        )))
+                    }
+                };
+                Ok(input
+                    .parse::<$parsed>()
+                    .expect_err("the input above does not parse"))
+            }
+        }
+    };
 }
 
-impl Reducible for std::char::ParseCharError {
-    fn reduce(&self, _: &mut EncodeCtx<'_>) -> Result<Value, EncodeError> {
-        let empty = "".parse::<char>().expect_err("empty input does not parse");
-        Ok(kind_struct(
-            "ParseCharError",
-            if *self == empty { "EmptyString" } else { "TooManyChars" },
-        ))
-    }
-    fn rebuild(v: &Value, _: &mut RebuildCtx) -> Result<Self, RebuildError> {
-        let input = match kind_of(v, "ParseCharError")? {
-            "EmptyString" => "",
-            "TooManyChars" => "ab",
-            other => return Err(RebuildError::new(format!("unknown `ParseCharError` kind `{other}`"))),
-        };
-        Ok(input.parse::<char>().expect_err("the input above does not parse"))
-    }
-}
+two_kind_parse_error!(
+    std::num::ParseFloatError,
+    f64,
+    "ParseFloatError",
+    ("Empty", ""),
+    ("Invalid", "x")
+);
+two_kind_parse_error!(
+    std::char::ParseCharError,
+    char,
+    "ParseCharError",
+    ("EmptyString", ""),
+    ("TooManyChars", "ab")
+);
 
 impl Reducible for std::str::Utf8Error {
     fn reduce(&self, _: &mut EncodeCtx<'_>) -> Result<Value, EncodeError> {
