@@ -34,7 +34,7 @@
 //! Modules, each using only those listed before it: [`spec`] (the spec
 //! files), [`lexer`] (finding items in Rust sources), [`process`] (running
 //! commands), [`workdir`] (the folders), [`annotate`] (editing the copies'
-//! sources and manifests), [`fetch`] (getting the crates), [`build`]
+//! sources and manifests), [`fetch`](mod@fetch) (getting the crates), [`build`]
 //! (compiling, blaming errors), [`suite`] (running and timing the crate's
 //! tests), [`replay`], [`store`] (what capture stored), [`pipeline`] (one
 //! crate start to end), [`report`].

@@ -11,7 +11,7 @@ use crate::target_dir;
 
 /// Where one crate's work happens.
 pub(super) struct Dirs {
-    /// target/realworld/<crate>
+    /// `target/realworld/<crate>`
     pub(super) root: PathBuf,
     /// The package as published (read-only reference).
     pub(super) source: PathBuf,
