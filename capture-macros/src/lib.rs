@@ -13,24 +13,21 @@ mod capture;
 mod derive;
 mod replay;
 
-/// `::capture_runtime`, spelled so that it resolves in every edition: the
-/// tokens carry the macro's own (2021) edition, under which a leading `::`
-/// names an extern crate. With call-site spans an edition-2015 crate would
-/// read it as a path from its own root and need `extern crate capture_runtime;`.
+/// `::capture_runtime`: where generated code finds the runtime (unless the
+/// attribute says `crate = ".."`). [`any_edition`] makes it resolve in
+/// every edition.
 fn runtime_path() -> syn::Path {
-    extern_path("capture_runtime")
+    syn::parse_quote!(::capture_runtime)
 }
 
-/// `::capture_test::__private`, spelled like [`runtime_path`].
+/// `::capture_test::__private`.
 fn test_private() -> proc_macro2::TokenStream {
     test_private_at(proc_macro2::Span::call_site())
 }
 
 /// [`test_private`] located at `at` (where an error about it should point).
 fn test_private_at(at: proc_macro2::Span) -> proc_macro2::TokenStream {
-    let krate = extern_path_at("capture_test", at);
-    let private = proc_macro2::Ident::new("__private", at);
-    quote::quote!(#krate::#private)
+    quote::quote_spanned!(at=> ::capture_test::__private)
 }
 
 /// Every `::core`, `::std`, `::alloc`, `::capture_runtime` and
@@ -69,18 +66,6 @@ fn any_edition(tokens: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
         }
     }
     out.into_iter().collect()
-}
-
-fn extern_path(name: &str) -> syn::Path {
-    extern_path_at(name, proc_macro2::Span::call_site())
-}
-
-fn extern_path_at(name: &str, at: proc_macro2::Span) -> syn::Path {
-    let span = proc_macro2::Span::mixed_site().located_at(at);
-    let ident = proc_macro2::Ident::new(name, span);
-    let mut path: syn::Path = ident.into();
-    path.leading_colon = Some(syn::Token![::](span));
-    path
 }
 
 /// Record the arguments of every call of the function into the capture store.
