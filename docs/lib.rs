@@ -9,6 +9,8 @@ pub mod getting_started {}
 pub mod capturing {}
 #[doc = include_str!("configuration.md")]
 pub mod configuration {}
+#[doc = include_str!("lifecycle.md")]
+pub mod lifecycle {}
 #[doc = include_str!("loading.md")]
 pub mod loading {}
 #[doc = include_str!("format.md")]

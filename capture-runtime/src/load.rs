@@ -9,9 +9,11 @@ use serde::de::DeserializeOwned;
 use crate::codec::Codec;
 use crate::error::{CaptureError, Result};
 use crate::hash::ContentId;
-use crate::record::{ArgRecord, CallRecord, Slot};
+use crate::record::{ArgRecord, CallRecord, CaptureKind, Kinds, Slot};
+use crate::store::segment::InlineObject;
 use crate::store::Store;
 use crate::value::Value;
+use std::sync::Arc;
 
 /// Reads captures from a store.
 ///
@@ -27,20 +29,38 @@ use crate::value::Value;
 #[derive(Clone, Debug)]
 pub struct CaptureLoader {
     store: Store,
+    kinds: Kinds,
 }
 
 impl CaptureLoader {
     /// A loader over the local store at `path` (any working directory: pass
     /// an absolute path, or one relative to where the program runs).
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        CaptureLoader {
-            store: Store::open(path),
-        }
+        CaptureLoader::from_store(Store::open(path))
     }
 
     /// A loader over any store (e.g. object storage).
     pub fn from_store(store: Store) -> Self {
-        CaptureLoader { store }
+        CaptureLoader {
+            store,
+            kinds: Kinds::All,
+        }
+    }
+
+    /// Which captures this loader sees: accepted and pending ones
+    /// ([`Kinds::All`], the default), or one kind.
+    ///
+    /// ```no_run
+    /// use capture_runtime::{record::Kinds, CaptureLoader};
+    /// let fixtures = CaptureLoader::new("captures").kinds(Kinds::Accepted);
+    /// for call in fixtures.load_all("price")? {
+    ///     assert!(call.is_accepted());
+    /// }
+    /// # Ok::<(), capture_runtime::CaptureError>(())
+    /// ```
+    pub fn kinds(mut self, kinds: Kinds) -> Self {
+        self.kinds = kinds;
+        self
     }
 
     /// The default store, found the way capture sites find it: `CAPTURE_DIR`,
@@ -131,13 +151,21 @@ impl CaptureLoader {
     /// then loads in one process never races the background writer.
     pub fn functions(&self) -> Result<Vec<String>> {
         crate::flush();
-        self.store.functions()
+        match self.kinds {
+            Kinds::All => self.store.functions(),
+            Kinds::Accepted => self.store.accepted_functions(),
+            Kinds::Pending => self.store.pending_functions(),
+        }
     }
 
     /// Resolve a full id or a suffix (`price`, `checkout::price`) to the one
-    /// captured function it names.
+    /// captured function it names (among functions with captures of any kind).
     pub fn resolve(&self, function: &str) -> Result<String> {
-        let all = self.functions()?;
+        // Against every function in the store, whatever kinds this loader
+        // sees: a function with accepted captures only has no pending ones
+        // (an empty list), it is not unknown.
+        crate::flush();
+        let all = self.store.functions()?;
         if all.iter().any(|f| f == function) {
             return Ok(function.to_owned());
         }
@@ -195,51 +223,108 @@ impl CaptureLoader {
     pub fn load_checked(&self, function: &str) -> Result<Loaded> {
         let id = self.resolve(function)?;
         let mut out = Loaded::default();
-        for key in self.store.calls(&id)? {
-            match self.store.read_call(&key) {
-                Ok(record) => out.calls.push(CapturedCall {
-                    record,
-                    key,
-                    store: self.store.clone(),
-                }),
-                // Removed by retention between the listing and the read.
-                Err(CaptureError::BadFile { ref reason, .. }) if reason.starts_with("call record vanished") => {}
-                Err(error) => out.bad.push(BadRecord { key, error }),
+        if self.kinds.includes(CaptureKind::Accepted) {
+            for key in self.store.calls(&id)? {
+                match self.store.read_call(&key) {
+                    Ok(record) => out.calls.push(CapturedCall {
+                        record,
+                        key,
+                        store: self.store.clone(),
+                        kind: CaptureKind::Accepted,
+                        inline: None,
+                    }),
+                    // Removed between the listing and the read.
+                    Err(CaptureError::BadFile { ref reason, .. }) if reason.starts_with("call record vanished") => {}
+                    Err(error) => out.bad.push(BadRecord { key, error }),
+                }
             }
         }
+        if self.kinds.includes(CaptureKind::Pending) {
+            let listing = self.store.pending(&id)?;
+            out.bad
+                .extend(listing.bad.into_iter().map(|(key, error)| BadRecord { key, error }));
+            out.calls.extend(listing.captures.into_iter().map(|c| CapturedCall {
+                record: c.record,
+                key: c.key,
+                store: self.store.clone(),
+                kind: CaptureKind::Pending,
+                inline: Some(Arc::new((c.codec, c.objects))),
+            }));
+        }
+        out.calls
+            .sort_by_key(|c| (c.record.unix_nanos, c.record.pid, c.record.seq));
         Ok(out)
     }
 
-    /// The `index`-th stored call of `function`, oldest first.
+    /// The `index`-th capture of `function`, oldest first.
     pub fn by_index(&self, function: &str, index: usize) -> Result<CapturedCall> {
         let id = self.resolve(function)?;
-        let keys = self.store.calls(&id)?;
-        let key = keys.get(index).ok_or(CaptureError::IndexOutOfRange {
-            function: id.clone(),
-            index,
-            len: keys.len(),
-        })?;
-        Ok(CapturedCall {
-            record: self.store.read_call(key)?,
-            key: key.clone(),
-            store: self.store.clone(),
-        })
+        let mut calls = self.load_checked(&id)?.calls;
+        let len = calls.len();
+        if index >= len {
+            return Err(CaptureError::IndexOutOfRange {
+                function: id,
+                index,
+                len,
+            });
+        }
+        Ok(calls.swap_remove(index))
     }
 
-    /// The most recent stored call of `function`.
+    /// The most recent capture of `function`.
     pub fn latest(&self, function: &str) -> Result<CapturedCall> {
         let id = self.resolve(function)?;
-        let keys = self.store.calls(&id)?;
-        let key = keys.last().ok_or_else(|| CaptureError::NotFound {
-            function: function.to_owned(),
-            store: self.store.describe().into(),
-            known: self.functions().unwrap_or_default(),
-        })?;
-        Ok(CapturedCall {
-            record: self.store.read_call(key)?,
-            key: key.clone(),
-            store: self.store.clone(),
-        })
+        self.load_checked(&id)?
+            .calls
+            .pop()
+            .ok_or_else(|| CaptureError::NotFound {
+                function: function.to_owned(),
+                store: self.store.describe().into(),
+                known: self.functions().unwrap_or_default(),
+            })
+    }
+
+    /// Accept every pending capture of `function` that `select` chooses:
+    /// each becomes an accepted capture (replacing one with the same inputs
+    /// when `replace`), and leaves the pending captures. Returns the keys
+    /// of the accepted captures written.
+    ///
+    /// ```no_run
+    /// use capture_runtime::CaptureLoader;
+    /// let written = CaptureLoader::new("captures").accept_pending("price", |_| true, false)?;
+    /// println!("accepted {} capture(s)", written.len());
+    /// # Ok::<(), capture_runtime::CaptureError>(())
+    /// ```
+    pub fn accept_pending(
+        &self,
+        function: &str,
+        select: impl Fn(&CapturedCall) -> bool,
+        replace: bool,
+    ) -> Result<Vec<String>> {
+        let pending = self.clone().kinds(Kinds::Pending).load_checked(function)?;
+        let mut written = Vec::new();
+        let mut done = Vec::new();
+        for call in pending.calls.iter().filter(|c| select(c)) {
+            if let Some(key) = call.accept(replace)? {
+                written.push(key);
+            }
+            done.push(call.key.clone());
+        }
+        self.store.remove_pending(&done)?;
+        Ok(written)
+    }
+
+    /// Drop every pending capture of `function` that `select` chooses;
+    /// returns how many were dropped.
+    pub fn reject_pending(&self, function: &str, select: impl Fn(&CapturedCall) -> bool) -> Result<usize> {
+        let pending = self.clone().kinds(Kinds::Pending).load_checked(function)?;
+        let keys: Vec<String> = pending
+            .calls
+            .iter()
+            .filter(|c| select(c))
+            .map(|c| c.key.clone())
+            .collect();
+        self.store.remove_pending(&keys)
     }
 
     /// The stored calls of `function` whose metadata satisfies `predicate`.
@@ -288,6 +373,9 @@ pub struct CapturedCall {
     store: Store,
     key: String,
     record: CallRecord,
+    kind: CaptureKind,
+    /// A pending capture's inline objects, in its segment's codec.
+    inline: Option<Arc<(Codec, Vec<InlineObject>)>>,
 }
 
 impl CapturedCall {
@@ -297,9 +385,52 @@ impl CapturedCall {
         &self.record
     }
 
-    /// The store key of this call's record.
+    /// The store key of this call's record: `calls/<fn>/<name>.call` for an
+    /// accepted capture, `pending/<fn>/<segment>.seg#<index>` for a pending one.
     pub fn key(&self) -> &str {
         &self.key
+    }
+
+    /// Whether this capture is pending or accepted.
+    pub fn kind(&self) -> CaptureKind {
+        self.kind
+    }
+
+    /// Whether this capture is accepted (a reviewed regression fixture).
+    pub fn is_accepted(&self) -> bool {
+        self.kind == CaptureKind::Accepted
+    }
+
+    /// Read and verify the object a slot of this call refers to, `len`
+    /// bytes long: kept inline with a pending capture, else in the store.
+    pub fn stored_value(&self, id: &ContentId, len: u64) -> Result<(Codec, Vec<u8>)> {
+        if let Some(inline) = &self.inline {
+            if let Some(o) = inline.1.iter().find(|o| o.id == *id) {
+                if o.body.len() as u64 != len {
+                    return Err(CaptureError::BadFile {
+                        path: PathBuf::from(&self.key),
+                        reason: format!(
+                            "its record states {len} bytes but the inline object holds {}; reject the capture and record it again",
+                            o.body.len()
+                        ),
+                    });
+                }
+                return Ok((inline.0, o.body.clone()));
+            }
+        }
+        self.store.get_stored(id, len)
+    }
+
+    /// Write this capture as an accepted one (see
+    /// [`Store::write_accepted`]): `Ok(None)` when one with the same inputs
+    /// is accepted already and `replace` is false. A pending capture stays
+    /// pending too ([`CaptureLoader::accept_pending`] removes it).
+    pub fn accept(&self, replace: bool) -> Result<Option<String>> {
+        let (codec, objects): (Codec, Vec<(ContentId, &[u8])>) = match &self.inline {
+            Some(inline) => (inline.0, inline.1.iter().map(|o| (o.id, &o.body[..])).collect()),
+            None => (self.store.codec(), Vec::new()),
+        };
+        self.store.write_accepted(&self.record, codec, &objects, replace)
     }
 
     /// A short, stable id for this capture (12 hex characters of the SHA-256
@@ -404,7 +535,7 @@ impl CapturedCall {
                 reason: rec.slot.missing_reason().unwrap_or_default(),
             });
         };
-        let (codec, body) = self.store.get_stored(id, *len)?;
+        let (codec, body) = self.stored_value(id, *len)?;
         // Rebuilding runs the type's `Deserialize` (or `Reducible`), which
         // may call captured functions: they run, but record nothing.
         let _inside = crate::capture::reentry::Inside::enter();

@@ -43,6 +43,62 @@ pub struct CallRecord {
     pub outcome: Outcome,
 }
 
+/// Where a capture is in its lifecycle.
+///
+/// Recording produces *pending* captures; reviewed ones are *accepted*:
+/// regression fixtures, one file each, committed with the code and never
+/// evicted by anything automatic (see the guide's lifecycle chapter).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaptureKind {
+    /// Recorded, awaiting review: subject to retention, age and quota.
+    Pending,
+    /// Reviewed and kept: replayed by default.
+    Accepted,
+}
+
+/// Which captures a listing includes.
+///
+/// ```
+/// use capture_runtime::record::{CaptureKind, Kinds};
+/// assert!(Kinds::All.includes(CaptureKind::Pending));
+/// assert!(!Kinds::Accepted.includes(CaptureKind::Pending));
+/// assert_eq!("pending".parse::<Kinds>(), Ok(Kinds::Pending));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Kinds {
+    /// Accepted and pending captures.
+    #[default]
+    All,
+    /// Accepted captures only.
+    Accepted,
+    /// Pending captures only.
+    Pending,
+}
+
+impl Kinds {
+    /// Whether captures of `kind` are included.
+    pub fn includes(self, kind: CaptureKind) -> bool {
+        match self {
+            Kinds::All => true,
+            Kinds::Accepted => kind == CaptureKind::Accepted,
+            Kinds::Pending => kind == CaptureKind::Pending,
+        }
+    }
+}
+
+impl std::str::FromStr for Kinds {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Kinds, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "all" => Ok(Kinds::All),
+            "accepted" => Ok(Kinds::Accepted),
+            "pending" => Ok(Kinds::Pending),
+            other => Err(format!("`{other}`: expected accepted, pending or all")),
+        }
+    }
+}
+
 /// How a call ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -151,6 +207,37 @@ impl CallRecord {
             }
         }
         out
+    }
+
+    /// The id of this call's inputs: 12 hex characters of the SHA-256 of the
+    /// function id and each argument's name and content id (or, for an
+    /// argument not stored, why). Calls with equal inputs have equal ids.
+    /// It names the accepted capture's file (`calls/<fn>/<input id>.call`)
+    /// and its replay test (`<fn>::<input id>`).
+    ///
+    /// ```
+    /// # use capture_runtime::record::*;
+    /// # let rec = CallRecord { function: "shop::price".into(), crate_name: "shop".into(),
+    /// #     crate_version: "0.1.0".into(), format_version: 2, unix_nanos: 1_000, pid: 1, seq: 0,
+    /// #     thread_name: None, thread_id: 1, depth: 0, args: vec![], ret: None, after: vec![],
+    /// #     outcome: Outcome::Returned };
+    /// let mut later = rec.clone();
+    /// later.unix_nanos = 2_000;
+    /// assert_eq!(rec.input_id(), later.input_id());
+    /// assert_eq!(rec.input_id().len(), 12);
+    /// ```
+    pub fn input_id(&self) -> String {
+        let mut text = self.function.clone();
+        for a in &self.args {
+            text.push('\n');
+            text.push_str(&a.name);
+            text.push('=');
+            match &a.slot {
+                Slot::Stored { id, .. } => text.push_str(&id.to_hex()),
+                other => text.push_str(&other.missing_reason().unwrap_or_default()),
+            }
+        }
+        ContentId::of(text.as_bytes()).short(12)
     }
 
     /// The file name of this record inside its function's folder, as this

@@ -1,6 +1,6 @@
 //! The store quota with cache entries and checkpoints in the store:
-//! checkpoints are never evicted (their objects are roots), cache entries
-//! and call records are evicted together, oldest first, and a quota that
+//! checkpoints and accepted captures are never evicted (their objects are
+//! roots), cache entries and pending captures are evicted together, oldest first, and a quota that
 //! pinned checkpoints make unreachable is reported and does not walk the
 //! store at every flush.
 
@@ -99,9 +99,10 @@ fn quota_keeps_checkpoints_and_evicts_cache_entries_and_calls_oldest_first() {
     );
     assert!(old.iter().all(|p| !p.exists()));
     assert!(recent.iter().all(|p| p.exists()), "entries used after the calls stay");
-    // 70 calls were captured (30 misses of `render`, 40 of `ingest`): the
-    // oldest went, not all of them.
-    let left = store.calls("cache_quota::render").unwrap().len() + store.calls("cache_quota::ingest").unwrap().len();
+    // 70 calls were captured (30 misses of `render`, 40 of `ingest`), each
+    // function's in one pending segment: the oldest segment went, not all.
+    let pending = |f| store.pending(f).unwrap().captures.len();
+    let left = pending("cache_quota::render") + pending("cache_quota::ingest");
     assert!(report.calls_removed >= 1, "{report:?}");
     assert_eq!(left, 70 - report.calls_removed);
     assert!(left > 0);

@@ -90,7 +90,7 @@ fn no_argument_nor_its_plain_hash_reaches_the_store() {
     ];
     let all = files(dir);
     assert!(
-        all.iter().any(|p| p.starts_with(dir.join("calls"))),
+        all.iter().any(|p| p.starts_with(dir.join("pending"))),
         "the miss was captured too"
     );
     for path in &all {

@@ -10,8 +10,8 @@ use std::time::{Duration, SystemTime};
 
 use capture_runtime::codec::FORMAT_VERSION;
 use capture_runtime::record::{CallRecord, Outcome};
-use capture_runtime::store::{layout, Retention};
-use capture_runtime::{capture_args, CapturedCall, Store};
+use capture_runtime::store::{layout, segment};
+use capture_runtime::{capture_args, CapturedCall};
 use common::{loader, store};
 
 fn only(function: &str) -> CapturedCall {
@@ -76,7 +76,8 @@ fn a_capture_records_its_thread_crate_format_time_and_depth() {
     assert!(outer.timestamp() <= inner.timestamp(), "the outer call started first");
 }
 
-// `max_age` from the attribute, applied when the function's next call is written.
+// `max_age` from the attribute, applied to pending captures when the
+// function's next segment is opened.
 #[capture_args(max_age = "1s")]
 fn aged_second(x: u32) -> u32 {
     x
@@ -87,18 +88,20 @@ fn aged_hour(x: u32) -> u32 {
     x
 }
 
-/// Write a call of `function` that started `ago` ago, with argument `x`.
-fn old_call(function: &str, ago: Duration, x: u32) -> String {
-    let store = Store::open(store());
+/// Write a pending capture of `function` with argument `x`, as another
+/// process would have `ago` ago: a segment of its own, last written then.
+/// Returns the segment's path.
+fn old_call(function: &str, ago: Duration, x: u32) -> PathBuf {
     let body = capture_runtime::Codec::MsgPack.encode(&x).unwrap();
-    let id = store.put_object(&body).unwrap();
+    let id = capture_runtime::codec::object_id(capture_runtime::Codec::MsgPack, &body);
     let started = SystemTime::now() - ago;
+    let nanos = started.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos() as u64;
     let record = CallRecord {
         function: function.into(),
         crate_name: env!("CARGO_PKG_NAME").into(),
         crate_version: env!("CARGO_PKG_VERSION").into(),
         format_version: FORMAT_VERSION,
-        unix_nanos: started.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos() as u64,
+        unix_nanos: nanos,
         pid: 1,
         seq: x as u64,
         thread_name: None,
@@ -118,7 +121,27 @@ fn old_call(function: &str, ago: Duration, x: u32) -> String {
         after: vec![],
         outcome: Outcome::Returned,
     };
-    store.write_call(&record, Retention::default()).unwrap()
+    let mut seg = segment::header(capture_runtime::Codec::MsgPack).to_vec();
+    let entry = segment::Entry {
+        record,
+        objects: vec![segment::InlineObject { id, body }],
+    };
+    segment::encode_entry(capture_runtime::Codec::MsgPack, &entry, &mut seg).unwrap();
+    let dir = store().join(layout::pending_dir(function));
+    // Private, as capture makes its own (another test checks every mode).
+    std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
+        .create(&dir)
+        .unwrap();
+    let path = dir.join(format!("{nanos:020}-{:010}-{:016x}-{:06}.seg", 1, 7, x));
+    std::fs::write(&path, seg).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(started)
+        .unwrap();
+    path
 }
 
 fn xs(function: &str) -> Vec<u32> {
@@ -140,10 +163,8 @@ fn max_age_from_the_attribute_removes_old_calls() {
     assert_eq!(xs(f), [1]);
     assert_eq!(aged_second(2), 2);
     capture_runtime::flush();
-    assert!(
-        !Store::open(store()).calls(f).unwrap_or_default().contains(&old),
-        "the hour-old call is past max_age = \"1s\""
-    );
+    assert!(!old.exists(), "the hour-old call is past max_age = \"1s\"");
+    assert_eq!(xs(f), [2]);
 
     let f = "capture_details::aged_hour";
     old_call(f, Duration::from_secs(2 * 3_600), 1);
@@ -208,12 +229,22 @@ fn every_file_is_0600_and_every_folder_0700() {
         private_files(s);
     }
     capture_runtime::flush();
+    // Accept one: an accepted capture and its objects are files too.
+    let first = std::cell::Cell::new(true);
+    let accepted = loader()
+        .accept_pending("capture_details::private_files", |_| first.replace(false), false)
+        .unwrap();
+    assert_eq!(accepted.len(), 1);
     let (dirs, files) = walk(root);
     let has = |part: &str| files.iter().any(|(p, _)| p.to_string_lossy().contains(part));
-    assert!(has("/objects/") && has("/calls/") && has("/.lock"), "{files:#?}");
+    assert!(has("/objects/") && has("/calls/") && has("/pending/"), "{files:#?}");
     assert!(dirs.iter().any(|(d, _)| d.ends_with("tmp")), "{dirs:#?}");
-    let fn_dir = root.join(layout::function_dir("capture_details::private_files"));
-    assert!(dirs.iter().any(|(d, _)| *d == fn_dir));
+    for dir in [
+        layout::function_dir("capture_details::private_files"),
+        layout::pending_dir("capture_details::private_files"),
+    ] {
+        assert!(dirs.iter().any(|(d, _)| *d == root.join(&dir)), "{dir}");
+    }
     // The root is a temporary folder this test made (capture does not chmod
     // folders it did not create): every folder below it capture made.
     for (d, mode) in &dirs[1..] {

@@ -65,10 +65,10 @@ fn mut_ref_records_before_and_after() {
     assert_eq!(call.ret::<usize>().unwrap(), 2);
     let after = &call.metadata().after;
     assert_eq!(after.len(), 1);
-    let Slot::Stored { id, .. } = after[0].slot else {
+    let Slot::Stored { id, len } = after[0].slot else {
         panic!("after-state stored")
     };
-    let (codec, body) = call.store().get_object(&id).unwrap();
+    let (codec, body) = call.stored_value(&id, len).unwrap();
     assert_eq!(
         codec.decode::<Vec<u32>>(&body).unwrap(),
         vec![1, 7],

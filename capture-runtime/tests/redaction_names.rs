@@ -65,7 +65,7 @@ fn assert_absent(dir: &Path, needles: &[&str]) {
         }
     }
     walk(dir, &mut files);
-    assert!(files.len() >= 2, "nothing captured");
+    assert!(!files.is_empty(), "nothing captured");
     for n in needles {
         for (name, bytes) in &files {
             assert!(

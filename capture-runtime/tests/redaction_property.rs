@@ -297,8 +297,8 @@ fn run(cases: u32, config: Config, bulk: usize) {
             prop_assert_eq!(format!("{out:?}"), format!("{:?}", c.node));
             capture_runtime::flush();
             let (stored, too_large) = check_no_leak(&dir, &logs, &c.secrets)?;
-            // The capture happened: at least the record and some objects.
-            prop_assert!(stored >= 3, "only {} files written", stored);
+            // The capture happened: its pending segment (small values inline).
+            prop_assert!(stored >= 1, "nothing written");
             let mut w = w.lock().unwrap();
             w.0 += 1;
             w.1 += usize::from(too_large);

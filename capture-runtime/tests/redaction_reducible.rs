@@ -59,7 +59,7 @@ fn assert_absent(dir: &Path, needles: &[&str]) {
     }
     let mut files = Vec::new();
     walk(dir, &mut files);
-    assert!(files.len() >= 2, "nothing captured");
+    assert!(!files.is_empty(), "nothing captured");
     for n in needles {
         for (name, bytes) in &files {
             assert!(

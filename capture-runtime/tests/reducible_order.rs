@@ -97,7 +97,10 @@ fn captured_maps_of_shared_pointers_store_one_object_whatever_the_hasher() {
     }
     capture_runtime::flush();
     let calls = CaptureLoader::new(dir).load_all("route").unwrap();
-    assert_eq!(calls.len(), 8);
+    // The background writer writes a call identical to the function's
+    // previous one (same encoded arguments) once: 8 calls of maps whose
+    // hashers order them differently coalesce only if they encode alike.
+    assert_eq!(calls.len(), 1, "8 calls of equal maps, encoded alike");
     let ids: HashSet<ContentId> = calls
         .iter()
         .map(|c| match &c.arg_record("stops").unwrap().slot {

@@ -12,7 +12,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use capture_runtime::record::Kinds;
 use capture_runtime::replay::{replay_id, ReplayCx, ReplayOptions, ReplayOutcome};
+use capture_runtime::store::layout::function_dir;
 use capture_runtime::{CaptureError, CaptureLoader, CapturedCall};
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 
@@ -25,6 +27,8 @@ pub struct Harness {
     trials: Vec<Trial>,
     /// (test name, reason) of the trials listed as ignored.
     skipped: Vec<(String, String)>,
+    /// Remarks printed when the binary runs (pending captures awaiting review).
+    notes: Vec<String>,
 }
 
 /// One stored call to replay, and remarks about it found while discovering.
@@ -40,6 +44,10 @@ struct Discovered {
     where_: String,
     found: Vec<Found>,
     unreadable: Vec<(String, String)>,
+    /// Pending captures not replayed (only accepted ones were asked for).
+    awaiting: usize,
+    /// The folder accepted captures of the function live in.
+    accepted_dir: String,
 }
 
 /// Where a function's captures are, as the adapter resolves them.
@@ -68,11 +76,21 @@ pub fn calls_of(opts: &ReplayOptions, adapter: Adapter) -> Result<Vec<CapturedCa
 
 fn discover_noted(opts: &ReplayOptions, adapter: Adapter) -> Result<Discovered, String> {
     let located = locate(opts, adapter)?;
+    let kinds = opts.replayed_kinds();
     let loader = CaptureLoader::from_store(located.store.clone());
-    let (calls, bad) = match loader.load_checked(&located.function) {
+    let (calls, bad) = match loader.clone().kinds(kinds).load_checked(&located.function) {
         Ok(loaded) => (loaded.calls, loaded.bad),
         Err(CaptureError::NotFound { .. }) => (Vec::new(), Vec::new()),
         Err(e) => return Err(format!("{}: {e}", located.store.describe())),
+    };
+    let awaiting = if kinds == Kinds::Accepted {
+        located.store.pending(&located.function).map_or(0, |p| p.captures.len())
+    } else {
+        0
+    };
+    let accepted_dir = match located.store.local_root() {
+        Some(root) => root.join(function_dir(&located.function)).display().to_string(),
+        None => format!("{}/{}", located.store.describe(), function_dir(&located.function)),
     };
     let unreadable = bad
         .into_iter()
@@ -109,6 +127,8 @@ fn discover_noted(opts: &ReplayOptions, adapter: Adapter) -> Result<Discovered, 
         where_: format!("`{}` in {}", located.function, located.store.describe()),
         found,
         unreadable,
+        awaiting,
+        accepted_dir,
     })
 }
 
@@ -162,18 +182,23 @@ pub fn outcomes(opts: ReplayOptions, adapter: Adapter) -> Vec<(String, ReplayOut
         }
         Ok(d) => d,
     };
-    let mut out: Vec<(String, ReplayOutcome)> = d
-        .unreadable
+    let mut d = d;
+    let mut out: Vec<(String, ReplayOutcome)> = std::mem::take(&mut d.unreadable)
         .into_iter()
         .map(|(name, message)| (name, ReplayOutcome::Failed { message }))
         .collect();
     if d.found.is_empty() && out.is_empty() {
+        let (reason, fail) = no_captures(&opts, &d);
         out.push((
             format!("{}::no_captures", opts.label()),
-            ReplayOutcome::Skipped {
-                reason: no_captures(&d.where_),
+            if fail {
+                ReplayOutcome::Failed { message: reason }
+            } else {
+                ReplayOutcome::Skipped { reason }
             },
         ));
+    } else if d.awaiting > 0 {
+        eprintln!("replay {}: {}", opts.label(), awaiting_review(d.awaiting));
     }
     out.extend(d.found.iter().map(|f| {
         (
@@ -184,8 +209,38 @@ pub fn outcomes(opts: ReplayOptions, adapter: Adapter) -> Vec<(String, ReplayOut
     out
 }
 
-fn no_captures(where_: &str) -> String {
-    format!("no stored calls of {where_}: run the program that captures first")
+/// Why a function has nothing to replay, and whether that fails the run:
+/// in CI (`CI` set) it does, unless the entry says `allow_empty`.
+fn no_captures(opts: &ReplayOptions, d: &Discovered) -> (String, bool) {
+    let ci = capture_runtime::config::env_config().ci;
+    let kinds = opts.replayed_kinds();
+    let mut reason = match kinds {
+        Kinds::Accepted => format!(
+            "no accepted captures of {} (accepted captures live in {}, committed with the code)",
+            d.where_, d.accepted_dir
+        ),
+        _ => format!("no stored calls of {}: run the program that captures first", d.where_),
+    };
+    if d.awaiting > 0 {
+        reason.push_str("; ");
+        reason.push_str(&awaiting_review(d.awaiting));
+    } else if kinds == Kinds::Accepted {
+        reason.push_str("; record some by running the program that captures, then accept them");
+    }
+    let fail = ci && !opts.empty_allowed();
+    if fail {
+        reason.push_str(
+            "; CI fails a replay entry with nothing to replay: commit the accepted captures, or mark the entry `allow_empty`",
+        );
+    }
+    (reason, fail)
+}
+
+/// What to do about pending captures that were not replayed.
+fn awaiting_review(n: usize) -> String {
+    format!(
+        "{n} pending capture(s) await review: replay them too with `CAPTURE_REPLAY=all cargo test`, and accept them with `CAPTURE_ACCEPT=new` while recording or `CaptureLoader::accept_pending`"
+    )
 }
 
 /// Panic with every failure if any outcome failed, or if none passed (every
@@ -272,6 +327,7 @@ impl Harness {
             args,
             trials: Vec::new(),
             skipped: Vec::new(),
+            notes: Vec::new(),
         }
     }
 
@@ -285,12 +341,20 @@ impl Harness {
             )),
             Ok(d) if d.found.is_empty() && d.unreadable.is_empty() => {
                 let name = format!("{}::no_captures", opts.label());
-                let reason = no_captures(&d.where_);
-                self.skipped.push((name.clone(), reason.clone()));
-                self.trials
-                    .push(Trial::test(name, move || Err(run_anyway(&reason).into())).with_ignored_flag(true));
+                let (reason, fail) = no_captures(&opts, &d);
+                if fail {
+                    self.trials.push(Trial::test(name, move || Err(reason.into())));
+                } else {
+                    self.skipped.push((name.clone(), reason.clone()));
+                    self.trials
+                        .push(Trial::test(name, move || Err(run_anyway(&reason).into())).with_ignored_flag(true));
+                }
             }
             Ok(d) => {
+                if d.awaiting > 0 {
+                    self.notes
+                        .push(format!("{}: {}", opts.label(), awaiting_review(d.awaiting)));
+                }
                 for (name, message) in d.unreadable {
                     self.trials.push(Trial::test(name, move || Err(message.into())));
                 }
@@ -351,6 +415,9 @@ impl Harness {
                 for (name, reason) in shown {
                     eprintln!("  {name}: {reason}");
                 }
+            }
+            for note in &self.notes {
+                eprintln!("replay {note}");
             }
         }
         libtest_mimic::run(&self.args, self.trials).exit()

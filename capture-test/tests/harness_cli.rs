@@ -32,6 +32,8 @@ fn main() {
         // names); the store lives under the target folder.
         let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("harness-cli-captures");
         std::env::set_var("CAPTURE_DIR", &dir);
+        // Accepted as they are recorded: the fixtures the runs below replay.
+        std::env::set_var("CAPTURE_ACCEPT", "new");
         assert_eq!(double(21), 42);
         assert_eq!(guarded(1, "open"), 5);
         capture_runtime::flush();

@@ -113,7 +113,11 @@ fn missing_objects_are_skipped() {
     let root = init();
     assert_eq!(blob_len(&vec![1, 2, 3, 4, 5, 6, 7, 8, 9]), 9);
     let loader = capture_runtime::CaptureLoader::new(root);
+    // Accepted: its objects are files of their own (a pending capture keeps
+    // small ones inline), and one of them goes missing.
+    assert_eq!(loader.accept_pending("blob_len", |_| true, false).unwrap().len(), 1);
     let call = loader.latest("blob_len").expect("captured");
+    assert!(call.is_accepted());
     let capture_runtime::record::Slot::Stored { id, .. } = call.arg_record("blob").unwrap().slot else {
         panic!("stored")
     };

@@ -20,6 +20,9 @@ fn capture_and_replay_work_in_edition_2015() {
     let dir = tempfile::tempdir().unwrap();
     capture_runtime::configure(capture_runtime::Config {
         dir: Some(dir.path().to_path_buf()),
+        enabled: Some(true),
+        // Accepted as recorded: the replays below run accepted captures.
+        accept: Some(capture_runtime::config::Accept::New),
         ..Default::default()
     });
     assert_eq!(capture_compat_2015::double(4), 8);

@@ -1,13 +1,13 @@
 //! The main job: run the checkout service on a few real orders, leaving
-//! captures in the default local store (`examples/captures/` unless
-//! `CAPTURE_DIR` says otherwise), and say where, how many this run captured
-//! and how many the store holds.
+//! pending captures in the default local store (`examples/captures/`
+//! unless `CAPTURE_DIR` says otherwise), and say where, how many this run
+//! captured, how many are accepted and pending, and what to do next.
 
 use capture_examples::checkout::{apply_coupon, authorize, price, LineItem, Order};
 use std::process::ExitCode;
 use std::time::SystemTime;
 
-use capture_runtime::{CaptureLoader, Config};
+use capture_runtime::CaptureLoader;
 
 fn order(id: u64, email: &str, items: &[(&str, u32, u64)]) -> Order {
     Order {
@@ -27,14 +27,10 @@ fn order(id: u64, email: &str, items: &[(&str, u32, u64)]) -> Order {
 fn main() -> ExitCode {
     let started = SystemTime::now();
     let before = capture_runtime::stats();
-    // Keep the newest 3 calls of each function: exactly what one run makes.
-    // Re-running replaces the calls in `examples/captures/` (the fixtures the
-    // replay tests read) with new calls of the same inputs, so the tests see
-    // the same captures after any number of runs. CAPTURE_RETENTION beats it.
-    capture_runtime::configure(Config {
-        retention: Some(3),
-        ..Config::default()
-    });
+    // New recordings are pending: the accepted captures in
+    // `examples/captures/calls/` (the fixtures the replay tests read) are
+    // never touched by a run, however many runs there are.
+    let _capture = capture_runtime::init();
 
     let orders = [
         order(1001, "ada@example.com", &[("BOOK-1", 2, 1299), ("PEN-3", 10, 149)]),
@@ -71,7 +67,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let (mut total, mut this_run) = (0, 0);
+    let (mut pending, mut this_run) = (0, 0);
     println!("\ncapture store: {}", loader.store().describe());
     for f in &functions {
         let calls = loader.load_all(f).unwrap_or_default();
@@ -79,18 +75,29 @@ fn main() -> ExitCode {
             .iter()
             .filter(|c| c.metadata().pid == std::process::id() && c.timestamp() >= started)
             .count();
-        println!("  {f}: {} call(s) on disk, {mine} from this run", calls.len());
-        total += calls.len();
+        let accepted = calls.iter().filter(|c| c.is_accepted()).count();
+        println!(
+            "  {f}: {accepted} accepted, {} pending, {mine} from this run",
+            calls.len() - accepted
+        );
+        pending += calls.len() - accepted;
         this_run += mine;
     }
     println!(
-        "this run captured {this_run} call(s) ({} record writes, {} failed, {} dropped); {total} call(s) on disk in all",
+        "this run captured {this_run} call(s) ({} written, {} failed, {} dropped)",
         after.written - before.written,
         after.failed - before.failed,
         after.dropped - before.dropped,
     );
     if after.written == before.written {
-        println!("(capturing is off: it is on by default in debug builds; check CAPTURE_ENABLED, or build without --release)");
+        println!("(capturing is off: it is on by default in debug builds outside CI; check CAPTURE_ENABLED and CI, or build without --release)");
+    } else if pending > 0 {
+        println!(
+            "\nnext: {pending} pending capture(s) await review.\n  \
+             CAPTURE_REPLAY=all cargo test -p capture-examples --test replay   # replay them against the code as it is\n  \
+             CAPTURE_ACCEPT=new cargo run -p capture-examples                  # record again, accepting inputs not yet accepted\n  \
+             then commit examples/captures (its .gitignore keeps pending captures out) and run cargo test"
+        );
     }
     ExitCode::SUCCESS
 }

@@ -16,6 +16,8 @@ fn recorded_scenes_replay_through_the_replay_machinery() {
         enabled: Some(true),
         dir: Some(dir.path().to_path_buf()),
         retention: Some(10),
+        // Replay what this test just recorded (pending, not yet reviewed).
+        replay: Some(capture_runtime::record::Kinds::All),
         ..Default::default()
     });
 

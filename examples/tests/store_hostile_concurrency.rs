@@ -1,7 +1,7 @@
 //! Four processes of eight threads write (two synchronous, two with the
 //! background writer) while this process reads continuously and runs gc:
 //! no torn read, no misattributed record, no lost object, and retention
-//! exact at the end.
+//! bounding what is kept at the end.
 //!
 //! Two rounds on one store. In the first, gc runs with a grace of a few
 //! seconds (a writer would have to stall that long between storing an
@@ -129,11 +129,15 @@ fn writers_a_reader_and_gc_at_once() {
     assert_eq!(
         kept,
         Seen {
-            whole: KEPT,
+            whole: kept.whole,
             ..Seen::default()
         },
-        "retention exact across processes"
+        "every kept call reads back whole"
     );
+    // Retention bounds pending captures: each writer trims to the newest
+    // `KEPT` when it starts a segment, so at least that many stay, and
+    // fewer than twice that per writer of the last round.
+    assert!((KEPT..2 * KEPT * MODES.len()).contains(&kept.whole), "{kept:?}");
     let mut is: Vec<u64> = CaptureLoader::new(root)
         .load_all("store_hammer::conc_all")
         .unwrap()

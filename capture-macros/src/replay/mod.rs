@@ -130,6 +130,11 @@ fn options(e: &Entry) -> TokenStream {
     } else {
         quote!()
     };
+    let allow_empty = if e.allow_empty {
+        quote!(.allow_empty(true))
+    } else {
+        quote!()
+    };
     let executor = match &e.executor {
         Some(x) => quote! {
             .executor(#pv::Executor::new(|__capture_future| {
@@ -144,6 +149,7 @@ fn options(e: &Entry) -> TokenStream {
             #tolerance
             .stand_ins(#pv::StandIns::new() #(#stand_ins)*)
             #redacted
+            #allow_empty
             #executor
     }
 }

@@ -34,6 +34,8 @@ pub(crate) struct Entry {
     pub executor: Option<Expr>,
     /// `redacted_as_recorded`: replay PII-redacted text as recorded.
     pub redacted_as_recorded: bool,
+    /// `allow_empty`: no accepted captures is no failure, even in CI.
+    pub allow_empty: bool,
 }
 
 pub(crate) struct Entries(pub Vec<Entry>);
@@ -88,6 +90,14 @@ impl Parse for Entry {
                         entry.redacted_as_recorded = true;
                         continue;
                     }
+                    "allow_empty" => {
+                        let kw: Ident = input.parse()?;
+                        if entry.allow_empty {
+                            return Err(syn::Error::new(kw.span(), "give `allow_empty` once per function"));
+                        }
+                        entry.allow_empty = true;
+                        continue;
+                    }
                     _ => {}
                 }
             }
@@ -104,7 +114,7 @@ impl Parse for Entry {
         }
         if !(input.is_empty() || input.peek(Token![,])) {
             return Err(input.error(
-                "expected `,`, `=> snapshot`, `=> ret`, `=> ret(tolerance = 1e-9)`, `=> |inputs.., output| ..`, `with { arg = value }`, `executor(..)` or `redacted_as_recorded`",
+                "expected `,`, `=> snapshot`, `=> ret`, `=> ret(tolerance = 1e-9)`, `=> |inputs.., output| ..`, `with { arg = value }`, `executor(..)`, `redacted_as_recorded` or `allow_empty`",
             ));
         }
         Ok(entry)
@@ -117,7 +127,7 @@ fn peek_keyword(input: ParseStream) -> Option<String> {
         .parse::<Ident>()
         .ok()
         .map(|i| i.to_string())
-        .filter(|k| matches!(k.as_str(), "with" | "executor" | "redacted_as_recorded"))
+        .filter(|k| matches!(k.as_str(), "with" | "executor" | "redacted_as_recorded" | "allow_empty"))
 }
 
 fn parse_stand_ins(input: ParseStream) -> syn::Result<Vec<(LitStr, Expr)>> {
@@ -213,6 +223,7 @@ impl Entry {
             stand_ins: Vec::new(),
             executor: None,
             redacted_as_recorded: false,
+            allow_empty: false,
         })
     }
 }

@@ -72,8 +72,10 @@ impl CacheSite {
         args: impl FnOnce(&mut KeySink),
     ) -> CacheCall {
         // Inside capture's own work (an encoder calling a cached function)
-        // the function just runs: no look-up, no entry.
-        if !super::cache_enabled() || crate::capture::reentry::inside() {
+        // the function just runs: no look-up, no entry. So it does under
+        // replay: a replayed function always runs its body (a cached answer
+        // would hide a bug in what it calls), and replay never writes.
+        if !super::cache_enabled() || crate::capture::reentry::inside() || crate::replay::replaying() {
             return CacheCall::none();
         }
         let _inside = crate::capture::reentry::Inside::enter();

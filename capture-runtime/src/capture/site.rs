@@ -52,6 +52,8 @@ pub struct Resolved {
     pub ret: bool,
     pub nested: bool,
     pub writer: WriterMode,
+    /// Whether finished calls are written as accepted captures.
+    pub accept: config::Accept,
     /// No layer set `max_size`: the default limit applies, and arguments
     /// marked `hash(x = sampled)` (large buffers, stored on purpose) are exempt.
     pub size_defaulted: bool,
@@ -256,6 +258,7 @@ fn resolve(opts: &SiteOptions, self_type: Option<&'static str>, generation: u64)
         ret: opts.ret,
         nested: prog.nested.unwrap_or(true),
         writer: prog.writer.or(preset.writer).unwrap_or_default(),
+        accept: env.accept.or(prog.accept).unwrap_or_default(),
         size_defaulted: set_size.is_none(),
         generation,
     }

@@ -20,12 +20,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use super::call::{End, Start};
-use super::outgoing::{give_back, Parts};
+use super::outgoing::{give_back, ObjectRef};
 use super::site::Resolved;
 use crate::codec::FORMAT_VERSION;
-use crate::config::{WhenFull, WriterMode};
+use crate::config::{Accept, WhenFull, WriterMode};
 use crate::hash::ContentId;
 use crate::record::{ArgRecord, CallRecord, Outcome, Slot};
+use crate::store::segment::{Entry, InlineObject, INLINE_MAX};
 use crate::store::Store;
 
 /// An encoded value with its record (used by replay to compare outputs).
@@ -168,7 +169,7 @@ pub(crate) enum InFlightMode {
     /// Background: the start was dropped (full queue), so is the end.
     Dropped,
     /// Sync: the start record is on disk; the final record replaces it.
-    Sync(Box<CallRecord>),
+    Sync(Box<SyncStart>),
 }
 
 impl InFlightMode {
@@ -176,6 +177,13 @@ impl InFlightMode {
     pub(crate) fn dropped(&self) -> bool {
         matches!(self, InFlightMode::Dropped)
     }
+}
+
+/// A synchronous call's start as written: its record and the objects it
+/// refers to (bytes for those it encoded), written again with the final entry.
+pub(crate) struct SyncStart {
+    record: CallRecord,
+    objects: Vec<(ContentId, Option<Vec<u8>>)>,
 }
 
 /// The record of a call's start (arguments `args`, outcome `Started`).
@@ -278,29 +286,89 @@ pub(crate) fn put_then_write(
     Ok(n)
 }
 
-/// [`put_then_write`] for one call's record: the ids `put` finds gone are
-/// marked as such in `record` before it is written.
-pub(crate) fn put_then_write_one(
+/// Write calls of one function (records with the objects they refer to):
+/// objects of at most [`INLINE_MAX`] bytes that this call encoded go inline
+/// into its pending entry; larger ones, and objects reused from earlier
+/// calls, go to `objects/` through `put` (safe against a concurrent gc, see
+/// [`put_then_write`]). Finished calls are written as accepted captures
+/// instead when `accept` says so. Returns how many calls were written.
+///
+/// The bytes appended are added to `quota_bytes` when given (the caller
+/// counts them against the store's quota later), else counted at once.
+pub(crate) fn write_calls_of(
     store: &Store,
-    put: impl FnMut(u64, bool) -> Result<Vec<ContentId>, crate::CaptureError>,
-    record: &mut CallRecord,
+    calls: &mut [(CallRecord, Vec<ObjectRef<'_>>)],
     retention: crate::store::Retention,
+    accept: Accept,
+    mut quota_bytes: Option<&mut u64>,
+    mut put: impl FnMut(&[ObjectRef<'_>], u64, bool) -> Result<Vec<ContentId>, crate::CaptureError>,
 ) -> Result<u64, crate::CaptureError> {
-    put_then_write(store, put, |gone| {
-        mark_gone(record, gone);
-        store.write_call(record, retention).map(|_| 1)
-    })
+    let external: Vec<ObjectRef<'_>> = calls
+        .iter()
+        .flat_map(|(_, objects)| objects.iter().filter(|(_, body)| !inline(*body)).copied())
+        .collect();
+    put_then_write(
+        store,
+        |epoch, recheck| put(&external, epoch, recheck),
+        |gone| {
+            let mut entries = Vec::with_capacity(calls.len());
+            let mut written = 0;
+            for (record, objects) in calls.iter_mut() {
+                mark_gone(record, gone);
+                let mut inlined: Vec<InlineObject> = Vec::new();
+                for (id, body) in objects.iter() {
+                    if let Some(body) = body.filter(|_| inline(*body)) {
+                        if !inlined.iter().any(|o| o.id == *id) {
+                            inlined.push(InlineObject {
+                                id: *id,
+                                body: body.to_vec(),
+                            });
+                        }
+                    }
+                }
+                if accept != Accept::No && record.outcome != Outcome::Started {
+                    let objects: Vec<(ContentId, &[u8])> = inlined.iter().map(|o| (o.id, &o.body[..])).collect();
+                    store.write_accepted(record, store.codec(), &objects, accept == Accept::Always)?;
+                    written += 1;
+                } else {
+                    entries.push(Entry {
+                        record: record.clone(),
+                        objects: inlined,
+                    });
+                }
+            }
+            match quota_bytes.as_deref_mut() {
+                Some(total) => {
+                    let (keys, bytes) = store.append_pending_unnoted(&entries, retention)?;
+                    *total += bytes;
+                    written += keys.len() as u64;
+                }
+                None => written += store.append_pending(&entries, retention)?.len() as u64,
+            }
+            Ok(written)
+        },
+    )
 }
 
-/// Store the objects of `parts` (hashed to `ids`); the ids of reused objects that are gone.
-fn put_bodies(store: &Store, parts: &Parts, ids: &[Option<ContentId>]) -> Result<Vec<ContentId>, crate::CaptureError> {
-    let mut gone = Vec::new();
-    for (id, body) in parts.objects(ids) {
-        if !ensure_object(store, id, body)? {
-            gone.push(id);
+/// Whether an object this call encoded (`Some` bytes) is small enough to
+/// be kept inline in its pending entry.
+fn inline(body: Option<&[u8]>) -> bool {
+    body.is_some_and(|b| b.len() <= INLINE_MAX)
+}
+
+/// Store objects straight to `objects/`: the ids of reused objects that are gone.
+fn put_refs(
+    store: &Store,
+) -> impl FnMut(&[ObjectRef<'_>], u64, bool) -> Result<Vec<ContentId>, crate::CaptureError> + '_ {
+    move |objects, _, _| {
+        let mut gone = Vec::new();
+        for (id, body) in objects {
+            if !ensure_object(store, *id, *body)? {
+                gone.push(*id);
+            }
         }
+        Ok(gone)
     }
-    Ok(gone)
 }
 
 /// Start of a call: in sync mode write the start record (arguments stored,
@@ -317,17 +385,16 @@ pub(crate) fn submit_start(start: Start) -> InFlightMode {
     let store = &resolved.store;
     let ids = start.parts.ids(store.codec());
     start.parts.remember_sampled(store, &ids);
-    let mut record = start_record(&start, start.parts.records(&ids));
-    let result = put_then_write_one(
-        store,
-        |_, _| put_bodies(store, &start.parts, &ids),
-        &mut record,
-        resolved.retention,
-    );
+    let record = start_record(&start, start.parts.records(&ids));
+    let objects = start.parts.objects(&ids);
+    let kept: Vec<(ContentId, Option<Vec<u8>>)> = objects.iter().map(|(id, b)| (*id, b.map(<[u8]>::to_vec))).collect();
+    let mut calls = [(record, objects)];
+    let result = write_calls_of(store, &mut calls, resolved.retention, Accept::No, None, put_refs(store));
+    let [(record, _)] = calls;
     give_back([start.parts]);
     touched(store);
     count(&record.function, 1, result);
-    InFlightMode::Sync(Box::new(record))
+    InFlightMode::Sync(Box::new(SyncStart { record, objects: kept }))
 }
 
 /// End of a call: write the final record (sync) or hand the outcome to the writer.
@@ -337,19 +404,28 @@ pub(crate) fn submit_end(resolved: &'static Resolved, mode: InFlightMode, end: E
             give_back(end.parts);
         }
         InFlightMode::Queued(when_full) => background::end(end, when_full),
-        InFlightMode::Sync(mut record) => {
+        InFlightMode::Sync(start) => {
+            let SyncStart {
+                mut record,
+                objects: start_objects,
+            } = *start;
             let store = &resolved.store;
             let ids = end.parts.as_ref().map(|p| p.ids(store.codec())).unwrap_or_default();
             finish_record(&mut record, &end, &ids);
-            let result = put_then_write_one(
+            // The start entry's objects are in the store already (inline in
+            // its entry, or in `objects/`): inline them again with this one.
+            let mut objects = end.parts.as_ref().map(|p| p.objects(&ids)).unwrap_or_default();
+            objects.extend(start_objects.iter().map(|(id, body)| (*id, body.as_deref())));
+            let mut calls = [(record, objects)];
+            let result = write_calls_of(
                 store,
-                |_, _| match &end.parts {
-                    Some(parts) => put_bodies(store, parts, &ids),
-                    None => Ok(Vec::new()),
-                },
-                &mut record,
+                &mut calls,
                 resolved.retention,
+                resolved.accept,
+                None,
+                put_refs(store),
             );
+            let [(record, _)] = calls;
             give_back(end.parts);
             touched(store);
             count(&record.function, 1, result);

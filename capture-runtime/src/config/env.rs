@@ -52,6 +52,12 @@ pub struct EnvConfig {
     pub filters_off: Vec<String>,
     /// `CAPTURE_QUOTA` (a size such as `1GiB`)
     pub quota: Option<u64>,
+    /// `CAPTURE_ACCEPT` (`no`, `new` or `always`)
+    pub accept: Option<super::Accept>,
+    /// `CAPTURE_REPLAY` (`accepted`, `pending` or `all`)
+    pub replay: Option<crate::record::Kinds>,
+    /// `CI` is set (to anything but `0`, `false` or nothing): CI mode.
+    pub ci: bool,
     /// Values that did not parse.
     pub errors: Vec<CaptureError>,
 }
@@ -89,6 +95,9 @@ impl EnvConfig {
             "all, none, or detector names such as email,jwt or -iban",
         );
         let quota = read("CAPTURE_QUOTA", "a size such as 1GiB");
+        let accept = read("CAPTURE_ACCEPT", "no, new or always");
+        let replay = read("CAPTURE_REPLAY", "accepted, pending or all");
+        cfg.ci = get("CI").is_some_and(|v| !matches!(v.trim().to_ascii_lowercase().as_str(), "" | "0" | "false"));
         let mut check = |key: &str, value: Option<String>, f: &dyn Fn(&str) -> Result<(), String>| {
             if let Some(v) = value.as_deref() {
                 if let Err(expected) = f(v) {
@@ -147,6 +156,12 @@ impl EnvConfig {
             other => other.map(drop),
         })
         .and_then(|v| parse_size(&v).ok().filter(|n| *n > 0));
+        cfg.accept =
+            check("CAPTURE_ACCEPT", accept, &|v| v.parse::<super::Accept>().map(drop)).and_then(|v| v.parse().ok());
+        cfg.replay = check("CAPTURE_REPLAY", replay, &|v| {
+            v.parse::<crate::record::Kinds>().map(drop)
+        })
+        .and_then(|v| v.parse().ok());
         cfg.errors = errors;
         cfg
     }
@@ -158,6 +173,24 @@ mod tests {
 
     fn with(key: &'static str, value: &'static str) -> EnvConfig {
         EnvConfig::from_env(move |k| (k == key).then(|| value.to_string()))
+    }
+
+    #[test]
+    fn lifecycle_variables_parse_and_ci_is_any_true_value() {
+        assert_eq!(with("CAPTURE_ACCEPT", "new").accept, Some(super::super::Accept::New));
+        assert_eq!(
+            with("CAPTURE_ACCEPT", "ALWAYS").accept,
+            Some(super::super::Accept::Always)
+        );
+        let bad = with("CAPTURE_ACCEPT", "yes please");
+        assert_eq!((bad.accept, bad.errors.len()), (None, 1));
+        assert_eq!(with("CAPTURE_REPLAY", "all").replay, Some(crate::record::Kinds::All));
+        assert_eq!(with("CAPTURE_REPLAY", "some").errors.len(), 1);
+        assert!(with("CI", "true").ci);
+        assert!(with("CI", "1").ci);
+        assert!(!with("CI", "false").ci);
+        assert!(!with("CI", "0").ci);
+        assert!(!with("OTHER", "1").ci);
     }
 
     #[test]

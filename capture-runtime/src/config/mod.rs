@@ -25,19 +25,74 @@ use crate::error::CaptureError;
 use crate::filter::{DetectorSet, Policy};
 use crate::store::Durability;
 
-/// How captures get to disk.
+/// Whether new recordings become accepted captures on their own (as
+/// `INSTA_UPDATE` does for snapshots). Set by `CAPTURE_ACCEPT` or
+/// [`Config::accept`]; in CI (`CI` set) the default is `No` too.
+///
+/// ```
+/// use capture_runtime::config::Accept;
+/// assert_eq!(Accept::default(), Accept::No);
+/// assert_eq!("new".parse::<Accept>(), Ok(Accept::New));
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum WriterMode {
-    /// The calling thread hashes and writes (simplest; `flush` is a no-op).
+pub enum Accept {
+    /// Recordings are pending until reviewed (the default).
     #[default]
+    No,
+    /// A recording whose inputs have no accepted capture yet is accepted
+    /// at once; one whose inputs have one stays out (the accepted one is kept).
+    New,
+    /// Every recording is accepted, replacing the accepted capture with
+    /// the same inputs: re-record the expected results after an intended change.
+    Always,
+}
+
+impl std::str::FromStr for Accept {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Accept, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "no" | "0" | "false" => Ok(Accept::No),
+            "new" => Ok(Accept::New),
+            "always" | "1" | "true" => Ok(Accept::Always),
+            other => Err(format!("`{other}`: expected no, new or always")),
+        }
+    }
+}
+
+/// Default capacity of the background writer's queue, in calls.
+pub const DEFAULT_QUEUE: usize = 16 * 1024;
+
+/// How captures get to disk.
+///
+/// ```
+/// use capture_runtime::config::{WhenFull, WriterMode, DEFAULT_QUEUE};
+/// assert_eq!(
+///     WriterMode::default(),
+///     WriterMode::Background { capacity: DEFAULT_QUEUE, when_full: WhenFull::Drop }
+/// );
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriterMode {
+    /// The calling thread hashes and writes: every capture is on disk when
+    /// the call returns, at the cost of a file append per call start and end.
     Sync,
-    /// The calling thread encodes and enqueues; a writer thread hashes and writes.
+    /// The calling thread encodes and enqueues; a writer thread hashes and
+    /// writes (the default).
     Background {
         /// Bounded queue length.
         capacity: usize,
         /// What a full queue does.
         when_full: WhenFull,
     },
+}
+
+impl Default for WriterMode {
+    fn default() -> WriterMode {
+        WriterMode::Background {
+            capacity: DEFAULT_QUEUE,
+            when_full: WhenFull::Drop,
+        }
+    }
 }
 
 /// Policy of a full background queue.
@@ -107,9 +162,14 @@ pub struct Config {
     pub sample_by: Option<SampleBy>,
     /// PII detectors that run on strings, overriding those of `policy`.
     pub detectors: Option<DetectorSet>,
-    /// Store-wide disk quota in bytes: past it, the oldest calls of any
-    /// function are evicted (local stores only).
+    /// Store-wide disk quota in bytes: past it, the oldest pending captures
+    /// of any function are evicted (local stores only; accepted captures
+    /// never are).
     pub quota: Option<u64>,
+    /// Whether recordings are accepted on their own (`CAPTURE_ACCEPT`; default [`Accept::No`]).
+    pub accept: Option<Accept>,
+    /// Which captures replay runs (`CAPTURE_REPLAY`; default accepted only).
+    pub replay: Option<crate::record::Kinds>,
 }
 
 /// How a sampling rate below 1 picks the calls it records.
@@ -218,15 +278,17 @@ fn enabled_from(env: &EnvConfig, prog: Option<&Config>, debug_build: bool) -> bo
         env.enabled,
         prog.and_then(|c| c.enabled),
         env.production.or(prog.and_then(|c| c.production)),
-        debug_build,
+        debug_build && !env.ci,
     )
 }
 
 /// Whether capturing is on, from what each layer says: `CAPTURE_ENABLED`,
 /// then `Config::enabled`, then the production preset (`CAPTURE_PRODUCTION`,
 /// else `Config::production`) turns it on; otherwise it is on exactly in
-/// debug builds (`debug_build`: `cfg!(debug_assertions)`, true under
-/// `cargo test` and `cargo run`, false under `--release`).
+/// debug builds outside CI (`debug_build`: `cfg!(debug_assertions)`, true
+/// under `cargo test` and `cargo run`, false under `--release`; and false
+/// when `CI` is set: CI replays what was committed, it records only when
+/// asked).
 pub(crate) fn decide_enabled(
     env_enabled: Option<bool>,
     configured: Option<bool>,
@@ -389,6 +451,20 @@ mod tests {
         };
         assert!(!enabled_from(&env(&[]), Some(&off), release));
         assert!(!enabled_from(&env(&[("CAPTURE_ENABLED", "0")]), Some(&prod), !release));
+        // CI: recording is off in debug builds too, unless asked for.
+        let debug = !release;
+        assert!(!enabled_from(&env(&[("CI", "true")]), None, debug));
+        assert!(enabled_from(
+            &env(&[("CI", "true"), ("CAPTURE_ENABLED", "1")]),
+            None,
+            debug
+        ));
+        let on = Config {
+            enabled: Some(true),
+            ..Config::default()
+        };
+        assert!(enabled_from(&env(&[("CI", "true")]), Some(&on), debug));
+        assert!(enabled_from(&env(&[("CI", "true")]), Some(&prod), release));
         // The environment's `CAPTURE_PRODUCTION=0` wins over `Config`, as for the preset's settings.
         assert!(!enabled_from(
             &env(&[("CAPTURE_PRODUCTION", "0")]),

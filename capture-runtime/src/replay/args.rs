@@ -87,7 +87,7 @@ impl ReplayCx<'_> {
         let Slot::Stored { id, len } = &rec.slot else {
             return None;
         };
-        let (codec, bytes) = match call.store().get_stored(id, *len) {
+        let (codec, bytes) = match call.stored_value(id, *len) {
             Ok(x) => x,
             Err(e) => {
                 let key = crate::store::layout::object_key(id);

@@ -57,6 +57,10 @@ pub struct ReplayCx<'a> {
     is_async: bool,
     /// The function returns `()`: there is no return value to record or check.
     pub(super) unit_output: bool,
+    /// Replay never writes: while a context lives on this thread (rebuilding
+    /// arguments, calling, decoding the recorded return value to compare),
+    /// captured functions record nothing and cached ones run their body.
+    _replaying: super::ReplayingGuard,
 }
 
 impl<'a> ReplayCx<'a> {
@@ -87,6 +91,7 @@ impl<'a> ReplayCx<'a> {
 
     fn new(call: Option<&'a CapturedCall>, opts: &'a ReplayOptions, mode: Mode) -> Self {
         ReplayCx {
+            _replaying: super::ReplayingGuard::enter(),
             id: call.map(replay_id).unwrap_or_default(),
             call,
             opts,

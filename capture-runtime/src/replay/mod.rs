@@ -31,9 +31,7 @@ pub use stand_in::StandIns;
 
 use std::cell::Cell;
 
-use crate::hash::ContentId;
 use crate::load::CapturedCall;
-use crate::record::Slot;
 
 thread_local! {
     static REPLAYING: Cell<bool> = const { Cell::new(false) };
@@ -94,18 +92,7 @@ pub enum ReplayOutcome {
 /// # Ok::<(), capture_runtime::CaptureError>(())
 /// ```
 pub fn replay_id(call: &CapturedCall) -> String {
-    let m = call.metadata();
-    let mut text = m.function.clone();
-    for a in &m.args {
-        text.push('\n');
-        text.push_str(&a.name);
-        text.push('=');
-        match &a.slot {
-            Slot::Stored { id, .. } => text.push_str(&id.to_hex()),
-            other => text.push_str(&other.missing_reason().unwrap_or_default()),
-        }
-    }
-    ContentId::of(text.as_bytes()).short(12)
+    call.metadata().input_id()
 }
 
 /// Generated adapters only. Not public API.

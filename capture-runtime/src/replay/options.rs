@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use super::compare::Tolerance;
 use super::stand_in::StandIns;
+use crate::record::Kinds;
 use crate::store::Store;
 
 /// What a replay checks after calling the function.
@@ -87,6 +88,8 @@ pub struct ReplayOptions {
     pub(crate) stand_ins: StandIns,
     pub(crate) redacted_as_recorded: bool,
     pub(crate) executor: Option<Executor>,
+    pub(crate) kinds: Option<Kinds>,
+    pub(crate) allow_empty: bool,
 }
 
 impl ReplayOptions {
@@ -99,6 +102,8 @@ impl ReplayOptions {
             stand_ins: StandIns::new(),
             redacted_as_recorded: false,
             executor: None,
+            kinds: None,
+            allow_empty: false,
         }
     }
 
@@ -135,6 +140,41 @@ impl ReplayOptions {
     pub fn executor(mut self, executor: Executor) -> Self {
         self.executor = Some(executor);
         self
+    }
+
+    /// Which captures to replay. Without it: `CAPTURE_REPLAY`, else
+    /// [`crate::Config::replay`], else accepted captures only.
+    ///
+    /// ```
+    /// use capture_runtime::{record::Kinds, replay::ReplayOptions};
+    /// let opts = ReplayOptions::new("checkout::price").kinds(Kinds::All);
+    /// assert_eq!(opts.replayed_kinds(), Kinds::All);
+    /// ```
+    pub fn kinds(mut self, kinds: Kinds) -> Self {
+        self.kinds = Some(kinds);
+        self
+    }
+
+    /// The captures replayed: [`ReplayOptions::kinds`], `CAPTURE_REPLAY`,
+    /// [`crate::Config::replay`], or [`Kinds::Accepted`].
+    pub fn replayed_kinds(&self) -> Kinds {
+        self.kinds
+            .or(crate::config::env_config().replay)
+            .or_else(|| crate::config::programmatic().and_then(|c| c.replay))
+            .unwrap_or(Kinds::Accepted)
+    }
+
+    /// Whether a function with no captures to replay is acceptable in CI
+    /// (`allow_empty` in `replay_main!`): without it, CI fails such an
+    /// entry, naming the folder that should have been committed.
+    pub fn allow_empty(mut self, yes: bool) -> Self {
+        self.allow_empty = yes;
+        self
+    }
+
+    /// Whether [`ReplayOptions::allow_empty`] was given.
+    pub fn empty_allowed(&self) -> bool {
+        self.allow_empty
     }
 
     /// Whether an executor was given.

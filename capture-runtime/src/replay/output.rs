@@ -41,7 +41,7 @@ impl ReplayCx<'_> {
     fn recorded_bytes(&self, rec: &ArgRecord) -> Result<(Codec, Vec<u8>), String> {
         let call = self.call.ok_or("no call")?;
         match &rec.slot {
-            Slot::Stored { id, len } => call.store().get_stored(id, *len).map_err(|e| e.to_string()),
+            Slot::Stored { id, len } => call.stored_value(id, *len).map_err(|e| e.to_string()),
             other => Err(other.missing_reason().unwrap_or_default()),
         }
     }

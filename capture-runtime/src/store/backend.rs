@@ -31,6 +31,20 @@ pub struct Listing {
     pub files: Vec<(String, Option<SystemTime>)>,
 }
 
+/// What [`Backend::append`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Appended {
+    /// The bytes were appended (or the fresh key created with them).
+    Done,
+    /// Not fresh, and the key is gone (another process removed it): the
+    /// caller starts a new key.
+    Gone,
+    /// Fresh, and the key exists already: the caller picks another name.
+    Exists,
+    /// This backend cannot append.
+    Unsupported,
+}
+
 /// When written data is forced to stable storage.
 ///
 /// Every policy writes through a temp file and a rename, so a reader never
@@ -93,6 +107,17 @@ pub trait Backend: Send + Sync + 'static {
     }
     /// Write or replace a key atomically.
     fn put(&self, key: &str, bytes: &[u8]) -> Result<()>;
+    /// Append `bytes` to `key` in one write. With `fresh`, `key` must not
+    /// exist yet: it is created (with its folders) holding `bytes`; without,
+    /// it must exist. A reader may see any prefix of an append in progress
+    /// (pending segments are framed so that a torn tail is ignored). See
+    /// [`Appended`] for the outcomes; the default is
+    /// [`Appended::Unsupported`] (object storage: the caller writes a new
+    /// key instead).
+    fn append(&self, key: &str, bytes: &[u8], fresh: bool) -> Result<Appended> {
+        let _ = (key, bytes, fresh);
+        Ok(Appended::Unsupported)
+    }
     /// List the entries directly under `prefix` (`""` for the root).
     fn list(&self, prefix: &str) -> Result<Listing>;
     /// Names of the files directly under `prefix`, in no particular order:
@@ -212,7 +237,8 @@ static TMP_OBSERVER: RwLock<Option<fn(&Path)>> = RwLock::new(None);
 
 /// Call `observer` with the path of every temp file a [`LocalBackend`]
 /// writes, right after writing it and before it is renamed or linked into
-/// place (`None` to stop). It runs on the writing thread (the background
+/// place, and of every file it appends to, right after each append
+/// (`None` to stop). It runs on the writing thread (the background
 /// writer's, when that is in use). For tests that check what reaches the
 /// disk, even files that exist only for a moment; not for production use.
 #[doc(hidden)]
@@ -458,6 +484,47 @@ impl Backend for LocalBackend {
         self.install(&tmp, &dest)
     }
 
+    /// Opened without following a link (`O_NOFOLLOW`), refused unless it
+    /// is a regular file, created 0600; one `write` of all of `bytes`.
+    fn append(&self, key: &str, bytes: &[u8], fresh: bool) -> Result<Appended> {
+        let dest = self.path(key);
+        if fresh {
+            if let Some(parent) = dest.parent() {
+                self.mkdirs(parent)?;
+            }
+        }
+        // Never created by an append to an existing segment: a segment
+        // another process deleted must not come back without its header.
+        let opened = OpenOptions::new()
+            .append(true)
+            .create_new(fresh)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(&dest);
+        let mut f = match opened {
+            Ok(f) => f,
+            Err(e) if !fresh && e.kind() == ErrorKind::NotFound => return Ok(Appended::Gone),
+            Err(e) if fresh && e.kind() == ErrorKind::AlreadyExists => return Ok(Appended::Exists),
+            Err(e) => return Err(CaptureError::io(&dest, e)),
+        };
+        let meta = f.metadata().map_err(|e| CaptureError::io(&dest, e))?;
+        if !meta.is_file() {
+            return Err(CaptureError::Refused {
+                path: dest,
+                problem: Refusal::NotRegular {
+                    kind: "a special file (FIFO, device, folder) where a pending segment belongs",
+                },
+            });
+        }
+        f.write_all(bytes).map_err(|e| CaptureError::io(&dest, e))?;
+        if self.durability == Durability::PerWrite {
+            f.sync_data().map_err(|e| CaptureError::io(&dest, e))?;
+        }
+        temp_written(&dest);
+        self.written(&dest);
+        Ok(Appended::Done)
+    }
+
     fn list(&self, prefix: &str) -> Result<Listing> {
         let dir = self.path(prefix);
         let rd = match fs::read_dir(&dir) {
@@ -695,7 +762,7 @@ fn changed_at(meta: &fs::Metadata) -> SystemTime {
 }
 
 /// Whether a process with this pid exists (on this machine's pid namespace).
-fn process_alive(pid: u32) -> bool {
+pub(crate) fn process_alive(pid: u32) -> bool {
     let Ok(pid) = libc::pid_t::try_from(pid) else {
         return false;
     };

@@ -5,8 +5,10 @@ use crate::hash::ContentId;
 
 /// Folder of content-addressed objects.
 pub const OBJECTS: &str = "objects";
-/// Folder of call records.
+/// Folder of accepted captures: one call record file each, committed with the code.
 pub const CALLS: &str = "calls";
+/// Folder of pending captures: per-process segments of framed entries.
+pub const PENDING: &str = "pending";
 /// Folder of temp files (writes in progress, files gc moved aside).
 pub const TMP: &str = "tmp";
 /// File holding the number [`crate::store::Store::gc`] raises as it starts
@@ -118,7 +120,22 @@ pub fn id_segments(function: &str) -> Vec<&str> {
 /// );
 /// ```
 pub fn function_dir(function: &str) -> String {
-    let mut key = String::from(CALLS);
+    function_dir_in(CALLS, function)
+}
+
+/// `pending/<crate>/<module>/.../<fn>`: where the pending captures of a
+/// function are (see [`function_dir`]).
+///
+/// ```
+/// use capture_runtime::store::layout::pending_dir;
+/// assert_eq!(pending_dir("shop::checkout::price"), "pending/shop/checkout/price");
+/// ```
+pub fn pending_dir(function: &str) -> String {
+    function_dir_in(PENDING, function)
+}
+
+fn function_dir_in(root: &str, function: &str) -> String {
+    let mut key = String::from(root);
     for seg in id_segments(function) {
         key.push('/');
         key.push_str(&escape_segment(seg));

@@ -5,7 +5,9 @@ mod backend;
 pub mod layout;
 mod local_read;
 pub mod object;
+pub mod pending;
 pub mod quota;
+pub mod segment;
 mod trim;
 
 use std::collections::HashSet;
@@ -15,7 +17,10 @@ use std::time::{Duration, SystemTime};
 
 #[doc(hidden)]
 pub use backend::observe_temp_files;
-pub use backend::{Backend, Durability, Listing, LocalBackend, DEAD_WRITER_GRACE, MAX_FILE_LEN, STALE_TEMP_AGE};
+pub use backend::{
+    Appended, Backend, Durability, Listing, LocalBackend, DEAD_WRITER_GRACE, MAX_FILE_LEN, STALE_TEMP_AGE,
+};
+pub use pending::{PendingCapture, PendingListing};
 pub use quota::{Quota, QuotaReport};
 
 use crate::codec::{frame, framed_len, object_id, unframe, Codec, FileKind};
@@ -62,6 +67,7 @@ pub struct Store {
     codec: Codec,
     quota: Option<Arc<Quota>>,
     trims: Arc<trim::Trims>,
+    segments: Arc<pending::Segments>,
 }
 
 impl std::fmt::Debug for Store {
@@ -83,6 +89,7 @@ impl Store {
             codec: Codec::MsgPack,
             quota: None,
             trims: Arc::default(),
+            segments: Arc::default(),
         }
     }
 
@@ -305,17 +312,22 @@ impl Store {
                 + records.iter().map(quota::new_object_bytes).sum::<u64>();
             self.note_quota(added);
         }
-        if crate::hooks::active() {
-            for (record, (key, _)) in records.iter().zip(&framed) {
-                crate::hooks::emit(crate::hooks::CaptureEvent::Call {
-                    store: self.describe(),
-                    function: record.function.clone(),
-                    key: key.clone(),
-                    outcome: record.outcome,
-                });
-            }
+        for (record, (key, _)) in records.iter().zip(&framed) {
+            self.emit_call(record, key);
         }
         Ok(framed.into_iter().map(|(k, _)| k).collect())
+    }
+
+    /// Tell `on_capture` hooks that `record` was written at `key`.
+    pub(crate) fn emit_call(&self, record: &CallRecord, key: &str) {
+        if crate::hooks::active() {
+            crate::hooks::emit(crate::hooks::CaptureEvent::Call {
+                store: self.describe(),
+                function: record.function.clone(),
+                key: key.to_owned(),
+                outcome: record.outcome,
+            });
+        }
     }
 
     /// Count `bytes` just written (call records, cache entries, checkpoints)
@@ -338,25 +350,84 @@ impl Store {
         self.backend.sync()
     }
 
-    /// Every function id with at least one stored call, sorted.
+    /// Every function id with at least one capture, accepted or pending, sorted.
     pub fn functions(&self) -> Result<Vec<String>> {
+        let mut out = self.accepted_functions()?;
+        out.extend(self.pending_functions()?);
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// Every function id with at least one accepted capture, sorted.
+    pub fn accepted_functions(&self) -> Result<Vec<String>> {
         let mut out = Vec::new();
-        self.walk_functions(CALLS, &mut Vec::new(), &mut out)?;
+        self.walk_functions(CALLS, CALL_EXT, &mut Vec::new(), &mut out)?;
         out.sort();
         Ok(out)
     }
 
-    fn walk_functions(&self, prefix: &str, segs: &mut Vec<String>, out: &mut Vec<String>) -> Result<()> {
+    fn walk_functions(&self, prefix: &str, ext: &str, segs: &mut Vec<String>, out: &mut Vec<String>) -> Result<()> {
         let listing = self.backend.list(prefix)?;
-        if listing.files.iter().any(|(n, _)| n.ends_with(CALL_EXT)) && !segs.is_empty() {
+        if listing.files.iter().any(|(n, _)| n.ends_with(ext)) && !segs.is_empty() {
             out.push(segs.join("::"));
         }
         for d in listing.dirs {
             segs.push(unescape_segment(&d));
-            self.walk_functions(&format!("{prefix}/{d}"), segs, out)?;
+            self.walk_functions(&format!("{prefix}/{d}"), ext, segs, out)?;
             segs.pop();
         }
         Ok(())
+    }
+
+    /// Write `record` as an accepted capture: its objects not kept in
+    /// `objects/` yet (`objects`, encoded in `codec`) are stored there, then
+    /// the record under its stable name, `calls/<fn>/<input id>.call` (see
+    /// [`CallRecord::input_id`]). An accepted capture with the same inputs
+    /// is replaced when `replace`, else left as it is (`Ok(None)`).
+    /// Returns the record's key when it was written.
+    ///
+    /// ```
+    /// # use capture_runtime::{record::*, store::Store};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let store = Store::open(dir.path());
+    /// # let rec = CallRecord { function: "shop::price".into(), crate_name: "shop".into(),
+    /// #     crate_version: "0.1.0".into(), format_version: 2, unix_nanos: 1_000, pid: 1, seq: 0,
+    /// #     thread_name: None, thread_id: 1, depth: 0, args: vec![], ret: None, after: vec![],
+    /// #     outcome: Outcome::Returned };
+    /// let codec = capture_runtime::codec::Codec::MsgPack;
+    /// let key = store.write_accepted(&rec, codec, &[], false).unwrap().unwrap();
+    /// assert_eq!(key, format!("calls/shop/price/{}.call", rec.input_id()));
+    /// assert_eq!(store.write_accepted(&rec, codec, &[], false).unwrap(), None, "already accepted");
+    /// assert_eq!(store.read_call(&key).unwrap(), rec);
+    /// ```
+    pub fn write_accepted(
+        &self,
+        record: &CallRecord,
+        codec: Codec,
+        objects: &[(ContentId, &[u8])],
+        replace: bool,
+    ) -> Result<Option<String>> {
+        let key = format!("{}/{}{CALL_EXT}", function_dir(&record.function), record.input_id());
+        for (id, body) in objects {
+            self.backend
+                .put_if_absent(&object_key(id), &frame(codec, FileKind::Object, body))?;
+        }
+        let body = self.codec.encode(record).map_err(|message| CaptureError::Encode {
+            what: "call record".into(),
+            message,
+        })?;
+        let bytes = frame(self.codec, FileKind::Call, &body);
+        if replace {
+            self.backend.put(&key, &bytes)?;
+        } else if !self.backend.put_if_absent(&key, &bytes)? {
+            return Ok(None);
+        }
+        if self.quota.is_some() {
+            self.note_quota(bytes.len() as u64);
+        }
+        self.emit_call(record, &key);
+        Ok(Some(key))
     }
 
     /// Keys of the stored calls of `function`, oldest first.
@@ -426,16 +497,23 @@ impl Store {
         let cutoff = SystemTime::now().checked_sub(grace).unwrap_or(SystemTime::UNIX_EPOCH);
         self.backend.bump_gc_epoch()?;
         let mut live: HashSet<ContentId> = extra_roots.clone();
-        for f in self.functions()? {
-            for key in self.calls(&f)? {
-                let Ok(rec) = self.read_call(&key) else {
-                    continue;
-                };
-                for a in rec.args.iter().chain(rec.ret.iter()).chain(rec.after.iter()) {
-                    if let Slot::Stored { id, .. } = a.slot {
-                        live.insert(id);
-                    }
+        let mut refer = |rec: &CallRecord| {
+            for a in rec.args.iter().chain(rec.ret.iter()).chain(rec.after.iter()) {
+                if let Slot::Stored { id, .. } = a.slot {
+                    live.insert(id);
                 }
+            }
+        };
+        for f in self.accepted_functions()? {
+            for key in self.calls(&f)? {
+                if let Ok(rec) = self.read_call(&key) {
+                    refer(&rec);
+                }
+            }
+        }
+        for f in self.pending_functions()? {
+            for capture in self.pending(&f)?.captures {
+                refer(&capture.record);
             }
         }
         let mut report = GcReport::default();
@@ -482,7 +560,20 @@ fn check_placement(path: &Path, key: &str, record: &CallRecord) -> Result<()> {
             format!("a call of `{}`", record.function),
         ));
     }
-    let fields: Vec<&str> = name.strip_suffix(CALL_EXT).unwrap_or(name).split('-').collect();
+    let stem = name.strip_suffix(CALL_EXT).unwrap_or(name);
+    if !stem.contains('-') {
+        // An accepted capture's stable name: its inputs' id.
+        let input = record.input_id();
+        return if stem == input {
+            Ok(())
+        } else {
+            Err(misplaced(
+                format!("a call whose inputs have the id in the name `{name}`"),
+                format!("a call whose inputs have the id {input}"),
+            ))
+        };
+    }
+    let fields: Vec<&str> = stem.split('-').collect();
     let named = (
         fields.first().and_then(|f| f.parse::<u64>().ok()),
         fields.get(1).and_then(|f| f.parse::<u32>().ok()),

@@ -9,15 +9,16 @@
 //! estimated size) under the `quota.lock` lock, shared by every process
 //! writing to the store. Only when the ledger passes the quota does that
 //! process measure the store (one walk) and evict, oldest first across
-//! functions, call records (with the objects only they referenced) and cache
-//! entries (by last use), until the store is under [`LOW_WATERMARK_PERCENT`]
+//! functions, pending segments (with the objects only they referenced) and
+//! cache entries (by last use), until the store is under [`LOW_WATERMARK_PERCENT`]
 //! of the quota. The next walk therefore needs at least a fifth of the quota
 //! in new writes: the cost of a walk is spread over the writes that made it
 //! necessary.
 //!
 //! # What is never evicted
 //!
-//! Checkpoints are roots: their records and the objects they name
+//! Accepted captures (`calls/`) and the objects they name: they are the
+//! reviewed regression fixtures. Checkpoints are roots: their records and the objects they name
 //! ([`crate::gc_roots`]) stay, as do objects younger than a minute that no
 //! record references yet (a writer may be about to reference them). When
 //! such pinned bytes keep the store above the low watermark, the next
@@ -39,7 +40,8 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
-use super::layout::{CALLS, CALL_EXT, OBJECTS};
+use super::layout::{CALLS, CALL_EXT, OBJECTS, PENDING};
+use super::segment::SEG_EXT;
 use super::Store;
 use crate::cache::{CACHE, ENTRY_EXT};
 use crate::codec::{unframe, FileKind};
@@ -75,7 +77,7 @@ pub struct QuotaReport {
     pub before: u64,
     /// Bytes after eviction.
     pub after: u64,
-    /// Call records evicted (oldest first, any function).
+    /// Pending captures evicted (whole segments, oldest first, any function).
     pub calls_removed: usize,
     /// Cache entries evicted (least recently used first, with the calls).
     pub cache_removed: usize,
@@ -306,17 +308,17 @@ fn stored_ids(record: &CallRecord) -> impl Iterator<Item = ContentId> + '_ {
 
 /// What eviction may remove, oldest first.
 enum Victim<'a> {
-    /// A call record (index into the calls and what they hold).
+    /// A pending segment (index into the segments and what they hold).
     Call(usize),
     /// A cache entry (results are inline: deleting it frees its bytes).
     Cache(&'a Entry),
 }
 
 /// Measure the store and, when it is over `target` bytes, remove stale temp
-/// files and old orphan objects, then the oldest call records (and the
+/// files and old orphan objects, then the oldest pending segments (and the
 /// objects only they referenced) and least recently used cache entries, in
-/// one oldest-first order, until it is at most `target` bytes. Checkpoint
-/// records and the objects they name are never removed.
+/// one oldest-first order, until it is at most `target` bytes. Accepted
+/// captures, checkpoint records and the objects they name are never removed.
 fn evict(store: &Store, root: &Path, target: u64) -> Result<QuotaReport> {
     let files = walk(root)?;
     let before: u64 = files.iter().map(|e| e.size).sum();
@@ -328,8 +330,9 @@ fn evict(store: &Store, root: &Path, target: u64) -> Result<QuotaReport> {
     if before <= target {
         return Ok(report);
     }
-    // Checkpoint values are referenced from `checkpoints/`, not from calls.
-    let roots = crate::checkpoint::gc_roots(store)?;
+    // Checkpoint values are referenced from `checkpoints/`, not from calls;
+    // accepted captures are never evicted, and nor is what they refer to.
+    let mut roots = crate::checkpoint::gc_roots(store)?;
     let now = SystemTime::now();
     let older_than = |e: &Entry, age: Duration| {
         e.modified
@@ -350,6 +353,10 @@ fn evict(store: &Store, root: &Path, target: u64) -> Result<QuotaReport> {
         } else if let Some(id) = object_id(&e.key) {
             objects.insert(id, (e.key.clone(), e.size, older_than(e, ORPHAN_GRACE)));
         } else if e.key.starts_with(CALLS) && e.key.ends_with(CALL_EXT) {
+            if let Some(r) = read_record(store, root, &e.key) {
+                roots.extend(stored_ids(&r));
+            }
+        } else if e.key.starts_with(PENDING) && e.key.ends_with(SEG_EXT) {
             calls.push((call_nanos(&e.key), e));
         } else if e.key.starts_with(CACHE) && e.key.ends_with(ENTRY_EXT) {
             // The modification time is the last use (hits refresh it).
@@ -359,11 +366,15 @@ fn evict(store: &Store, root: &Path, target: u64) -> Result<QuotaReport> {
     // Reference counts, and which objects each call holds.
     let mut refs: HashMap<ContentId, u32> = HashMap::new();
     let mut held: Vec<Vec<ContentId>> = Vec::with_capacity(calls.len());
+    let mut captures: Vec<usize> = Vec::with_capacity(calls.len());
+    // A segment is as old as the newest call in it (a batch writes calls
+    // of one function after another, so names tell write order, not age).
+    let mut times: Vec<u64> = Vec::with_capacity(calls.len());
     calls.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.key.cmp(&b.1.key)));
     for (_, e) in &calls {
-        let ids: Vec<ContentId> = read_record(store, root, &e.key)
-            .map(|r| stored_ids(&r).collect())
-            .unwrap_or_default();
+        let (ids, n, newest) = segment_ids(store, root, &e.key);
+        captures.push(n);
+        times.push(newest);
         for id in &ids {
             *refs.entry(*id).or_default() += 1;
         }
@@ -380,7 +391,13 @@ fn evict(store: &Store, root: &Path, target: u64) -> Result<QuotaReport> {
     let mut victims: Vec<(u64, &str, Victim)> = calls
         .iter()
         .enumerate()
-        .map(|(i, (t, e))| (*t, e.key.as_str(), Victim::Call(i)))
+        .map(|(i, (t, e))| {
+            (
+                if times[i] > 0 { times[i] } else { *t },
+                e.key.as_str(),
+                Victim::Call(i),
+            )
+        })
         .chain(entries.iter().map(|(t, e)| (*t, e.key.as_str(), Victim::Cache(e))))
         .collect();
     victims.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
@@ -399,7 +416,7 @@ fn evict(store: &Store, root: &Path, target: u64) -> Result<QuotaReport> {
                 let e = calls[i].1;
                 store.backend().delete(&e.key)?;
                 usage = usage.saturating_sub(e.size);
-                report.calls_removed += 1;
+                report.calls_removed += captures[i];
                 for id in std::mem::take(&mut held[i]) {
                     let n = refs.get_mut(&id).expect("counted above");
                     *n -= 1;
@@ -416,6 +433,27 @@ fn evict(store: &Store, root: &Path, target: u64) -> Result<QuotaReport> {
     }
     report.after = usage;
     Ok(report)
+}
+
+/// The objects in `objects/` that the entries of a pending segment refer
+/// to (inline ones are freed with the segment), how many captures it
+/// holds, and when the newest of them started.
+fn segment_ids(store: &Store, root: &Path, key: &str) -> (Vec<ContentId>, usize, u64) {
+    let Ok(Some(bytes)) = store.backend().get(key) else {
+        return (Vec::new(), 0, 0);
+    };
+    let Ok(parsed) = super::segment::parse(&root.join(key), &bytes) else {
+        return (Vec::new(), 0, 0);
+    };
+    let newest = parsed.entries.iter().map(|e| e.record.unix_nanos).max().unwrap_or(0);
+    let mut ids: Vec<ContentId> = parsed
+        .entries
+        .iter()
+        .flat_map(|e| stored_ids(&e.record).filter(|id| !e.objects.iter().any(|o| o.id == *id)))
+        .collect();
+    ids.sort();
+    ids.dedup();
+    (ids, parsed.entries.len(), newest)
 }
 
 fn read_record(store: &Store, root: &Path, key: &str) -> Option<CallRecord> {

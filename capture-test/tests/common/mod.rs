@@ -1,5 +1,6 @@
 //! A private store per test binary: captures of the test functions go to a
-//! temporary folder, set once through `configure()`.
+//! temporary folder, set once through `configure()`, and replay runs
+//! pending captures too (the tests replay what they just recorded).
 
 use std::sync::OnceLock;
 
@@ -14,6 +15,10 @@ pub fn init() -> &'static std::path::Path {
             let dir = tempfile::tempdir().expect("temp dir");
             capture_runtime::configure(capture_runtime::Config {
                 dir: Some(dir.path().to_path_buf()),
+                // These tests record on purpose (also where `CI` is set) and
+                // replay what they just recorded, pending as it is.
+                enabled: Some(true),
+                replay: Some(capture_runtime::record::Kinds::All),
                 ..Default::default()
             });
             dir

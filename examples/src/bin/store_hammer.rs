@@ -13,9 +13,10 @@
 //!   (on a store too small for them, `tests/store_disk_full.rs`), then
 //!   reads back what is on disk and prints what it found.
 //!
-//! Every value is derived from `i`: `tag == format!("t{i}")` (`k{i}` for
-//! `conc_kept`, whose tags become garbage for gc once retention drops their
-//! calls), every byte of `blob` is `blob_byte(i)` and the return value is
+//! Every value is derived from `i`: `tag == format!("t{i}")` ([`kept_tag`]
+//! for `conc_kept`: one in eight is too large to be kept inline in a
+//! pending capture, so it is an object of its own, which becomes garbage
+//! for gc once retention drops its call), every byte of `blob` is `blob_byte(i)` and the return value is
 //! `3 * i`.
 
 use capture_runtime::config::{WhenFull, WriterMode};
@@ -49,6 +50,17 @@ pub fn conc_all(worker: u32, thread: u32, i: u64, tag: String) -> u64 {
 pub fn conc_kept(worker: u32, thread: u32, i: u64, tag: String) -> u64 {
     let _ = (worker, thread, tag);
     3 * i
+}
+
+/// `conc_kept`'s tag for call `i`: `k{i}`, padded with dots past the
+/// inline limit of pending captures when `i % 8 == 0`.
+pub fn kept_tag(i: u64) -> String {
+    let tag = format!("k{i}");
+    if i.is_multiple_of(8) {
+        tag + &".".repeat(capture_runtime::store::segment::INLINE_MAX)
+    } else {
+        tag
+    }
 }
 
 fn writer(mode: &str) -> WriterMode {
@@ -99,7 +111,7 @@ fn main() {
                         for n in 0..calls {
                             let i = (u64::from(worker) << 40) | (u64::from(t) << 20) | u64::from(n);
                             conc_all(worker, t, i, format!("t{i}"));
-                            conc_kept(worker, t, i, format!("k{i}"));
+                            conc_kept(worker, t, i, kept_tag(i));
                         }
                     });
                 }

@@ -141,21 +141,30 @@ pub fn large_agrees(call: &CapturedCall) -> Result<bool, CaptureError> {
 }
 
 /// `conc_all` / `conc_kept(worker, thread, i, tag)`: `i` encodes worker and
-/// thread, `tag == t{i}` (`k{i}` for `conc_kept`), returns `3 * i`.
+/// thread, `tag == t{i}` ([`kept_tag`] for `conc_kept`), returns `3 * i`.
 pub fn conc_agrees(call: &CapturedCall) -> Result<bool, CaptureError> {
-    let prefix = if call.metadata().function.ends_with("::conc_kept") {
-        "k"
-    } else {
-        "t"
-    };
+    let kept = call.metadata().function.ends_with("::conc_kept");
     let worker: u32 = call.arg("worker")?;
     let thread: u32 = call.arg("thread")?;
     let i: u64 = call.arg("i")?;
     let tag: String = call.arg("tag")?;
-    Ok(i >> 40 == u64::from(worker)
-        && (i >> 20) & 0xF_FFFF == u64::from(thread)
-        && tag == format!("{prefix}{i}")
-        && ret_agrees(call, i)?)
+    let want = if kept { kept_tag(i) } else { format!("t{i}") };
+    Ok(
+        i >> 40 == u64::from(worker)
+            && (i >> 20) & 0xF_FFFF == u64::from(thread)
+            && tag == want
+            && ret_agrees(call, i)?,
+    )
+}
+
+/// `store_hammer`'s tag of `conc_kept` call `i` (the binary's `kept_tag`).
+pub fn kept_tag(i: u64) -> String {
+    let tag = format!("k{i}");
+    if i.is_multiple_of(8) {
+        tag + &".".repeat(capture_runtime::store::segment::INLINE_MAX)
+    } else {
+        tag
+    }
 }
 
 /// Files under `dir` (recursively).

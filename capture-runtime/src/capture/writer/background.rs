@@ -14,9 +14,11 @@
 //! 4. applies count retention inside the batch: of `n` new calls of a function
 //!    with `retention = r`, only the newest `r` are written (the others would be
 //!    deleted by the same write), counted in [`Stats::evicted`](super::Stats);
-//! 5. writes objects not known to exist (an in-memory set spares a `stat` per
-//!    argument), then all records of a function under one lock and one
-//!    retention pass ([`Store::write_calls`]).
+//! 5. appends the calls of a function to this process's pending segment for
+//!    it, small objects inline ([`Store::append_pending`]); objects too large
+//!    to inline that are not known to exist (an in-memory set spares a
+//!    `stat` per argument) go to `objects/` first. Finished calls are
+//!    written as accepted captures instead when `CAPTURE_ACCEPT` says so.
 //!
 //! A call still running [`STARTED_AFTER`] after its start was queued (or at a
 //! [`flush`]) gets its start record written (outcome `Started`), so a call that
@@ -33,7 +35,7 @@ use std::time::{Duration, Instant};
 use super::super::call::{End, Start};
 use super::super::outgoing::{give_back, ObjectRef, Parts};
 use super::{count, count_dropped, finish_record, start_record, COALESCED, EVICTED};
-use crate::config::WhenFull;
+use crate::config::{Accept, WhenFull};
 use crate::hash::ContentId;
 use crate::record::CallRecord;
 use crate::store::Store;
@@ -298,6 +300,9 @@ struct Worker {
     last: HashMap<(usize, String), Open>,
     /// Stores written since the last flush.
     touched: HashMap<usize, Store>,
+    /// Bytes appended to each store in this batch, counted against its
+    /// quota once the whole batch is written.
+    quota_bytes: HashMap<usize, (Store, u64)>,
 }
 
 impl Worker {
@@ -387,6 +392,11 @@ impl Worker {
             }
         }
         self.write_finished(done);
+        for (_, (store, bytes)) in self.quota_bytes.drain() {
+            if bytes > 0 {
+                store.note_quota(bytes);
+            }
+        }
         self.write_started(!acks.is_empty());
         if !acks.is_empty() {
             DIRTY.store(false, Ordering::Release);
@@ -443,28 +453,27 @@ impl Worker {
             let Some(store) = keep.first().map(|o| o.store().clone()) else {
                 continue;
             };
-            let (mut records, objects): (Vec<CallRecord>, Vec<_>) = keep.iter().map(Open::record).unzip();
-            // A few records at a time, each right after its objects: a
-            // whole batch's objects first and then its thousands of records
-            // kept an object waiting, unreferenced, for as long as the rest
-            // of the batch took, and a gc with a grace shorter than that
-            // deleted it before its record appeared (the writer stored it
-            // again afterwards, but a reader could meet the gap).
-            for (records, objects) in records.chunks_mut(WRITE_CHUNK).zip(objects.chunks(WRITE_CHUNK)) {
+            let accept = keep.last().map(|o| o.start.resolved.accept).unwrap_or_default();
+            let mut calls: Vec<(CallRecord, Vec<ObjectRef<'_>>)> = keep.iter().map(Open::record).collect();
+            let quota_bytes = &mut self
+                .quota_bytes
+                .entry(store_key(&store))
+                .or_insert_with(|| (store.clone(), 0))
+                .1;
+            for chunk in calls.chunks_mut(WRITE_CHUNK) {
                 let known = &mut self.known;
-                let result = super::put_then_write(
+                let n = chunk.len() as u64;
+                let result = super::write_calls_of(
                     &store,
-                    |epoch, recheck| put_objects(known, &store, objects.iter().flatten(), epoch, recheck),
-                    |gone| {
-                        for r in records.iter_mut() {
-                            super::mark_gone(r, gone);
-                        }
-                        store.write_calls(records, retention).map(|k| k.len() as u64)
-                    },
+                    chunk,
+                    retention,
+                    accept,
+                    Some(&mut *quota_bytes),
+                    |objects, epoch, recheck| put_objects(known, &store, objects.iter(), epoch, recheck),
                 );
-                count(&key.1, records.len() as u64, result);
+                count(&key.1, n, result);
             }
-            drop(objects);
+            drop(calls);
             if let Some(last) = keep.pop() {
                 if let Some(old) = self.last.insert(key, last) {
                     old.release();
@@ -488,16 +497,18 @@ impl Worker {
         for seq in due {
             let Some(mut o) = self.open.remove(&seq) else { continue };
             let store = o.store().clone();
-            let (mut record, objects) = o.record();
             let known = &mut self.known;
             let retention = o.start.resolved.retention;
-            let result = super::put_then_write_one(
+            let mut calls = [o.record()];
+            let result = super::write_calls_of(
                 &store,
-                |epoch, recheck| put_objects(known, &store, objects.iter(), epoch, recheck),
-                &mut record,
+                &mut calls,
                 retention,
+                Accept::No,
+                None,
+                |objects, epoch, recheck| put_objects(known, &store, objects.iter(), epoch, recheck),
             );
-            drop(objects);
+            let [(record, _)] = calls;
             count(&record.function, 1, result);
             o.on_disk = true;
             OPEN_UNWRITTEN.fetch_sub(1, Ordering::AcqRel);
