@@ -45,6 +45,12 @@ fn main() {
     if want("sustained") {
         sustained(tmp.path(), if quick { 200_000 } else { 1_000_000 });
     }
+    if want("distinct") {
+        distinct(tmp.path(), if quick { 200_000 } else { 1_000_000 });
+    }
+    if want("disk") {
+        disk_bytes(tmp.path(), 5_000);
+    }
     if want("hash") {
         hashing(quick);
     }
@@ -152,6 +158,107 @@ fn sustained(root: &Path, calls: u64) {
             s.coalesced - before.coalesced,
             s.evicted - before.evicted,
             s.dropped - before.dropped
+        ),
+    );
+    configure(Config {
+        enabled: Some(false),
+        ..Config::default()
+    });
+}
+
+/// Captures/s written to the local store with the default writer settings
+/// but a full queue waiting (nothing dropped) and a retention that keeps
+/// every call (every capture written): distinct arguments on every call.
+fn distinct(root: &Path, calls: u64) {
+    let dir = root.join("distinct");
+    configure(Config {
+        enabled: Some(true),
+        dir: Some(dir.clone()),
+        retention: Some(usize::MAX),
+        writer: Some(WriterMode::Background {
+            capacity: capture_runtime::config::DEFAULT_QUEUE,
+            when_full: WhenFull::Block,
+        }),
+        ..Config::default()
+    });
+    // Made before the clock starts: the row measures capturing, not building orders.
+    let orders: Vec<Order> = (0..calls).map(|i| order(1_000_000 + i)).collect();
+    let before = stats();
+    let t = Instant::now();
+    for o in &orders {
+        black_box(captured::price(o, 0.1, "hunter2"));
+    }
+    flush();
+    let el = t.elapsed();
+    let s = stats();
+    let written = s.written - before.written;
+    let stored = CaptureLoader::new(&dir).load_all("price").map(|c| c.len()).unwrap_or(0);
+    row(
+        "distinct",
+        written as f64 / el.as_secs_f64(),
+        "captures/s",
+        &format!(
+            "{calls} calls of distinct orders in {:.2} s incl. flush; {written} written, {} dropped, {} coalesced, {} evicted; {stored} read back",
+            el.as_secs_f64(),
+            s.dropped - before.dropped,
+            s.coalesced - before.coalesced,
+            s.evicted - before.evicted,
+        ),
+    );
+    configure(Config {
+        enabled: Some(false),
+        ..Config::default()
+    });
+}
+
+/// Bytes on disk (allocated blocks) of `n` pending captures of distinct
+/// small calls, against their payload: the bytes of their encoded records
+/// and values (each entry's body in its segment).
+fn disk_bytes(root: &Path, n: u64) {
+    use std::os::unix::fs::MetadataExt;
+    let dir = root.join("disk");
+    configure(Config {
+        enabled: Some(true),
+        dir: Some(dir.clone()),
+        retention: Some(usize::MAX),
+        writer: Some(WriterMode::Background {
+            capacity: capture_runtime::config::DEFAULT_QUEUE,
+            when_full: WhenFull::Block,
+        }),
+        ..Config::default()
+    });
+    for i in 0..n {
+        black_box(captured::small(i, "tag"));
+    }
+    flush();
+    let store = capture_runtime::Store::open(&dir);
+    let mut payload = 0u64;
+    let mut allocated = 0u64;
+    let mut files = 0;
+    for key in store
+        .pending_segments("capture_bench::captured::small")
+        .unwrap_or_default()
+    {
+        let bytes = std::fs::read(dir.join(&key)).expect("segment");
+        let parsed = capture_runtime::store::segment::parse(&dir.join(&key), &bytes).expect("segment parses");
+        payload += parsed
+            .spans
+            .iter()
+            .map(|r| (r.len() - capture_runtime::store::segment::FRAME_LEN) as u64)
+            .sum::<u64>();
+        allocated += std::fs::metadata(dir.join(&key)).map(|m| m.blocks() * 512).unwrap_or(0);
+        files += 1;
+    }
+    let captures = store
+        .pending("capture_bench::captured::small")
+        .map(|p| p.captures.len())
+        .unwrap_or(0);
+    row(
+        "disk_ratio",
+        allocated as f64 / payload.max(1) as f64,
+        "x",
+        &format!(
+            "{captures} pending captures of `small(i, tag)`: {allocated} bytes allocated in {files} segment file(s) for {payload} bytes of encoded records and values"
         ),
     );
     configure(Config {

@@ -1,5 +1,6 @@
 //! Per-call rows of `cargo xtask bench`, measured with criterion:
-//! baseline, disabled, background writer, synchronous store, `tracing::instrument`.
+//! baseline, disabled, the default configuration, background writer,
+//! synchronous store, `tracing::instrument`.
 //!
 //! Every row calls the same `price(order, discount, password)` body.
 
@@ -75,6 +76,21 @@ fn rows(c: &mut Criterion<ThreadCpu>) {
     g.bench_function("disabled", |b| {
         b.iter(|| captured::price(black_box(&o), black_box(0.1), black_box("hunter2")))
     });
+
+    // What a user gets with no options: the default writer (background,
+    // queue of `config::DEFAULT_QUEUE`, dropping when full), default
+    // retention, size limit and redaction. First, so the writer's queue is
+    // sized by the default.
+    configure(Config {
+        enabled: Some(true),
+        dir: Some(dir.path().join("default")),
+        ..Config::default()
+    });
+    set_enabled(true);
+    g.bench_function("default", |b| {
+        b.iter(|| captured::price(black_box(&o), black_box(0.1), black_box("hunter2")))
+    });
+    capture_runtime::flush();
 
     configure(Config {
         enabled: Some(true),

@@ -83,6 +83,12 @@ pub mod captured {
     pub fn price(order: &Order, discount: f64, password: &str) -> Receipt {
         body(order, discount, password)
     }
+
+    /// A small call: a number and a short tag (the bytes-on-disk row).
+    #[capture_runtime::capture_args(ret)]
+    pub fn small(i: u64, tag: &str) -> u64 {
+        i + tag.len() as u64
+    }
 }
 
 /// The function the replay row replays: the same body, its return value

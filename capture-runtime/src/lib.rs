@@ -114,6 +114,7 @@ pub mod __private {
     pub use crate::capture::call::{ArgSink, CallGuard};
     pub use crate::capture::depth::WithDepth;
     pub use crate::capture::dispatch;
+    pub use crate::capture::outcome;
     pub use crate::capture::parts;
     pub use crate::capture::site::{function_id, Site, SiteOptions};
     pub use crate::config::enabled;

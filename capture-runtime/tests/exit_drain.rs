@@ -22,6 +22,7 @@ fn child_captures_and_exits_without_flushing() {
     };
     configure(Config {
         dir: Some(dir.into()),
+        enabled: Some(true),
         writer: Some(WriterMode::Background {
             capacity: 4096,
             when_full: WhenFull::Block,

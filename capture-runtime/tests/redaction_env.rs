@@ -28,6 +28,7 @@ fn environment_variables_apply_and_bad_values_are_errors() {
     std::env::set_var("CAPTURE_DETECTORS", "all,-email,-internal_host,-no_such_filter");
     // Two filters in the base policy: the environment turns one off by name.
     configure(Config {
+        enabled: Some(true),
         policy: Some(
             Policy::default()
                 .filter("internal_host", |s: &str| {

@@ -87,6 +87,72 @@ fn deterministic_sampling_keeps_the_same_inputs_and_ignores_secrets() {
     assert_eq!(both, twice);
 }
 
+// ------------------------------------------------------------ failures
+
+#[capture_args(ret, sample = 0.01)]
+fn parse_amount(text: &str) -> Result<u64, String> {
+    text.parse().map_err(|e| format!("{text}: {e}"))
+}
+
+#[capture_args(ret, sample(ok = 0.01, err = 0.0))]
+fn parse_plainly(text: &str) -> Result<u64, String> {
+    text.parse().map_err(|e| format!("{text}: {e}"))
+}
+
+#[capture_args(sample(ok = 0.0, err = 1.0))]
+fn may_panic(x: u32) -> u32 {
+    assert!(!x.is_multiple_of(10), "boom {x}");
+    x
+}
+
+#[test]
+fn failures_are_kept_at_their_own_rate_while_successes_are_sampled() {
+    let (_g, dir) = setup(Config {
+        retention: Some(1_000_000),
+        ..Config::default()
+    });
+    let (oks, errs) = (3000, 40);
+    for i in 0..oks {
+        assert_eq!(parse_amount(&i.to_string()), Ok(i));
+        assert_eq!(parse_plainly(&i.to_string()), Ok(i));
+    }
+    for i in 0..errs {
+        assert!(
+            parse_amount(&format!("x{i}")).is_err(),
+            "the function still fails as written"
+        );
+        assert!(parse_plainly(&format!("x{i}")).is_err());
+    }
+    capture_runtime::flush();
+    let split = |f: &str| {
+        let calls = calls(dir.path(), f);
+        let failed = calls
+            .iter()
+            .filter(|c| c.ret::<Result<u64, String>>().unwrap().is_err())
+            .count();
+        (calls.len() - failed, failed)
+    };
+    let (ok, err) = split("parse_amount");
+    assert_eq!(err, errs as usize, "every failure is kept (err rate 1 by default)");
+    within_4_sigma(ok, oks as usize, 0.01);
+    // `err = 0`: failures are sampled like successes.
+    let (ok, err) = split("parse_plainly");
+    within_4_sigma(ok, oks as usize, 0.01);
+    assert!(err <= 5, "{err} of {errs} failures kept at 1%");
+
+    // Panics are failures too (the attribute names an `err` rate).
+    for x in 0..100 {
+        let r = std::panic::catch_unwind(|| may_panic(x));
+        assert_eq!(r.is_err(), x.is_multiple_of(10));
+    }
+    capture_runtime::flush();
+    let kept = calls(dir.path(), "may_panic");
+    assert_eq!(kept.len(), 10, "the ten panics, none of the 90 returns");
+    assert!(kept
+        .iter()
+        .all(|c| c.metadata().outcome == capture_runtime::record::Outcome::Panicked));
+}
+
 // ------------------------------------------------------------ production
 
 #[capture_args]

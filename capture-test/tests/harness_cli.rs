@@ -32,13 +32,15 @@ fn main() {
         // names); the store lives under the target folder.
         let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("harness-cli-captures");
         std::env::set_var("CAPTURE_DIR", &dir);
-        // Accepted as they are recorded: the fixtures the runs below replay.
+        std::env::set_var("CAPTURE_ENABLED", "1"); // recorded even where `CI` is set
+                                                   // Accepted as they are recorded: the fixtures the runs below replay.
         std::env::set_var("CAPTURE_ACCEPT", "new");
         assert_eq!(double(21), 42);
         assert_eq!(guarded(1, "open"), 5);
         capture_runtime::flush();
     }
-    let mut harness = capture_test::replay_harness! { double, guarded, never_called };
+    // `allow_empty`: the entry without captures is an ignored test in CI too.
+    let mut harness = capture_test::replay_harness! { double, guarded, never_called allow_empty };
     if !child {
         harness.add_test("harness_cli::lists_filters_and_skips", check_cli);
     }

@@ -12,7 +12,9 @@ fn run(store: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
     cmd.arg("precedence")
         .args(args)
         .env("CAPTURE_DIR", store)
-        .env_remove("CAPTURE_RETENTION");
+        .env_remove("CAPTURE_RETENTION")
+        // Precedence outside CI (where recording is on by default).
+        .env_remove("CI");
     for (k, v) in env {
         cmd.env(k, v);
     }

@@ -128,6 +128,27 @@ fn bench(quick: bool) -> Result<(), String> {
         met: Some(disabled <= base + 1.0),
         note: format!("{:+.1} ns, {:.2}x baseline", disabled - base, disabled / base),
     });
+    let default = median("default")?;
+    let seed = seed_reference()?;
+    rows.push(Row {
+        name: "enabled, default configuration, caller's thread",
+        value: ns(default),
+        target: "<= 2 µs",
+        met: Some(default <= 2000.0),
+        note: format!(
+            "no options: background writer, pending segments; {:.0}x baseline; Python seed design (a pickle file per call, same workload, same run): {:.1} µs = {:.0}x this",
+            default / base,
+            seed.0,
+            seed.0 * 1000.0 / default
+        ),
+    });
+    rows.push(Row {
+        name: "Python seed design, caller's thread",
+        value: format!("{:.1} µs", seed.0),
+        target: "reference",
+        met: None,
+        note: seed.1,
+    });
     let bg = median("background")?;
     rows.push(Row {
         name: "enabled, background writer, caller's thread",
@@ -142,7 +163,10 @@ fn bench(quick: bool) -> Result<(), String> {
         value: ns(sync),
         target: "report",
         met: None,
-        note: format!("{:.0}x baseline; two file writes + retention per call", sync / base),
+        note: format!(
+            "{:.0}x baseline; two appends to the pending segment per call",
+            sync / base
+        ),
     });
     let tr = median("tracing")?;
     rows.push(Row {
@@ -186,6 +210,22 @@ fn bench(quick: bool) -> Result<(), String> {
         value: format!("{v:.0}/s"),
         target: ">= 200,000/s",
         met: Some(v >= 200_000.0),
+        note,
+    });
+    let (v, note) = get("distinct")?;
+    rows.push(Row {
+        name: "captures/s written, distinct arguments, nothing dropped",
+        value: format!("{v:.0}/s"),
+        target: ">= 200,000/s",
+        met: Some(v >= 200_000.0),
+        note,
+    });
+    let (v, note) = get("disk_ratio")?;
+    rows.push(Row {
+        name: "bytes on disk / payload, 5,000 pending small captures",
+        value: format!("{v:.2}x"),
+        target: "<= 1.3x",
+        met: Some(v <= 1.3),
         note,
     });
     let (v, note) = get("sha256_exact")?;
@@ -244,6 +284,31 @@ fn bench(quick: bool) -> Result<(), String> {
 
     println!("{}", table(&rows, quick, started.elapsed().as_secs_f64()));
     Ok(())
+}
+
+/// The Python seed design's capture path on the same workload
+/// (`bench/python/seed_reference.py`: a pickle file per call): the median
+/// per call in µs, and the script's note.
+fn seed_reference() -> Result<(f64, String), String> {
+    let dir = target_dir().join("xtask-seed-reference");
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = Command::new("python3")
+        .arg(workspace().join("bench/python/seed_reference.py"))
+        .arg(&dir)
+        .arg("5000")
+        .output()
+        .map_err(|e| format!("python3 (the seed reference row): {e}"))?;
+    let _ = std::fs::remove_dir_all(&dir);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().find_map(|l| l.strip_prefix("MEDIAN_US ")).ok_or_else(|| {
+        format!(
+            "seed_reference.py printed no MEDIAN_US: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })?;
+    let (value, note) = line.split_once(' ').unwrap_or((line, ""));
+    let value: f64 = value.parse().map_err(|e| format!("seed reference `{value}`: {e}"))?;
+    Ok((value, note.trim_matches(|c| c == '(' || c == ')').to_owned()))
 }
 
 /// Issue 7's rows: a cache hit vs running the 1 ms function it memoizes,

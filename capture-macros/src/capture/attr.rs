@@ -32,6 +32,9 @@ pub(crate) struct Options {
     pub name: Option<Spanned<String>>,
     pub enabled: Option<bool>,
     pub sample: Option<Spanned<f64>>,
+    /// `sample(ok = .., err = ..)`: the rate of calls that return `Err` or
+    /// panic (`sample` then holds the `ok` rate).
+    pub sample_err: Option<Spanned<f64>>,
     /// `sample_by = "args"` -> true, `"call"` -> false.
     pub sample_by_args: Option<bool>,
     pub max_size: Option<Spanned<u64>>,
@@ -167,24 +170,43 @@ impl Options {
             }
             "sample" => {
                 self.once(meta, "sample")?;
-                let lit: syn::Lit = meta.value()?.parse()?;
-                let (v, span) = match &lit {
-                    syn::Lit::Float(f) => (f.base10_parse::<f64>()?, f.span()),
-                    syn::Lit::Int(i) => (i.base10_parse::<f64>()?, i.span()),
-                    other => {
-                        return Err(syn::Error::new(
-                            other.span(),
-                            "`sample` takes a number between 0 and 1, e.g. sample = 0.1",
-                        ))
-                    }
-                };
-                if !(0.0..=1.0).contains(&v) {
-                    return Err(syn::Error::new(
-                        span,
-                        "`sample` must be between 0 and 1, e.g. sample = 0.1",
-                    ));
+                if meta.input.peek(syn::token::Paren) {
+                    // `sample(ok = 0.01, err = 1.0)`
+                    let (mut ok, mut err) = (None, None);
+                    meta.parse_nested_meta(|inner| {
+                        // The value first, so that an error below is the only one.
+                        let value: syn::Expr = inner.value()?.parse()?;
+                        let slot = if inner.path.is_ident("ok") {
+                            &mut ok
+                        } else if inner.path.is_ident("err") {
+                            &mut err
+                        } else {
+                            return Err(syn::Error::new_spanned(
+                                &inner.path,
+                                "`sample(..)` takes `ok = rate` and `err = rate`, e.g. sample(ok = 0.01, err = 1.0)",
+                            ));
+                        };
+                        if slot.is_some() {
+                            return Err(syn::Error::new_spanned(&inner.path, "give each rate once"));
+                        }
+                        let syn::Expr::Lit(lit) = value else {
+                            return Err(syn::Error::new_spanned(
+                                value,
+                                "`sample` takes a number between 0 and 1, e.g. sample = 0.1",
+                            ));
+                        };
+                        *slot = Some(rate(&lit.lit)?);
+                        Ok(())
+                    })?;
+                    let Some(ok) = ok else {
+                        return Err(meta.error("`sample(..)` needs the `ok` rate, e.g. sample(ok = 0.01, err = 1.0)"));
+                    };
+                    self.sample = Some(Spanned { value: ok });
+                    self.sample_err = err.map(|value| Spanned { value });
+                } else {
+                    let v = rate(&meta.value()?.parse()?)?;
+                    self.sample = Some(Spanned { value: v });
                 }
-                self.sample = Some(Spanned { value: v });
             }
             "sample_by" => {
                 self.once(meta, "sample_by")?;
@@ -457,6 +479,27 @@ fn whole_secs(option: &str, lit: &LitStr, zero_hint: &str) -> syn::Result<u64> {
 
 fn parse_size(lit: &LitStr) -> syn::Result<u64> {
     humane::parse_size(&lit.value()).map_err(|e| syn::Error::new(lit.span(), e))
+}
+
+/// A sampling rate: a number literal between 0 and 1.
+fn rate(lit: &syn::Lit) -> syn::Result<f64> {
+    let (v, span) = match lit {
+        syn::Lit::Float(f) => (f.base10_parse::<f64>()?, f.span()),
+        syn::Lit::Int(i) => (i.base10_parse::<f64>()?, i.span()),
+        other => {
+            return Err(syn::Error::new(
+                other.span(),
+                "`sample` takes a number between 0 and 1, e.g. sample = 0.1",
+            ))
+        }
+    };
+    if !(0.0..=1.0).contains(&v) {
+        return Err(syn::Error::new(
+            span,
+            "`sample` must be between 0 and 1, e.g. sample = 0.1",
+        ));
+    }
+    Ok(v)
 }
 
 /// `option(arg = exact|sampled, ..)`: hash strategies by argument.

@@ -160,7 +160,10 @@ pub(crate) fn expand(opts: &Options, f: &Function, mut func: ItemFn) -> TokenStr
     }
     // An `async` body always runs inside the shim's own `async` block, polled
     // at the call's depth (which travels with the future, not the thread).
-    let body = if with_ret || !after.is_empty() || f.is_async {
+    // A function returning a `Result`: the shim tells the guard whether
+    // the call returned `Err`, for failure-biased sampling.
+    let fallible = f.ret.as_deref().is_some_and(returns_result);
+    let body = if with_ret || !after.is_empty() || f.is_async || fallible {
         let fake = match (&f.ret, f.ret_has_impl_trait) {
             (Some(ty), false) => quote! {
                 #[allow(unreachable_code, clippy::diverging_sub_expression, clippy::let_unit_value)]
@@ -199,6 +202,17 @@ pub(crate) fn expand(opts: &Options, f: &Function, mut func: ItemFn) -> TokenStr
             quote!()
         };
         let ret_var = format_ident!("__capture_ret");
+        let failed = if fallible {
+            quote! {
+                __capture_guard.failed({
+                    #[allow(unused_imports)]
+                    use #pv::outcome::{NotErr as _, ResultErr as _};
+                    (&#pv::outcome::ErrProbe(&__capture_ret)).__capture_is_err()
+                });
+            }
+        } else {
+            quote!()
+        };
         quote! {
             #prelude
             #(#destructure)*
@@ -208,6 +222,7 @@ pub(crate) fn expand(opts: &Options, f: &Function, mut func: ItemFn) -> TokenStr
             #[allow(clippy::redundant_closure_call, unused_braces)]
             let #ret_var = #run;
             if __capture_guard.active() {
+                #failed
                 #record_ret
                 #(#after)*
             }
@@ -227,6 +242,19 @@ pub(crate) fn expand(opts: &Options, f: &Function, mut func: ItemFn) -> TokenStr
     };
     *func.block = parse_quote!({ #body });
     quote!(#func)
+}
+
+/// Whether a return type is written as a `Result` (`Result<T, E>`,
+/// `io::Result<T>`, a crate's own `Result<T>` alias): the call may end in
+/// `Err`. Whether it is one is settled at compile time by
+/// `returned_err`'s probe (a type of another name is never `Err`).
+fn returns_result(ty: &syn::Type) -> bool {
+    match ty {
+        syn::Type::Path(p) => p.path.segments.last().is_some_and(|s| s.ident == "Result"),
+        syn::Type::Paren(p) => returns_result(&p.elem),
+        syn::Type::Group(g) => returns_result(&g.elem),
+        _ => false,
+    }
 }
 
 /// A primitive scalar type written plainly (`f64`, `u32`, `bool`, …): `Copy`,
@@ -276,6 +304,14 @@ pub(super) fn site_options(opts: &Options, f: &Function, func: &ItemFn, pv: &Tok
         }
         None => quote!(::core::option::Option::None),
     };
+    let sample_err = match &opts.sample_err {
+        Some(s) => {
+            let v = s.value;
+            quote!(::core::option::Option::Some(#v))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let fallible = f.ret.as_deref().is_some_and(returns_result);
     let sample_by_args = match opts.sample_by_args {
         Some(b) => quote!(::core::option::Option::Some(#b)),
         None => quote!(::core::option::Option::None),
@@ -311,6 +347,8 @@ pub(super) fn site_options(opts: &Options, f: &Function, func: &ItemFn, pv: &Tok
             redact: #redact,
             allow: #allow,
             sample: #sample,
+            sample_err: #sample_err,
+            fallible: #fallible,
             sample_by_args: #sample_by_args,
             max_size: #max_size,
             ret: #ret,

@@ -99,6 +99,8 @@ static SITE: SiteOptions = SiteOptions {
     redact: &[],
     allow: &[],
     sample: None,
+    sample_err: None,
+    fallible: false,
     sample_by_args: None,
     max_size: None,
     ret: false,

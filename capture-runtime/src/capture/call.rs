@@ -405,9 +405,17 @@ struct InFlight {
     /// [`CallGuard::finish`] means the future was cancelled.
     is_async: bool,
     finished: bool,
+    /// The call returned `Err` (told by the shim of a `Result` function).
+    err: bool,
 }
 
 impl InFlight {
+    /// Held (sampled out) and returned `Ok`: it will be discarded, so its
+    /// outcome need not be encoded.
+    fn discarding(&self) -> bool {
+        self.mode.held() && !self.err
+    }
+
     fn take_end(
         &mut self,
         name: &'static str,
@@ -461,6 +469,16 @@ impl CallGuard {
         }
     }
 
+    /// The call returned `Err` (`true`) or `Ok` (generated for functions
+    /// whose return type is written `Result<..>`), before its return value
+    /// is recorded.
+    #[inline]
+    pub fn failed(&mut self, is_err: bool) {
+        if let Some(f) = self.inner.as_mut() {
+            f.err = is_err;
+        }
+    }
+
     /// Record the return value (only called when `ret` is on).
     pub fn ret(&mut self, type_name: &'static str, encode: impl FnOnce(&mut EncodeCtx<'_>) -> Encoded) {
         self.ret_with_schema(type_name, None, encode);
@@ -475,7 +493,7 @@ impl CallGuard {
         encode: impl FnOnce(&mut EncodeCtx<'_>) -> Encoded,
     ) {
         if let Some(f) = self.inner.as_mut() {
-            if f.mode.dropped() || f.has_ret {
+            if f.mode.dropped() || f.has_ret || f.discarding() {
                 return;
             }
             f.take_end("return", type_name, schema, encode);
@@ -496,7 +514,7 @@ impl CallGuard {
         encode: impl FnOnce(&mut EncodeCtx<'_>) -> Encoded,
     ) {
         if let Some(f) = self.inner.as_mut() {
-            if !f.mode.dropped() {
+            if !f.mode.dropped() && !f.discarding() {
                 f.take_end(name, type_name, None, encode);
             }
         }
@@ -561,8 +579,18 @@ impl InFlight {
             has_ret: self.has_ret,
         };
         let (resolved, mode) = (self.resolved, std::mem::replace(&mut self.mode, InFlightMode::Dropped));
+        let failed = self.err || end.outcome == Outcome::Panicked;
         let _inside = super::reentry::Inside::enter();
-        let _ = catch_unwind(AssertUnwindSafe(move || writer::submit_end(resolved, mode, end)));
+        let _ = catch_unwind(AssertUnwindSafe(move || match mode {
+            // Sampled out at its start: kept only as a failure, at the failure rate.
+            InFlightMode::Held(start)
+                if failed && (resolved.err_sample >= 1.0 || random_unit() < resolved.err_sample) =>
+            {
+                let mode = writer::submit_start(*start);
+                writer::submit_end(resolved, mode, end);
+            }
+            mode => writer::submit_end(resolved, mode, end),
+        }));
     }
 }
 
@@ -628,7 +656,12 @@ impl Site {
             return CallGuard::none();
         }
         let by_args = resolved.sample < 1.0 && resolved.sample_by == SampleBy::Args;
-        if resolved.sample <= 0.0 || (resolved.sample < 1.0 && !by_args && random_unit() >= resolved.sample) {
+        let sampled_out =
+            resolved.sample <= 0.0 || (resolved.sample < 1.0 && !by_args && random_unit() >= resolved.sample);
+        // Failure-biased sampling: a call sampled out is still encoded and
+        // held until it ends, when it can fail and failures are kept.
+        let hold = sampled_out && !by_args && resolved.err_sample > 0.0;
+        if sampled_out && !hold {
             return CallGuard::none();
         }
         let mut sink = ArgSink {
@@ -660,7 +693,11 @@ impl Site {
             depth,
             parts,
         };
-        let mode = writer::submit_start(start);
+        let mode = if hold {
+            InFlightMode::Held(Box::new(start))
+        } else {
+            writer::submit_start(start)
+        };
         if !is_async {
             depth::replace(depth + 1);
         }
@@ -674,6 +711,7 @@ impl Site {
                 depth,
                 is_async,
                 finished: false,
+                err: false,
             }))),
         }
     }

@@ -3,6 +3,7 @@
 pub mod call;
 pub(crate) mod depth;
 pub mod dispatch;
+pub mod outcome;
 pub(crate) mod outgoing;
 pub mod parts;
 pub(crate) mod reentry;

@@ -32,6 +32,10 @@ pub struct SiteOptions {
     pub redact: &'static [&'static str],
     pub allow: &'static [&'static str],
     pub sample: Option<f64>,
+    /// `sample(ok = .., err = ..)`: the rate of failed calls.
+    pub sample_err: Option<f64>,
+    /// The return type is written `Result<..>`: the shim reports `Err` returns.
+    pub fallible: bool,
     /// `sample_by = "args"` (Some(true)) or `"call"` (Some(false)).
     pub sample_by_args: Option<bool>,
     pub max_size: Option<u64>,
@@ -48,6 +52,9 @@ pub struct Resolved {
     pub ignore: Vec<String>,
     pub policy: Policy,
     pub sample: f64,
+    /// The rate at which calls sampled out at their start are kept when
+    /// they return `Err` or panic (0: they are not held at all).
+    pub err_sample: f64,
     pub sample_by: config::SampleBy,
     pub ret: bool,
     pub nested: bool,
@@ -142,7 +149,7 @@ impl Site {
 /// #     fn_name: "run", trait_name, module_path: "shop::jobs", name: None, crate_name: "shop",
 /// #     crate_version: "0.1.0", manifest_dir: ".", path: None, retention: None,
 /// #     max_age_secs: None, ignore: &[], redact: &[], allow: &[], sample: None,
-/// #     sample_by_args: None, max_size: None, ret: false } }
+/// #     sample_err: None, fallible: false, sample_by_args: None, max_size: None, ret: false } }
 /// use capture_runtime::__private::function_id;
 /// let ty = Some("shop::jobs::Worker<u8>");
 /// assert_eq!(function_id(&opts(None), ty), "shop::jobs::Worker::run");
@@ -231,6 +238,12 @@ fn resolve(opts: &SiteOptions, self_type: Option<&'static str>, generation: u64)
     let set_size = opts.max_size.or(env.max_size).or(prog.max_size).or(preset.max_size);
     policy = policy.max_size(Some(set_size.unwrap_or(crate::config::DEFAULT_MAX_SIZE)));
     policy = policy.max_depth(env.max_depth.or(prog.max_depth));
+    let sample = opts
+        .sample
+        .or(env.sample_rate)
+        .or(prog.sample_rate)
+        .or(preset.sample_rate)
+        .unwrap_or(1.0);
     Resolved {
         fn_id: function_id(opts, self_type),
         store: match url {
@@ -240,12 +253,17 @@ fn resolve(opts: &SiteOptions, self_type: Option<&'static str>, generation: u64)
         retention,
         ignore,
         policy,
-        sample: opts
-            .sample
-            .or(env.sample_rate)
-            .or(prog.sample_rate)
-            .or(preset.sample_rate)
-            .unwrap_or(1.0),
+        sample,
+        // Failures are held only where they can be told: a function that
+        // returns a `Result`, or one whose attribute names an `err` rate
+        // (any function can panic, but holding every call of every sampled
+        // function would encode all of them).
+        // `sample = 0` alone records nothing, failures included.
+        err_sample: match opts.sample_err {
+            Some(rate) => rate,
+            None if opts.fallible && sample > 0.0 => prog.err_sample_rate.unwrap_or(1.0),
+            None => 0.0,
+        },
         sample_by: match opts.sample_by_args {
             Some(true) => config::SampleBy::Args,
             Some(false) => config::SampleBy::Call,
@@ -304,6 +322,8 @@ pub(crate) fn store_for_manifest(manifest_dir: &'static str) -> Store {
         redact: &[],
         allow: &[],
         sample: None,
+        sample_err: None,
+        fallible: false,
         sample_by_args: None,
         max_size: None,
         ret: false,

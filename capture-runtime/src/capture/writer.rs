@@ -170,12 +170,20 @@ pub(crate) enum InFlightMode {
     Dropped,
     /// Sync: the start record is on disk; the final record replaces it.
     Sync(Box<SyncStart>),
+    /// Sampled out, held until the call ends: written only if it failed
+    /// (returned `Err` or panicked) and the failure rate keeps it.
+    Held(Box<Start>),
 }
 
 impl InFlightMode {
     /// Whether nothing of this call is recorded (its start was dropped).
     pub(crate) fn dropped(&self) -> bool {
         matches!(self, InFlightMode::Dropped)
+    }
+
+    /// Whether the call was sampled out and is held for its outcome.
+    pub(crate) fn held(&self) -> bool {
+        matches!(self, InFlightMode::Held(_))
     }
 }
 
@@ -402,6 +410,10 @@ pub(crate) fn submit_end(resolved: &'static Resolved, mode: InFlightMode, end: E
     match mode {
         InFlightMode::Dropped => {
             give_back(end.parts);
+        }
+        InFlightMode::Held(start) => {
+            // Decided by the caller (`InFlight::end`) before it gets here.
+            give_back(std::iter::once(start.parts).chain(end.parts));
         }
         InFlightMode::Queued(when_full) => background::end(end, when_full),
         InFlightMode::Sync(start) => {

@@ -138,6 +138,11 @@ pub struct Config {
     pub ignore_args: Vec<String>,
     /// Fraction of calls recorded.
     pub sample_rate: Option<f64>,
+    /// Fraction of the calls that `sample_rate` leaves out which are kept
+    /// all the same when they return `Err` (functions returning a
+    /// `Result`) or panic; default 1: every failure is kept. 0 restores
+    /// plain sampling, where a call sampled out costs no encoding.
+    pub err_sample_rate: Option<f64>,
     /// Production preset (see [`Config::production`]). Like
     /// `CAPTURE_PRODUCTION=1`, it also turns capturing on in release builds
     /// unless `enabled` says otherwise.

@@ -10,7 +10,7 @@ use super::build::{build, CompileError};
 use super::fetch::prepare;
 use super::replay::{run_replay, Replay};
 use super::spec::Spec;
-use super::store::{calls_of, count_files, dir_bytes};
+use super::store::{calls_of, count_captures, dir_bytes};
 use super::suite::{median, run_suite, time_binaries, Suite, Timed};
 
 /// Time limit of a suite run pristine or with capture off (and at least 3x
@@ -243,7 +243,7 @@ fn run_crate_inner(o: &mut Outcome, quick: bool) -> Result<(), String> {
         on_limit.as_secs_f64()
     );
     o.on = Some(run_suite(&dirs.annotated, &dirs, feats, &on_env, on_limit, "suite-on")?);
-    o.store_calls = count_files(&dirs.store, "call");
+    o.store_calls = count_captures(&dirs.store);
     o.store_bytes = dir_bytes(&dirs.store);
     for (f, r) in spec.fns.iter().zip(&mut o.fns) {
         if f.entry().is_none() && r.compiled {

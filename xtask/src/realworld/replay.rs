@@ -49,6 +49,9 @@ pub(super) fn run_replay(dirs: &Dirs, features: &[String], labels: &[String]) ->
         c.arg("--features").arg(features.join(","));
     }
     c.env("CAPTURE_DIR", &dirs.store);
+    // What the suite recorded is pending: replay it all, unreviewed.
+    c.env("CAPTURE_REPLAY", "all");
+    c.env_remove("CI");
     let out = c
         .output()
         .map_err(|e| format!("cargo test --test capture_replay: {e}"))?;

@@ -1,6 +1,8 @@
-//! What a capture-on run left in the store (`calls/<crate>/<module>/<fn>/
-//! *.call`, docs/format.md): its size, its number of calls, and the calls
-//! of one spec'd function (for those no replay entry can count).
+//! What a capture-on run left in the store (pending captures in
+//! `pending/<crate>/<module>/<fn>/*.seg`, accepted ones in
+//! `calls/<crate>/<module>/<fn>/*.call`, docs/format.md): its size, its
+//! number of captures, and the captures of one spec'd function (for those
+//! no replay entry can count).
 
 use std::path::Path;
 
@@ -18,19 +20,43 @@ pub(super) fn dir_bytes(dir: &Path) -> u64 {
         .sum()
 }
 
-/// Files named `*.<ext>` under `dir`.
-pub(super) fn count_files(dir: &Path, ext: &str) -> usize {
+/// Captures under `dir`: one per `*.call` file, one per complete entry of
+/// each `*.seg` file.
+pub(super) fn count_captures(dir: &Path) -> usize {
     let Ok(rd) = std::fs::read_dir(dir) else { return 0 };
     rd.flatten()
         .map(|e| {
             let p = e.path();
             if p.is_dir() {
-                count_files(&p, ext)
+                count_captures(&p)
             } else {
-                usize::from(p.extension().is_some_and(|x| x == ext))
+                captures_in(&p)
             }
         })
         .sum()
+}
+
+/// Captures in one file: 1 for a `.call`, the complete entries of a `.seg`
+/// (8-byte header, then entries framed by a u32 LE length and a CRC-32),
+/// 0 for anything else.
+fn captures_in(p: &Path) -> usize {
+    match p.extension().and_then(|x| x.to_str()) {
+        Some("call") => 1,
+        Some("seg") => {
+            let Ok(bytes) = std::fs::read(p) else { return 0 };
+            let (mut at, mut n) = (8usize, 0usize);
+            while let Some(frame) = bytes.get(at..at + 8) {
+                let len = u32::from_le_bytes([frame[0], frame[1], frame[2], frame[3]]) as usize;
+                if at + 8 + len > bytes.len() {
+                    break;
+                }
+                n += 1;
+                at += 8 + len;
+            }
+            n
+        }
+        _ => 0,
+    }
 }
 
 /// Stored calls of `f` of crate `krate`: the call folders whose id ends in
@@ -38,16 +64,21 @@ pub(super) fn count_files(dir: &Path, ext: &str) -> usize {
 /// its `in` (or the type of an inherent `impl`), or after a module segment
 /// for a free function.
 pub(super) fn calls_of(store: &Path, krate: &str, f: &FnSpec) -> usize {
-    let root = store.join("calls").join(krate.replace('-', "_"));
     let mut dirs = Vec::new();
-    call_dirs(&root, &mut Vec::new(), &mut dirs);
+    for kind in ["calls", "pending"] {
+        call_dirs(
+            &store.join(kind).join(krate.replace('-', "_")),
+            &mut Vec::new(),
+            &mut dirs,
+        );
+    }
     dirs.iter()
         .filter(|(segs, _)| matches_fn(segs, f))
         .map(|(_, n)| n)
         .sum()
 }
 
-/// Every folder under `dir` holding `.call` files: its unescaped segments
+/// Every folder under `dir` holding captures: its unescaped segments
 /// (below `dir`) and how many.
 fn call_dirs(dir: &Path, segs: &mut Vec<String>, out: &mut Vec<(Vec<String>, usize)>) {
     let Ok(rd) = std::fs::read_dir(dir) else { return };
@@ -58,8 +89,8 @@ fn call_dirs(dir: &Path, segs: &mut Vec<String>, out: &mut Vec<(Vec<String>, usi
             segs.push(unescape(&e.file_name().to_string_lossy()));
             call_dirs(&p, segs, out);
             segs.pop();
-        } else if p.extension().is_some_and(|x| x == "call") {
-            calls += 1;
+        } else {
+            calls += captures_in(&p);
         }
     }
     if calls > 0 {
