@@ -188,6 +188,7 @@ fn distinct(root: &Path, calls: u64) {
     for o in &orders {
         black_box(captured::price(o, 0.1, "hunter2"));
     }
+    let calling = t.elapsed();
     flush();
     let el = t.elapsed();
     let s = stats();
@@ -198,8 +199,9 @@ fn distinct(root: &Path, calls: u64) {
         written as f64 / el.as_secs_f64(),
         "captures/s",
         &format!(
-            "{calls} calls of distinct orders in {:.2} s incl. flush; {written} written, {} dropped, {} coalesced, {} evicted; {stored} read back",
+            "{calls} calls of distinct orders in {:.2} s incl. flush (the calls themselves {:.2} s, waiting for a full queue included); {written} written, {} dropped, {} coalesced, {} evicted; {stored} read back",
             el.as_secs_f64(),
+            calling.as_secs_f64(),
             s.dropped - before.dropped,
             s.coalesced - before.coalesced,
             s.evicted - before.evicted,
@@ -410,9 +412,10 @@ fn per_write(root: &Path, big: u64) {
     );
 }
 
-/// Capture `n` calls with distinct inputs (synchronously, not timed), then
-/// time the replay harness over them: discover the stored calls, rebuild
-/// each one's arguments, call the function and compare the recorded return
+/// Capture `n` calls with distinct inputs, accepted as they are recorded
+/// (one file each, as committed fixtures are; not timed), then time the
+/// replay harness over them: discover the accepted captures, rebuild each
+/// one's arguments, call the function and compare the recorded return
 /// value — what `replay_tests!` does per test, minus libtest's own
 /// bookkeeping (`capture_test::replay_outcomes!`).
 fn replay(root: &Path, n: u64) {
@@ -421,6 +424,7 @@ fn replay(root: &Path, n: u64) {
         enabled: Some(true),
         dir: Some(dir.clone()),
         writer: Some(WriterMode::Sync),
+        accept: Some(capture_runtime::config::Accept::New),
         ..Config::default()
     });
     let orders: Vec<Order> = (0..n / 10 + 1).map(order).collect();

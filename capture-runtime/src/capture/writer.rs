@@ -26,7 +26,7 @@ use crate::codec::FORMAT_VERSION;
 use crate::config::{Accept, WhenFull, WriterMode};
 use crate::hash::ContentId;
 use crate::record::{ArgRecord, CallRecord, Outcome, Slot};
-use crate::store::segment::{Entry, InlineObject, INLINE_MAX};
+use crate::store::segment::{EntryRef, InlineRef, INLINE_MAX};
 use crate::store::Store;
 
 /// An encoded value with its record (used by replay to compare outputs).
@@ -319,40 +319,39 @@ pub(crate) fn write_calls_of(
         store,
         |epoch, recheck| put(&external, epoch, recheck),
         |gone| {
-            let mut entries = Vec::with_capacity(calls.len());
+            // Borrowed, not copied: records and object bytes are encoded
+            // where they are.
+            let mut entries: Vec<EntryRef<'_>> = Vec::with_capacity(calls.len());
             let mut written = 0;
-            for (record, objects) in calls.iter_mut() {
+            for (record, _) in calls.iter_mut() {
                 mark_gone(record, gone);
-                let mut inlined: Vec<InlineObject> = Vec::new();
-                for (id, body) in objects.iter() {
+            }
+            for (record, objects) in calls.iter() {
+                let mut inlined: Vec<InlineRef<'_>> = Vec::new();
+                for (id, body) in objects {
                     if let Some(body) = body.filter(|_| inline(*body)) {
                         if !inlined.iter().any(|o| o.id == *id) {
-                            inlined.push(InlineObject {
-                                id: *id,
-                                body: body.to_vec(),
-                            });
+                            inlined.push(InlineRef { id: *id, body });
                         }
                     }
                 }
                 if accept != Accept::No && record.outcome != Outcome::Started {
-                    let objects: Vec<(ContentId, &[u8])> = inlined.iter().map(|o| (o.id, &o.body[..])).collect();
+                    let objects: Vec<(ContentId, &[u8])> = inlined.iter().map(|o| (o.id, o.body)).collect();
                     store.write_accepted(record, store.codec(), &objects, accept == Accept::Always)?;
                     written += 1;
                 } else {
-                    entries.push(Entry {
-                        record: record.clone(),
+                    entries.push(EntryRef {
+                        record,
                         objects: inlined,
                     });
                 }
             }
+            let (keys, bytes) = store.append_pending_unnoted(&entries, retention)?;
             match quota_bytes.as_deref_mut() {
-                Some(total) => {
-                    let (keys, bytes) = store.append_pending_unnoted(&entries, retention)?;
-                    *total += bytes;
-                    written += keys.len() as u64;
-                }
-                None => written += store.append_pending(&entries, retention)?.len() as u64,
+                Some(total) => *total += bytes,
+                None => store.note_quota(bytes),
             }
+            written += keys.len() as u64;
             Ok(written)
         },
     )
@@ -397,11 +396,14 @@ pub(crate) fn submit_start(start: Start) -> InFlightMode {
     let objects = start.parts.objects(&ids);
     let kept: Vec<(ContentId, Option<Vec<u8>>)> = objects.iter().map(|(id, b)| (*id, b.map(<[u8]>::to_vec))).collect();
     let mut calls = [(record, objects)];
-    let result = write_calls_of(store, &mut calls, resolved.retention, Accept::No, None, put_refs(store));
+    // Recordings accepted as they end leave no pending start entry behind.
+    if resolved.accept == Accept::No {
+        let result = write_calls_of(store, &mut calls, resolved.retention, Accept::No, None, put_refs(store));
+        count(&calls[0].0.function, 1, result);
+    }
     let [(record, _)] = calls;
     give_back([start.parts]);
     touched(store);
-    count(&record.function, 1, result);
     InFlightMode::Sync(Box::new(SyncStart { record, objects: kept }))
 }
 

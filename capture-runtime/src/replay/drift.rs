@@ -271,7 +271,7 @@ impl Drift {
             m.push_str(&format!("  decoder: {e}\n"));
         }
         m.push_str(&format!(
-            "  fix: re-record by running the program that captures, or delete the stale capture `{}`; if the change is intended and compatible, set CAPTURE_ALLOW_DRIFT=1",
+            "  fix: re-record by running the program that captures with CAPTURE_ACCEPT=always (it replaces the accepted capture of the same inputs), or delete the stale capture `{}`; if the change is intended and compatible, set CAPTURE_ALLOW_DRIFT=1",
             self.record_key
         ));
         m

@@ -23,7 +23,7 @@ use std::sync::Mutex;
 use std::time::SystemTime;
 
 use super::layout::{pending_dir, PENDING};
-use super::segment::{self, Entry, InlineObject, SEG_EXT};
+use super::segment::{self, Entry, EntryRef, InlineObject, SEG_EXT};
 use super::{process_nonce, Appended, Retention, Store, MAX_FILE_LEN};
 use crate::codec::Codec;
 use crate::error::{CaptureError, Result};
@@ -85,8 +85,19 @@ pub(crate) struct OpenSegment {
     bytes: u64,
 }
 
-/// The open segments of a store handle (shared by its clones).
-pub(crate) type Segments = Mutex<HashMap<String, OpenSegment>>;
+/// A store handle's pending-segment state (shared by its clones).
+#[derive(Debug, Default)]
+pub(crate) struct Segments {
+    /// This process's open segment per function folder.
+    open: Mutex<HashMap<String, OpenSegment>>,
+    /// Captures counted in segments at a given length (key -> (bytes,
+    /// captures)), so that retention parses each segment once, not at every
+    /// roll (a function kept at a large retention has many segments).
+    counted: Mutex<HashMap<String, (u64, usize)>>,
+}
+
+/// Segment counts remembered before the map is cleared.
+const COUNTED_CAP: usize = 1 << 16;
 
 static SEGMENT_COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -135,7 +146,8 @@ impl Store {
     /// assert!(store.calls("shop::price").unwrap().is_empty(), "nothing is accepted");
     /// ```
     pub fn append_pending(&self, entries: &[Entry], retention: Retention) -> Result<Vec<String>> {
-        let (keys, bytes) = self.append_pending_unnoted(entries, retention)?;
+        let entries: Vec<EntryRef<'_>> = entries.iter().map(Entry::as_ref).collect();
+        let (keys, bytes) = self.append_pending_unnoted(&entries, retention)?;
         if self.quota.is_some() {
             self.note_quota(bytes);
         }
@@ -147,7 +159,11 @@ impl Store {
     /// writing it, so that eviction sees every function's new captures
     /// (a batch writes one function's calls after another's). Returns the
     /// keys and the bytes written.
-    pub(crate) fn append_pending_unnoted(&self, entries: &[Entry], retention: Retention) -> Result<(Vec<String>, u64)> {
+    pub(crate) fn append_pending_unnoted(
+        &self,
+        entries: &[EntryRef<'_>],
+        retention: Retention,
+    ) -> Result<(Vec<String>, u64)> {
         let Some(first) = entries.first() else {
             return Ok((Vec::new(), 0));
         };
@@ -177,7 +193,7 @@ impl Store {
             .map_or(SEGMENT_ROLL_BYTES, |q| (q / 16).clamp(1, SEGMENT_ROLL_BYTES));
         let mut keys = Vec::with_capacity(entries.len());
         let mut opened = false;
-        let mut segments = self.segments.lock().unwrap_or_else(|e| e.into_inner());
+        let mut segments = self.segments.open.lock().unwrap_or_else(|e| e.into_inner());
         let mut i = 0;
         while i < entries.len() {
             let full = segments
@@ -220,6 +236,16 @@ impl Store {
                     keys.extend((open.entries..open.entries + (j - i) as u64).map(|n| format!("{key}#{n}")));
                     open.entries += (j - i) as u64;
                     open.bytes += data.len() as u64;
+                    // This process's segment needs no parsing to be counted
+                    // by retention: it holds what this process appended (a
+                    // call written at its start and its end counts twice,
+                    // which only errs towards keeping fewer).
+                    let mut counted = self.segments.counted.lock().unwrap_or_else(|e| e.into_inner());
+                    if counted.len() >= COUNTED_CAP {
+                        counted.clear();
+                    }
+                    counted.insert(key, (open.bytes, open.entries as usize));
+                    drop(counted);
                     i = j;
                 }
                 // Deleted or replaced by another process (retention, quota,
@@ -441,6 +467,20 @@ impl Store {
                 continue;
             }
             let Some(max) = retention.max_count else { continue };
+            // A segment counted before at its present length needs no
+            // parsing unless it straddles the count.
+            let len = self
+                .local_root()
+                .and_then(|root| std::fs::symlink_metadata(root.join(&key)).ok())
+                .map(|m| m.len());
+            let known = len.and_then(|len| {
+                let counted = self.segments.counted.lock().unwrap_or_else(|e| e.into_inner());
+                counted.get(&key).filter(|(l, _)| *l == len).map(|(_, n)| *n)
+            });
+            if let Some(n) = known.filter(|n| held + n <= max) {
+                held += n;
+                continue;
+            }
             let Ok(Some(bytes)) = self.backend.get_bounded(&key, MAX_FILE_LEN) else {
                 continue;
             };
@@ -452,6 +492,13 @@ impl Store {
             let mut seqs: Vec<u64> = parsed.entries.iter().map(|e| e.record.seq).collect();
             seqs.sort_unstable();
             seqs.dedup();
+            {
+                let mut counted = self.segments.counted.lock().unwrap_or_else(|e| e.into_inner());
+                if counted.len() >= COUNTED_CAP {
+                    counted.clear();
+                }
+                counted.insert(key.clone(), (bytes.len() as u64, seqs.len()));
+            }
             if held + seqs.len() > max {
                 // The oldest segment kept holds more than the count needs:
                 // keep the entries of its newest captures only (rewritten
@@ -486,7 +533,7 @@ impl Store {
     /// rewritten: appends would go to the replaced file).
     fn forget_open(&self, key: &str) {
         let dir = key.rsplit_once('/').map_or("", |(d, _)| d);
-        let mut segments = self.segments.lock().unwrap_or_else(|e| e.into_inner());
+        let mut segments = self.segments.open.lock().unwrap_or_else(|e| e.into_inner());
         if segments.get(dir).is_some_and(|s| key.ends_with(&s.name)) {
             segments.remove(dir);
         }
@@ -578,10 +625,11 @@ mod tests {
                 "{key}: {e:?}"
             );
         }
-        // Appending never follows a link either: a segment name taken by a
-        // link makes the writer start another segment.
+        // Appending never follows a link either: a segment replaced by a
+        // link is an error for the writer, and nothing is written through it.
         let open = store
             .segments
+            .open
             .lock()
             .unwrap()
             .get(&pending_dir("shop::price"))

@@ -65,6 +65,43 @@ pub struct InlineObject {
     pub body: Vec<u8>,
 }
 
+/// An [`Entry`] borrowed from where its parts are: encodes to the same
+/// bytes, without copying the record or the objects (the writer's path).
+#[derive(Serialize)]
+pub struct EntryRef<'a> {
+    /// The call record.
+    pub record: &'a CallRecord,
+    /// Objects kept inline.
+    pub objects: Vec<InlineRef<'a>>,
+}
+
+/// An [`InlineObject`] borrowed.
+#[derive(Serialize)]
+pub struct InlineRef<'a> {
+    /// Its content id.
+    pub id: ContentId,
+    /// The encoded value.
+    #[serde(with = "serde_bytes")]
+    pub body: &'a [u8],
+}
+
+impl Entry {
+    /// This entry, borrowed.
+    pub fn as_ref(&self) -> EntryRef<'_> {
+        EntryRef {
+            record: &self.record,
+            objects: self
+                .objects
+                .iter()
+                .map(|o| InlineRef {
+                    id: o.id,
+                    body: &o.body,
+                })
+                .collect(),
+        }
+    }
+}
+
 /// The header of a new segment written in `codec`.
 pub fn header(codec: Codec) -> [u8; HEADER_LEN] {
     let mut h = [0u8; HEADER_LEN];
@@ -74,7 +111,8 @@ pub fn header(codec: Codec) -> [u8; HEADER_LEN] {
     h
 }
 
-/// Append the framed encoding of `entry` to `out`.
+/// Append the framed encoding of `entry` (an [`Entry`] or an [`EntryRef`])
+/// to `out`.
 ///
 /// ```
 /// use capture_runtime::codec::Codec;
@@ -92,7 +130,7 @@ pub fn header(codec: Codec) -> [u8; HEADER_LEN] {
 /// assert_eq!(parsed.entries.len(), 1);
 /// assert_eq!(parsed.torn_tail, seg.len() - whole);
 /// ```
-pub fn encode_entry(codec: Codec, entry: &Entry, out: &mut Vec<u8>) -> Result<()> {
+pub fn encode_entry(codec: Codec, entry: &impl Serialize, out: &mut Vec<u8>) -> Result<()> {
     let start = out.len();
     out.extend_from_slice(&[0u8; FRAME_LEN]);
     codec
@@ -283,6 +321,22 @@ mod tests {
             seen = p.entries.len();
             assert_eq!(p.entries[..], whole.entries[..seen], "cut {cut}");
         }
+    }
+
+    #[test]
+    fn a_borrowed_entry_encodes_to_the_same_bytes() {
+        let body = vec![9u8; 5];
+        let entry = Entry {
+            record: record(3),
+            objects: vec![InlineObject {
+                id: object_id(Codec::MsgPack, &body),
+                body,
+            }],
+        };
+        let (mut owned, mut borrowed) = (Vec::new(), Vec::new());
+        encode_entry(Codec::MsgPack, &entry, &mut owned).unwrap();
+        encode_entry(Codec::MsgPack, &entry.as_ref(), &mut borrowed).unwrap();
+        assert_eq!(owned, borrowed);
     }
 
     #[test]
