@@ -274,7 +274,7 @@ impl Store {
             self.write_gitignore();
         }
         for (e, k) in entries.iter().zip(&keys) {
-            self.emit_call(&e.record, k);
+            self.emit_call(e.record, k);
         }
         Ok((keys, bytes.len() as u64))
     }
