@@ -166,14 +166,13 @@ fn sustained(root: &Path, calls: u64) {
     });
 }
 
-/// Captures/s written to the local store with the default writer settings
-/// but a full queue waiting (nothing dropped) and a retention that keeps
-/// every call (every capture written): distinct arguments on every call.
-fn distinct(root: &Path, calls: u64) {
-    let dir = root.join("distinct");
+/// The default writer's queue, but waiting when full (nothing dropped), and
+/// a retention that keeps every capture (every capture written): the
+/// configuration of the rows that count what reaches the disk.
+fn keep_every_capture(dir: &Path) {
     configure(Config {
         enabled: Some(true),
-        dir: Some(dir.clone()),
+        dir: Some(dir.to_path_buf()),
         retention: Some(usize::MAX),
         writer: Some(WriterMode::Background {
             capacity: capture_runtime::config::DEFAULT_QUEUE,
@@ -181,6 +180,14 @@ fn distinct(root: &Path, calls: u64) {
         }),
         ..Config::default()
     });
+}
+
+/// Captures/s written to the local store with the default writer settings
+/// but a full queue waiting (nothing dropped) and a retention that keeps
+/// every call (every capture written): distinct arguments on every call.
+fn distinct(root: &Path, calls: u64) {
+    let dir = root.join("distinct");
+    keep_every_capture(&dir);
     // Made before the clock starts: the row measures capturing, not building orders.
     let orders: Vec<Order> = (0..calls).map(|i| order(1_000_000 + i)).collect();
     let before = stats();
@@ -219,16 +226,7 @@ fn distinct(root: &Path, calls: u64) {
 fn disk_bytes(root: &Path, n: u64) {
     use std::os::unix::fs::MetadataExt;
     let dir = root.join("disk");
-    configure(Config {
-        enabled: Some(true),
-        dir: Some(dir.clone()),
-        retention: Some(usize::MAX),
-        writer: Some(WriterMode::Background {
-            capacity: capture_runtime::config::DEFAULT_QUEUE,
-            when_full: WhenFull::Block,
-        }),
-        ..Config::default()
-    });
+    keep_every_capture(&dir);
     for i in 0..n {
         black_box(captured::small(i, "tag"));
     }
