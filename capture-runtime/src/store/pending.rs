@@ -240,12 +240,7 @@ impl Store {
                     // by retention: it holds what this process appended (a
                     // call written at its start and its end counts twice,
                     // which only errs towards keeping fewer).
-                    let mut counted = self.segments.counted.lock().unwrap_or_else(|e| e.into_inner());
-                    if counted.len() >= COUNTED_CAP {
-                        counted.clear();
-                    }
-                    counted.insert(key, (open.bytes, open.entries as usize));
-                    drop(counted);
+                    self.remember_count(key, open.bytes, open.entries as usize);
                     i = j;
                 }
                 // Deleted or replaced by another process (retention, quota,
@@ -404,23 +399,7 @@ impl Store {
                 continue;
             };
             let parsed = segment::parse(&self.key_path(seg), &bytes)?;
-            let mut kept = bytes[..segment::HEADER_LEN].to_vec();
-            let mut left = 0;
-            for (i, span) in parsed.spans.iter().enumerate() {
-                if drop.contains(&i) {
-                    removed += 1;
-                } else {
-                    kept.extend_from_slice(&bytes[span.clone()]);
-                    left += 1;
-                }
-            }
-            if left == 0 {
-                self.backend.delete(seg)?;
-            } else {
-                self.backend.put(seg, &kept)?;
-            }
-            // This process's own segment: start a new one for what comes next.
-            self.forget_open(seg);
+            removed += self.rewrite_segment(seg, &bytes, &parsed, |i, _| !drop.contains(&i))?;
         }
         Ok(removed)
     }
@@ -492,13 +471,7 @@ impl Store {
             let mut seqs: Vec<u64> = parsed.entries.iter().map(|e| e.record.seq).collect();
             seqs.sort_unstable();
             seqs.dedup();
-            {
-                let mut counted = self.segments.counted.lock().unwrap_or_else(|e| e.into_inner());
-                if counted.len() >= COUNTED_CAP {
-                    counted.clear();
-                }
-                counted.insert(key.clone(), (bytes.len() as u64, seqs.len()));
-            }
+            self.remember_count(key.clone(), bytes.len() as u64, seqs.len());
             if held + seqs.len() > max {
                 // The oldest segment kept holds more than the count needs:
                 // keep the entries of its newest captures only (rewritten
@@ -513,20 +486,53 @@ impl Store {
                         newest.push(e.record.seq);
                     }
                 }
-                let mut kept = bytes[..segment::HEADER_LEN].to_vec();
-                for (e, span) in parsed.entries.iter().zip(&parsed.spans) {
-                    if newest.contains(&e.record.seq) {
-                        kept.extend_from_slice(&bytes[span.clone()]);
-                    }
-                }
-                self.backend.put(&key, &kept)?;
-                self.forget_open(&key);
+                self.rewrite_segment(&key, &bytes, &parsed, |_, e| newest.contains(&e.record.seq))?;
                 held = max;
             } else {
                 held += seqs.len();
             }
         }
         Ok(deleted)
+    }
+
+    /// Rewrite segment `key` (its `bytes`, `parsed`) with only the entries
+    /// `keep` chooses (by index and entry), atomically (a reader sees the
+    /// old segment or the new one), or delete it when none is left; this
+    /// process then starts a new segment for what comes next. Returns how
+    /// many entries were dropped.
+    fn rewrite_segment(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        parsed: &segment::Parsed,
+        keep: impl Fn(usize, &Entry) -> bool,
+    ) -> Result<usize> {
+        let mut kept = bytes[..segment::HEADER_LEN].to_vec();
+        let (mut left, mut dropped) = (0, 0);
+        for (i, (e, span)) in parsed.entries.iter().zip(&parsed.spans).enumerate() {
+            if keep(i, e) {
+                kept.extend_from_slice(&bytes[span.clone()]);
+                left += 1;
+            } else {
+                dropped += 1;
+            }
+        }
+        if left == 0 {
+            self.backend.delete(key)?;
+        } else {
+            self.backend.put(key, &kept)?;
+        }
+        self.forget_open(key);
+        Ok(dropped)
+    }
+
+    /// Remember that segment `key` held `captures` captures at `len` bytes.
+    fn remember_count(&self, key: String, len: u64, captures: usize) {
+        let mut counted = self.segments.counted.lock().unwrap_or_else(|e| e.into_inner());
+        if counted.len() >= COUNTED_CAP {
+            counted.clear();
+        }
+        counted.insert(key, (len, captures));
     }
 
     /// Stop appending to `key` if it is this process's open segment (it was
