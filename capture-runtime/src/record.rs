@@ -256,3 +256,24 @@ impl CallRecord {
         )
     }
 }
+
+/// A call of `shop::price` with no arguments, for unit tests of the store.
+#[cfg(test)]
+pub(crate) fn test_record(unix_nanos: u64, pid: u32, seq: u64) -> CallRecord {
+    CallRecord {
+        function: "shop::price".into(),
+        crate_name: "shop".into(),
+        crate_version: "0.1.0".into(),
+        format_version: crate::codec::FORMAT_VERSION,
+        unix_nanos,
+        pid,
+        seq,
+        thread_name: None,
+        thread_id: 1,
+        depth: 0,
+        args: vec![],
+        ret: None,
+        after: vec![],
+        outcome: Outcome::Returned,
+    }
+}

@@ -629,25 +629,9 @@ pub fn process_nonce() -> u64 {
 #[cfg(test)]
 mod naming_tests {
     use super::*;
-    use crate::record::Outcome;
 
     fn record(unix_nanos: u64, pid: u32, seq: u64) -> CallRecord {
-        CallRecord {
-            function: "shop::price".into(),
-            crate_name: "shop".into(),
-            crate_version: "0.1.0".into(),
-            format_version: 1,
-            unix_nanos,
-            pid,
-            seq,
-            thread_name: None,
-            thread_id: 1,
-            depth: 0,
-            args: vec![],
-            ret: None,
-            after: vec![],
-            outcome: Outcome::Returned,
-        }
+        crate::record::test_record(unix_nanos, pid, seq)
     }
 
     #[test]

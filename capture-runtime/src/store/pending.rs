@@ -574,26 +574,10 @@ fn check_pending_placement(path: &std::path::Path, key: &str, name: &str, record
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::Outcome;
 
     fn entry(seq: u64) -> Entry {
         Entry {
-            record: CallRecord {
-                function: "shop::price".into(),
-                crate_name: "shop".into(),
-                crate_version: "0.1.0".into(),
-                format_version: 2,
-                unix_nanos: 1_000 + seq,
-                pid: std::process::id(),
-                seq,
-                thread_name: None,
-                thread_id: 1,
-                depth: 0,
-                args: vec![],
-                ret: None,
-                after: vec![],
-                outcome: Outcome::Returned,
-            },
+            record: crate::record::test_record(1_000 + seq, std::process::id(), seq),
             objects: vec![],
         }
     }

@@ -271,25 +271,9 @@ fn check_entry(codec: Codec, body: &[u8], crc: u32) -> std::result::Result<Entry
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::Outcome;
 
     fn record(seq: u64) -> CallRecord {
-        CallRecord {
-            function: "shop::price".into(),
-            crate_name: "shop".into(),
-            crate_version: "0.1.0".into(),
-            format_version: 2,
-            unix_nanos: 1_000 + seq,
-            pid: 7,
-            seq,
-            thread_name: None,
-            thread_id: 1,
-            depth: 0,
-            args: vec![],
-            ret: None,
-            after: vec![],
-            outcome: Outcome::Returned,
-        }
+        crate::record::test_record(1_000 + seq, 7, seq)
     }
 
     fn segment(n: u64) -> Vec<u8> {
